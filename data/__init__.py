@@ -1,0 +1,1 @@
+"""Data files of nianbao (schema, label wordings); read with importlib.resources."""

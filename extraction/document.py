@@ -1,0 +1,72 @@
+"""What readers produce: a document as blocks of text and tables, knowing nothing of fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One grid position of a table. ``copy`` marks a position covered by a span of another cell."""
+
+    text: str
+    copy: bool = False
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    grid: list[list[GridCell]]
+    where: str  # provenance, e.g. "line 120" or "table 3"
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    text: str
+    where: str
+    cells: tuple[str, ...] | None = None  # set when the reader knows the line's cells (tabs, one cell per line)
+
+
+Block = TextBlock | TableBlock
+
+
+@dataclass
+class Document:
+    path: str
+    form: str  # markdown, html, text, docx
+    blocks: list[Block] = field(default_factory=list)
+
+    def text(self) -> str:
+        """All text in reading order, for meta and format cues."""
+        parts: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, TextBlock):
+                parts.append(block.text)
+            else:
+                parts.extend(" ".join(c.text for c in row if not c.copy) for row in block.grid)
+        return "\n".join(parts)
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a report; ``code`` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def expand_spans(rows: list[list[tuple[str, int, int]]]) -> list[list[GridCell]]:
+    """HTML-style (text, rowspan, colspan) cells → a rectangular grid with covered positions marked."""
+    grid: dict[tuple[int, int], GridCell] = {}
+    width = 0
+    for r, row in enumerate(rows):
+        c = 0
+        for text, rowspan, colspan in row:
+            while (r, c) in grid:
+                c += 1
+            for dr in range(max(1, rowspan)):
+                for dc in range(max(1, colspan)):
+                    grid[(r + dr, c + dc)] = GridCell(text, copy=bool(dr or dc))
+            c += max(1, colspan)
+            width = max(width, c)
+    height = max((r for r, _ in grid), default=-1) + 1
+    return [[grid.get((r, c), GridCell("")) for c in range(width)] for r in range(height)]

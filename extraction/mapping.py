@@ -1,0 +1,415 @@
+"""Rows → canonical cells: the trained mapper names labels, a joint assignment decodes them.
+
+The mapper knows nothing of file formats: it sees rows of text pieces and value
+slots (grid.Row), asks the field mapper what each text names, and decodes a
+whole section at once, so that one noisy label cannot take a row its neighbour
+owns (one canonical row per observed row, in the template's order when in doubt).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from nianbao.extraction.grid import Row
+from nianbao.models.field_mapper import FieldMapper, normalize_label
+from nianbao.schema import Schema, Section
+
+ROLES = ("row", "col", "sec")
+_HEADING_MAX = 40
+_SENTENCE_END = re.compile(r"[。；;！？]$")
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """Every tunable of the decoder in one place; unknown keys are refused."""
+
+    accept_row: float = 0.2  # least probability for a row label to take a canonical row
+    order_weight: float = 0.6  # cost of a row far from its template position
+    section_prior_other: float = 0.25  # weight of classes of another section than the heading says
+    heading_min: float = 0.55  # least probability for a line to count as a section heading
+    header_min: float = 0.5  # least probability for a text to count as a column header
+    confident_label: float = 0.6  # a label this sure is not re-joined with earlier fragments
+    max_join: int = 4  # most earlier fragments a wrapped label is re-joined from
+
+    @classmethod
+    def from_dict(cls, values: dict) -> MappingSettings:
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown mapping settings: {sorted(unknown)}")
+        return cls(**values)
+
+
+class LabelScorer:
+    """The field mapper behind a cache: report labels repeat from document to document."""
+
+    def __init__(self, model: FieldMapper) -> None:
+        self.model = model
+        self.classes = [str(c) for c in model.classes_]
+        self.index = {c: i for i, c in enumerate(self.classes)}
+        self.role = np.array([c.split(":", 1)[0] if ":" in c else "none" for c in self.classes])
+        self._cache: dict[str, np.ndarray] = {}
+
+    def score(self, texts: Sequence[str]) -> list[np.ndarray]:
+        keys = [normalize_label(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            for key, probs in zip(missing, self.model.predict_proba(missing), strict=True):
+                self._cache[key] = probs
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+        return [self._cache[k] for k in keys]
+
+    def role_of(self, probs: np.ndarray) -> tuple[str, float]:
+        """The role (row/col/sec/none) with most probability mass, and that mass."""
+        masses = {r: float(probs[self.role == r].sum()) for r in (*ROLES, "none")}
+        role = max(masses, key=masses.__getitem__)
+        return role, masses[role]
+
+    def best(self, probs: np.ndarray, prefix: str) -> tuple[str | None, float]:
+        mask = np.char.startswith(np.array(self.classes), prefix)
+        if not mask.any():
+            return None, 0.0
+        i = int(np.argmax(np.where(mask, probs, -1)))
+        return self.classes[i], float(probs[i])
+
+
+@dataclass(frozen=True)
+class HeaderCell:
+    text: str
+    pos: int
+    chunk: int | None
+    concept: str  # "col:<section>.<column>"
+    prob: float
+
+
+@dataclass
+class RowObservation:
+    """A data row as the decoder sees it."""
+
+    index: int
+    label: str
+    probs: np.ndarray
+    row: Row
+    header: list[HeaderCell]
+    section_hint: str | None
+    context: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CellEvidence:
+    key: str
+    raw: str
+    where: str
+    label: str
+    probability: float  # of the label → row and slot → column decisions together
+    unit_yuan: bool = False
+
+
+@dataclass
+class MappingResult:
+    format: str
+    format_evidence: dict[str, float]
+    cells: dict[str, CellEvidence]
+    sections_seen: set[str]
+    flags: list[dict] = field(default_factory=list)
+
+
+def _is_heading(row: Row) -> bool:
+    text = row.label_text
+    return (row.table is None and not row.sentence and 2 <= len(text) <= _HEADING_MAX
+            and not _SENTENCE_END.search(text))
+
+
+class Decoder:
+    def __init__(self, scorer: LabelScorer, schema: Schema, settings: MappingSettings | None = None) -> None:
+        self.scorer = scorer
+        self.schema = schema
+        self.settings = settings or MappingSettings()
+
+    # -- walk: rows → observations -------------------------------------------------------------
+    def observe(self, rows: list[Row]) -> tuple[list[RowObservation], list[HeaderCell]]:
+        texts = {p.text for r in rows if not r.sentence for p in r.texts}
+        texts.update(r.label_text for r in rows if not r.sentence)
+        probs = dict(zip(texts, self.scorer.score(list(texts)), strict=True))
+        observations: list[RowObservation] = []
+        all_headers: list[HeaderCell] = []
+        pending: list[str] = []
+        header_rows: list[list[HeaderCell]] = []
+        header: list[HeaderCell] = []
+        section: str | None = None
+        header_fresh = False
+        for row in rows:
+            if row.sentence:
+                pending.clear()
+                continue
+            if not row.has_values:
+                if _is_heading(row):
+                    concept, p = self.scorer.best(probs[row.label_text], "sec:")
+                    if concept and p >= self.settings.heading_min:
+                        section = None if concept == "sec:other" else concept[4:]
+                        pending.clear()
+                        header, header_rows = [], []
+                        continue
+                cells = [self._header_cell(p, row, probs[p.text]) for p in row.texts]
+                found = [c for c in cells if c is not None]
+                if found and 2 * len(found) >= len([p for p in row.texts if not p.copy]):
+                    if header_fresh:
+                        header_rows, header_fresh = [], False
+                    header_rows.append(found)
+                    all_headers.extend(found)
+                    pending.extend(p.text for p, c in zip(row.texts, cells, strict=True)
+                                   if c is None and not p.copy)
+                else:
+                    pending.extend(p.text for p in row.texts if not p.copy)
+                continue
+            if header_rows and not header_fresh:
+                header = _merge_header(header_rows, row.positional)
+                header_fresh = True
+            label, label_probs, context = self._label(row, pending, probs)
+            observations.append(RowObservation(len(observations), label, label_probs, row, header, section,
+                                               context))
+            pending.clear()
+        return observations, all_headers
+
+    def _header_cell(self, piece, row: Row, probs: np.ndarray) -> HeaderCell | None:
+        role, _ = self.scorer.role_of(probs)
+        if role != "col":
+            return None
+        concept, p = self.scorer.best(probs, "col:")
+        if concept is None or p < self.settings.header_min:
+            return None
+        return HeaderCell(piece.text, piece.pos, row.chunk, concept, p)
+
+    def _label(self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
+               ) -> tuple[str, np.ndarray, list[str]]:
+        """The row's own label, re-joined with wrapped fragments above it when that names a row better."""
+        own_pieces = [p for p in row.texts if not p.copy]
+        own = own_pieces[-1].text if own_pieces else ""
+        context = [p.text for p in row.texts if p.copy] + [p.text for p in own_pieces[:-1]]
+        candidates = []
+        if own:
+            candidates.append(own)
+            if len(own_pieces) > 1:
+                candidates.append(row.label_text)
+        best_p = 0.0
+        if own:
+            best_p = self.scorer.best(self.scorer.score([own])[0], "row:")[1]
+        if best_p < self.settings.confident_label:
+            for n in range(1, min(len(pending), self.settings.max_join) + 1):
+                candidates.append("".join(pending[-n:]) + own)
+        if not candidates:
+            return "", np.zeros(len(self.scorer.classes)), context + pending
+        scored = self.scorer.score(candidates)
+        row_scores = [self.scorer.best(p, "row:")[1] for p in scored]
+        i = int(np.argmax(row_scores))
+        return candidates[i], scored[i], context + pending
+
+    # -- format -----------------------------------------------------------------------------
+    def detect_format(self, text: str, observations: list[RowObservation], headers: list[HeaderCell],
+                      year: int | None) -> tuple[str, dict[str, float]]:
+        evidence = dict.fromkeys(self.schema.formats, 0.0)
+        compact = re.sub(r"\s+", "", text)
+        for fmt, markers in self.schema.format_markers.items():
+            if any(m in compact for m in markers):
+                evidence[fmt] += 3.0
+        exclusive = self._exclusive_concepts()
+        for cell in headers:
+            for fmt, concepts in exclusive.items():
+                if cell.concept in concepts:
+                    evidence[fmt] += 2.0 * cell.prob
+        for obs in observations:
+            concept, p = self.scorer.best(obs.probs, "row:")
+            for fmt, concepts in exclusive.items():
+                if concept in concepts and p > 0.5:
+                    evidence[fmt] += 1.0
+        if year is not None:
+            evidence["2019" if year <= 2019 else "2021"] += 1.5 if year != 2020 else 0.0
+            if year == 2020:
+                evidence["2021"] += 0.2
+        fmt = max(evidence, key=lambda f: (evidence[f], f))
+        return fmt, evidence
+
+    def _exclusive_concepts(self) -> dict[str, set[str]]:
+        """Rows and columns that exist in one format only."""
+        per_format: dict[str, set[str]] = {}
+        for fmt in self.schema.formats:
+            concepts: set[str] = set()
+            for s in self.schema.sections.values():
+                for r, c in s.cells[fmt]:
+                    concepts.update({f"row:{s.name}.{r}", f"col:{s.name}.{c}"})
+            per_format[fmt] = concepts
+        return {fmt: concepts - set().union(*(v for f, v in per_format.items() if f != fmt))
+                for fmt, concepts in per_format.items()}
+
+    # -- decode: observations → cells ------------------------------------------------------------
+    def decode(self, rows: list[Row], text: str, year: int | None) -> MappingResult:
+        observations, headers = self.observe(rows)
+        fmt, evidence = self.detect_format(text, observations, headers, year)
+        result = MappingResult(fmt, evidence, {}, set())
+        single_rows, by_section = self._split_sections(observations, fmt)
+        for name, section in self.schema.sections.items():
+            assigned = self._assign(by_section.get(name, []), section, fmt)
+            starts = _chunk_starts(assigned, section, fmt)
+            for obs, row_concept, p in assigned:
+                self._emit_row(obs, section, fmt, row_concept, p, starts, result)
+            for obs in single_rows.get(name, []):
+                self._emit_single_row(obs, section, fmt, result)
+        for obs in observations:
+            concept, p = self.scorer.best(obs.probs, "row:")
+            if concept and p > 0.6 and not self._in_format(concept, fmt) and obs.row.has_values:
+                result.flags.append({"field": concept[4:], "kind": "unmapped_row",
+                                     "detail": f"row {obs.label!r} ({obs.row.where}) belongs to the other "
+                                               f"format's template; its values are not filed"})
+        return result
+
+    def _in_format(self, concept: str, fmt: str) -> bool:
+        section, _, row = concept[4:].partition(".")
+        return row in self.schema.sections[section].row_order(fmt)
+
+    def _split_sections(self, observations: list[RowObservation], fmt: str
+                        ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]]]:
+        single: dict[str, list[RowObservation]] = {}
+        by_section: dict[str, list[RowObservation]] = {}
+        widths = {name: len(s.cells[fmt]) for name, s in self.schema.sections.items() if s.single_row}
+        for obs in observations:
+            slots = obs.row.values
+            filled = [v for v in slots if v.text]
+            width_match = next((n for n, w in widths.items() if w in (len(filled), len(slots))), None)
+            concept, p = self.scorer.best(self._prior(obs), "row:")
+            if width_match and (concept is None or p < 0.9 or concept.startswith(f"row:{width_match}.")):
+                single.setdefault(width_match, []).append(obs)
+            elif concept is not None:
+                by_section.setdefault(concept[4:].partition(".")[0], []).append(obs)
+        return single, by_section
+
+    def _prior(self, obs: RowObservation) -> np.ndarray:
+        if obs.section_hint is None:
+            return obs.probs
+        weights = np.array([1.0 if not c.startswith("row:") or c.startswith(f"row:{obs.section_hint}.")
+                            else self.settings.section_prior_other for c in self.scorer.classes])
+        return obs.probs * weights
+
+    def _assign(self, observations: list[RowObservation], section: Section, fmt: str
+                ) -> list[tuple[RowObservation, str, float]]:
+        """Joint decoding: one canonical row per observed row, order as tie-breaker."""
+        if not observations:
+            return []
+        concepts = section.row_order(fmt)
+        columns = [self.scorer.index.get(f"row:{section.name}.{c}") for c in concepts]
+        n, m = len(observations), len(concepts)
+        cost = np.full((n, m + n), 1e3)
+        for i, obs in enumerate(observations):
+            probs = self._prior(obs)
+            here = i / max(n - 1, 1)
+            for j, col in enumerate(columns):
+                if col is None:
+                    continue
+                p = max(float(probs[col]), 1e-9)
+                cost[i, j] = -math.log(p) + self.settings.order_weight * abs(here - j / max(m - 1, 1))
+            cost[i, m + i] = -math.log(self.settings.accept_row)
+        rows_idx, cols_idx = linear_sum_assignment(cost)
+        return [(observations[i], concepts[j], float(self._prior(observations[i])[columns[j]]))
+                for i, j in zip(rows_idx, cols_idx, strict=True) if j < m]
+
+    def _columns(self, obs: RowObservation, section: Section, fmt: str, row_concept: str
+                 ) -> tuple[list[str], list[HeaderCell] | None]:
+        """Column order of this row: the header's when it names the template's columns, else the template's."""
+        template = section.columns_of(fmt, row_concept)
+        prefix = f"col:{section.name}."
+        cells = [h for h in obs.header if h.concept.startswith(prefix)]
+        named = [h.concept[len(prefix):] for h in cells]
+        if cells and set(template) <= set(named) and len(set(named)) == len(named):
+            kept = [h for h in cells if h.concept[len(prefix):] in template]
+            return [h.concept[len(prefix):] for h in kept], kept
+        return template, None
+
+    def _emit_row(self, obs: RowObservation, section: Section, fmt: str, row_concept: str, p_row: float,
+                  starts: dict[int | None, int], result: MappingResult) -> None:
+        columns, header = self._columns(obs, section, fmt, row_concept)
+        slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
+        result.sections_seen.add(section.name)
+        p_col = min((h.prob for h in header), default=1.0) if header else 0.97
+        for column, (slot, exact) in zip(columns, slots, strict=True):
+            key = section.key(row_concept, column)
+            if slot is None:
+                continue
+            yuan = bool(header) and any(h.concept.endswith(f".{column}") and "元" in h.text
+                                        and "万元" not in h.text for h in header)
+            result.cells[key] = CellEvidence(key, slot.text, f"{obs.row.where} col {slot.pos + 1}", obs.label,
+                                             p_row * p_col * (1.0 if exact else 0.5), yuan)
+
+    def _emit_single_row(self, obs: RowObservation, section: Section, fmt: str, result: MappingResult) -> None:
+        cells = section.cells[fmt]
+        slots = _align(obs.row, len(cells), None, None)
+        result.sections_seen.add(section.name)
+        for (row_concept, column), (slot, exact) in zip(cells, slots, strict=True):
+            if slot is None:
+                continue
+            key = section.key(row_concept, column)
+            result.cells[key] = CellEvidence(key, slot.text, f"{obs.row.where} col {slot.pos + 1}",
+                                             obs.label or "(one-row table)", 0.95 if exact else 0.45)
+
+
+def _merge_header(header_rows: list[list[HeaderCell]], positional: bool) -> list[HeaderCell]:
+    """Stacked header rows: per position, the lowest row's name (the most specific one)."""
+    if not positional:
+        return [c for row in header_rows for c in row]
+    by_pos: dict[tuple[int | None, int], HeaderCell] = {}
+    for row in header_rows:
+        for cell in row:
+            by_pos[(cell.chunk, cell.pos)] = cell
+    return sorted(by_pos.values(), key=lambda c: c.pos)
+
+
+def _chunk_starts(assigned: list[tuple[RowObservation, str, float]], section: Section, fmt: str
+                  ) -> dict[int | None, int]:
+    """Per table chunk, where complete rows start their values: the grid for rows that lost cells."""
+    starts: dict[int | None, Counter] = {}
+    for obs, concept, _ in assigned:
+        filled = [v for v in obs.row.values if v.text]
+        if obs.row.positional and filled and len(filled) == len(section.columns_of(fmt, concept)):
+            starts.setdefault(obs.row.chunk, Counter())[filled[0].pos] += 1
+    return {chunk: counter.most_common(1)[0][0] for chunk, counter in starts.items()}
+
+
+def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None
+           ) -> list[tuple[object, bool]]:
+    """Value slots → k columns: by count when it fits, by grid position when cells are missing."""
+    slots = row.values
+    filled = [v for v in slots if v.text]
+    blank = [(None, True)] * k
+    if len(slots) == k:
+        return [(s if s.text else None, True) for s in slots]
+    if len(filled) == k:
+        return [(s, True) for s in filled]
+    trimmed = _trim_blanks(slots)
+    if len(trimmed) == k:
+        return [(s if s.text else None, True) for s in trimmed]
+    if row.positional and filled:
+        if start is None and header and header[0].chunk == row.chunk:
+            start = header[0].pos
+        if start is not None:
+            out = list(blank)
+            for s in filled:
+                if 0 <= s.pos - start < k:
+                    out[s.pos - start] = (s, True)
+            if any(o[0] is not None for o in out):
+                return out
+    # Fewer or more values than columns and nothing to place them by: keep the order, doubt it.
+    return [(filled[i], False) if i < len(filled) else (None, False) for i in range(k)]
+
+
+def _trim_blanks(slots: list) -> list:
+    start, end = 0, len(slots)
+    while start < end and not slots[start].text:
+        start += 1
+    while end > start and not slots[end - 1].text:
+        end -= 1
+    return slots[start:end]

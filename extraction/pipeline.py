@@ -1,0 +1,78 @@
+"""read → layout → grid → field mapping → validation → record, for one file at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nianbao.extraction.document import ReadError
+from nianbao.extraction.grid import document_rows
+from nianbao.extraction.mapping import Decoder, LabelScorer, MappingSettings
+from nianbao.extraction.meta import find_meta
+from nianbao.extraction.numbers import parse_value
+from nianbao.extraction.readers import read
+from nianbao.extraction.validation import validate
+from nianbao.models import load_field_mapper
+from nianbao.schema import Schema, load_schema
+
+# Too few mapped cells and no report title: the file is something else.
+_MIN_CELLS = 4
+MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Extractor:
+    """Holds the loaded model and schema; ``extract`` turns one file into one record."""
+
+    decoder: Decoder
+    schema: Schema
+    model_card: dict
+
+    @classmethod
+    def load(cls, model_path: str | None = None, settings: MappingSettings | None = None) -> Extractor:
+        model, card = load_field_mapper(model_path)
+        schema = load_schema()
+        return cls(Decoder(LabelScorer(model), schema, settings), schema, card)
+
+    def extract(self, path: str | Path, data: bytes | None = None) -> dict:
+        record: dict = {"document": str(path), "meta": {"agency": None, "year": None, "format": None},
+                        "fields": {}, "confidence": {}, "flags": [], "error": None}
+        try:
+            self._extract(Path(path), data, record)
+        except ReadError as exc:
+            record["error"] = str(exc)
+        except Exception as exc:  # one bad file must never stop a batch
+            record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
+        return record
+
+    def _extract(self, path: Path, data: bytes | None, record: dict) -> None:
+        if data is None and path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise ReadError("E_TOO_LARGE", f"{path.stat().st_size} bytes is over the {MAX_BYTES}-byte limit")
+        document = read(path, data)
+        text = document.text()
+        meta = find_meta(text.splitlines())
+        mapping = self.decoder.decode(document_rows(document), text, meta.year)
+        if len(mapping.cells) < _MIN_CELLS and meta.agency is None:
+            raise ReadError("E_NOT_REPORT", "no 政府信息公开 statistics table and no report title found")
+        fmt = mapping.format
+        values: dict[str, int | float | None] = {}
+        confidence: dict[str, float] = {}
+        flags: list[dict] = list(mapping.flags)
+        for key in self.schema.field_keys(fmt):
+            cell = mapping.cells.get(key)
+            if cell is None:
+                values[key] = None
+                seen = self.schema.section_of(key) in mapping.sections_seen
+                confidence[key] = 0.85 if seen else 0.7
+                continue
+            parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
+            values[key] = parsed.value
+            confidence[key] = cell.probability * (1.0 if parsed.exact else 0.6)
+            if not parsed.exact:
+                flags.append({"field": key, "kind": "value_uncertain",
+                              "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}"})
+        checked = validate(values, confidence, self.schema, fmt)
+        record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
+        record["fields"] = checked.values
+        record["confidence"] = {k: round(v, 4) for k, v in checked.confidence.items()}
+        record["flags"] = flags + checked.flags

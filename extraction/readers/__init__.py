@@ -1,0 +1,48 @@
+"""Backends: one reader per input form, each bytes → Document, chosen by content as well as name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nianbao.extraction.document import Document, ReadError
+from nianbao.extraction.readers.docx import read_docx
+from nianbao.extraction.readers.encoding import decode
+from nianbao.extraction.readers.html import read_html
+from nianbao.extraction.readers.markdown import looks_like_markdown, markdown_blocks
+from nianbao.extraction.readers.text import text_blocks
+
+SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".shtml", ".xhtml", ".docx", ".tsv", ".csv"}
+# Forms that later issues read (PDF, scans) or that never hold a report's tables.
+_UNSUPPORTED = {".pdf": "PDF", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
+                ".tiff": "image", ".doc": "legacy Word .doc", ".xls": "spreadsheet", ".xlsx": "spreadsheet"}
+
+
+def read(path: str | Path, data: bytes | None = None) -> Document:
+    """Read one file; raise ReadError with a stable code when it cannot be a text-form report."""
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ReadError("E_IO", f"cannot read the file ({exc.strerror or exc})") from exc
+    suffix = path.suffix.lower()
+    if suffix in _UNSUPPORTED:
+        raise ReadError("E_UNSUPPORTED", f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet")
+    if data.startswith(b"%PDF"):
+        raise ReadError("E_UNSUPPORTED", "PDF input is not supported yet")
+    if data.startswith(b"PK\x03\x04"):
+        if suffix != ".docx" and b"word/" not in data[:4096]:
+            raise ReadError("E_UNSUPPORTED", "a zip archive, not a report")
+        return read_docx(str(path), data)
+    if suffix == ".docx":
+        raise ReadError("E_CORRUPT", "the .docx file is not a zip package")
+    text = decode(data)
+    head = text[:2048].lower()
+    if suffix in {".html", ".htm", ".shtml", ".xhtml"} or "<html" in head or "<!doctype html" in head:
+        return read_html(str(path), data)
+    if suffix in {".md", ".markdown"} or looks_like_markdown(text):
+        return Document(str(path), "markdown", markdown_blocks(text))
+    return Document(str(path), "text", text_blocks(text))
+
+
+__all__ = ["SUFFIXES", "ReadError", "read"]

@@ -1,0 +1,137 @@
+"""The canonical schema, loaded once from ``data/schema.yaml``.
+
+Everything that knows a field key, a row or a column asks this module; no
+field name is written anywhere else in the code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One 勾稽关系 instance: sum(lhs) == sum(rhs) over concrete field keys."""
+
+    id: str
+    where: str  # the column (per-column identities) or row it applies to
+    lhs: tuple[str, ...]
+    rhs: tuple[str, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.lhs + self.rhs
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section's matrix: row concepts x column concepts, per format."""
+
+    name: str
+    zh: str
+    rows: dict[str, str]  # concept -> official wording
+    columns: dict[str, str]
+    cells: dict[str, tuple[tuple[str, str], ...]]  # format -> (row, column) in template order
+    decimal_columns: frozenset[str] = frozenset()
+    single_row: bool = False
+
+    def key(self, row: str, column: str) -> str:
+        return f"{self.name}.{row}.{column}"
+
+    def row_order(self, fmt: str) -> list[str]:
+        return list(dict.fromkeys(r for r, _ in self.cells[fmt]))
+
+    def columns_of(self, fmt: str, row: str) -> list[str]:
+        """Template column order of ``row`` in ``fmt``."""
+        return [c for r, c in self.cells[fmt] if r == row]
+
+    def column_set(self, fmt: str) -> set[str]:
+        return {c for _, c in self.cells[fmt]}
+
+
+@dataclass(frozen=True)
+class Schema:
+    formats: tuple[str, ...]
+    meta: tuple[str, ...]
+    sections: dict[str, Section]
+    format_markers: dict[str, tuple[str, ...]]
+    identities: dict[str, tuple[Identity, ...]] = field(default_factory=dict)  # format -> identities
+
+    def field_keys(self, fmt: str) -> list[str]:
+        return [s.key(r, c) for s in self.sections.values() for r, c in s.cells[fmt]]
+
+    def is_decimal(self, key: str) -> bool:
+        section, _, rest = key.partition(".")
+        return rest.rsplit(".", 1)[-1] in self.sections[section].decimal_columns
+
+    def section_of(self, key: str) -> str:
+        return key.partition(".")[0]
+
+
+def _cells(spec: dict) -> dict[str, tuple[tuple[str, str], ...]]:
+    if "fields" in spec:
+        return {fmt: tuple(tuple(f.rsplit(".", 1)) for f in keys) for fmt, keys in spec["fields"].items()}
+    matrix = spec["matrix"]
+    return {
+        fmt: tuple((r, c) for r in rows for c in matrix["columns"]) for fmt, rows in matrix["rows"].items()
+    }
+
+
+def _expand(names: list[str], universe: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        out.extend(u for u in universe if fnmatch.fnmatchcase(u, name) and u not in out)
+    return out
+
+
+def _identities(raw: list[dict], sections: dict[str, Section], fmt: str) -> tuple[Identity, ...]:
+    found: list[Identity] = []
+    for spec in raw:
+        section = sections[spec["section"]]
+        rows = section.row_order(fmt)
+        columns = list(dict.fromkeys(c for _, c in section.cells[fmt]))
+        if spec["per"] == "column":
+            lhs, rhs = _expand(spec["lhs"], rows), _expand(spec["rhs"], rows)
+            for col in columns:
+                found.append(
+                    Identity(spec["id"], col, tuple(section.key(r, col) for r in lhs),
+                             tuple(section.key(r, col) for r in rhs))
+                )
+        else:
+            lhs, rhs = _expand(spec["lhs"], columns), _expand(spec["rhs"], columns)
+            for row in rows:
+                found.append(
+                    Identity(spec["id"], row, tuple(section.key(row, c) for c in lhs),
+                             tuple(section.key(row, c) for c in rhs))
+                )
+    return tuple(found)
+
+
+@cache
+def load_schema() -> Schema:
+    raw = yaml.safe_load(resources.files("nianbao.data").joinpath("schema.yaml").read_text("utf-8"))
+    sections = {
+        name: Section(
+            name=name,
+            zh=spec["zh"],
+            rows={k: v["zh"] for k, v in spec["rows"].items()},
+            columns={k: v["zh"] for k, v in spec["columns"].items()},
+            cells=_cells(spec),
+            decimal_columns=frozenset(spec.get("decimal_columns", ())),
+            single_row=bool(spec.get("single_row", False)),
+        )
+        for name, spec in raw["sections"].items()
+    }
+    formats = tuple(raw["formats"])
+    return Schema(
+        formats=formats,
+        meta=tuple(raw["meta"]),
+        sections=sections,
+        format_markers={f: tuple(m) for f, m in raw["format_markers"].items()},
+        identities={fmt: _identities(raw["identities"], sections, fmt) for fmt in formats},
+    )
