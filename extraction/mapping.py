@@ -82,10 +82,13 @@ class LabelScorer:
 
 @dataclass(frozen=True)
 class HeaderCell:
+    """A column header; which column it names is decided per section (总计 heads columns of s3 and s4)."""
+
     text: str
     pos: int
     chunk: int | None
-    concept: str  # "col:<section>.<column>"
+    probs: np.ndarray = field(repr=False)
+    concept: str  # best "col:<section>.<column>" over all sections
     prob: float
 
 
@@ -144,7 +147,8 @@ class Decoder:
         header_rows: list[list[HeaderCell]] = []
         header: list[HeaderCell] = []
         section: str | None = None
-        header_fresh = False
+        header_fresh = False  # a data row has used the header rows gathered so far
+        header_broken = False  # other text came after them: in free text a new header starts
         for row in rows:
             if row.sentence:
                 pending.clear()
@@ -160,14 +164,16 @@ class Decoder:
                 cells = [self._header_cell(p, row, probs[p.text]) for p in row.texts]
                 found = [c for c in cells if c is not None]
                 if found and 2 * len(found) >= len([p for p in row.texts if not p.copy]):
-                    if header_fresh:
+                    if header_fresh or (header_broken and not row.positional):
                         header_rows, header_fresh = [], False
+                    header_broken = False
                     header_rows.append(found)
                     all_headers.extend(found)
                     pending.extend(p.text for p, c in zip(row.texts, cells, strict=True)
                                    if c is None and not p.copy)
                 else:
                     pending.extend(p.text for p in row.texts if not p.copy)
+                    header_broken = bool(header_rows)
                 continue
             if header_rows and not header_fresh:
                 header = _merge_header(header_rows, row.positional)
@@ -182,10 +188,11 @@ class Decoder:
         role, _ = self.scorer.role_of(probs)
         if role != "col":
             return None
+        role_mass = self.scorer.role_of(probs)[1]
         concept, p = self.scorer.best(probs, "col:")
-        if concept is None or p < self.settings.header_min:
+        if concept is None or role_mass < self.settings.header_min:
             return None
-        return HeaderCell(piece.text, piece.pos, row.chunk, concept, p)
+        return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p)
 
     def _label(self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
                ) -> tuple[str, np.ndarray, list[str]]:
@@ -319,29 +326,41 @@ class Decoder:
                 for i, j in zip(rows_idx, cols_idx, strict=True) if j < m]
 
     def _columns(self, obs: RowObservation, section: Section, fmt: str, row_concept: str
-                 ) -> tuple[list[str], list[HeaderCell] | None]:
+                 ) -> tuple[list[str], list[HeaderCell] | None, list[float] | None]:
         """Column order of this row: the header's when it names the template's columns, else the template's."""
         template = section.columns_of(fmt, row_concept)
+        named = [(h, *self._column_of(h, section)) for h in obs.header]
+        named = [(h, c, p) for h, c, p in named if c is not None]
+        names = [c for _, c, _ in named]
+        if named and set(template) <= set(names) and len(set(names)) == len(names):
+            kept = [(h, c, p) for h, c, p in named if c in template]
+            return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
+        return template, None, None
+
+    def _column_of(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
+        """The column of ``section`` a header names, with its probability among that section's columns."""
         prefix = f"col:{section.name}."
-        cells = [h for h in obs.header if h.concept.startswith(prefix)]
-        named = [h.concept[len(prefix):] for h in cells]
-        if cells and set(template) <= set(named) and len(set(named)) == len(named):
-            kept = [h for h in cells if h.concept[len(prefix):] in template]
-            return [h.concept[len(prefix):] for h in kept], kept
-        return template, None
+        mask = np.char.startswith(np.array(self.scorer.classes), prefix)
+        mass = float(cell.probs[mask].sum())
+        if mass <= 0:
+            return None, 0.0
+        i = int(np.argmax(np.where(mask, cell.probs, -1)))
+        p = float(cell.probs[i]) / mass
+        if p < self.settings.header_min or mass < 0.05:
+            return None, 0.0
+        return self.scorer.classes[i][len(prefix):], p
 
     def _emit_row(self, obs: RowObservation, section: Section, fmt: str, row_concept: str, p_row: float,
                   starts: dict[int | None, int], result: MappingResult) -> None:
-        columns, header = self._columns(obs, section, fmt, row_concept)
+        columns, header, header_probs = self._columns(obs, section, fmt, row_concept)
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
         result.sections_seen.add(section.name)
-        p_col = min((h.prob for h in header), default=1.0) if header else 0.97
-        for column, (slot, exact) in zip(columns, slots, strict=True):
+        p_col = min(header_probs) if header_probs else 0.97
+        for i, (column, (slot, exact)) in enumerate(zip(columns, slots, strict=True)):
             key = section.key(row_concept, column)
             if slot is None:
                 continue
-            yuan = bool(header) and any(h.concept.endswith(f".{column}") and "元" in h.text
-                                        and "万元" not in h.text for h in header)
+            yuan = bool(header) and "元" in header[i].text and "万元" not in header[i].text
             result.cells[key] = CellEvidence(key, slot.text, f"{obs.row.where} col {slot.pos + 1}", obs.label,
                                              p_row * p_col * (1.0 if exact else 0.5), yuan)
 

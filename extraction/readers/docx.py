@@ -13,15 +13,15 @@ from nianbao.extraction.document import Block, Document, GridCell, ReadError, Ta
 
 
 def _grid(table: Table) -> list[list[GridCell]]:
-    seen: set[int] = set()
+    # python-docx returns the same <w:tc> for every position a merged cell covers; holding the
+    # elements in the set keeps lxml handing out the same proxy objects for them.
+    seen: set = set()
     grid = []
     for row in table.rows:
         cells = []
         for cell in row.cells:
-            # python-docx returns the same <w:tc> for every position a merged cell covers.
-            key = id(cell._tc)
-            cells.append(GridCell(cell.text.strip(), copy=key in seen))
-            seen.add(key)
+            cells.append(GridCell(cell.text.strip(), copy=cell._tc in seen))
+            seen.add(cell._tc)
         grid.append(cells)
     return grid
 

@@ -1,0 +1,64 @@
+import io
+
+import docx
+
+from nianbao.extraction.document import TableBlock, TextBlock
+from nianbao.extraction.readers import read
+from nianbao.extraction.readers.encoding import decode
+
+HTML = """<html><head><meta charset="utf-8"><title>t</title></head><body>
+<div class="nav">首页 &gt; 政务公开</div>
+<h1>某市交通运输局2023年政府信息公开工作年度报告</h1>
+<table><tr><td>
+  <table border="1">
+    <tr><td rowspan="2">三、本年度办理结果</td><td>（一）予以公开</td><td>5</td></tr>
+    <tr><td colspan="1">（二）部分公开</td><td>2</td></tr>
+  </table>
+</td></tr></table>
+<p>五、存在的主要问题</p></body></html>"""
+
+
+def test_html_rowspan_and_nested_layout_table() -> None:
+    document = read("page.html", HTML.encode())
+    tables = [b for b in document.blocks if isinstance(b, TableBlock)]
+    assert len(tables) == 1, "the layout table holding a table is not itself data"
+    grid = tables[0].grid
+    assert [c.text for c in grid[1]] == ["三、本年度办理结果", "（二）部分公开", "2"]
+    assert grid[1][0].copy and not grid[0][0].copy
+    texts = [b.text for b in document.blocks if isinstance(b, TextBlock)]
+    assert "某市交通运输局2023年政府信息公开工作年度报告" in texts
+
+
+def test_gbk_page_with_wrong_declared_charset() -> None:
+    page = HTML.replace("utf-8", "iso-8859-1").encode("gbk")
+    document = read("page.htm", page)
+    assert any("交通运输局" in b.text for b in document.blocks if isinstance(b, TextBlock))
+
+
+def test_decode_gb18030_text() -> None:
+    assert decode("二、主动公开政府信息情况".encode("gb18030")) == "二、主动公开政府信息情况"
+
+
+def test_markdown_pipe_and_embedded_html_tables() -> None:
+    text = ("# 标题\n\n| 信息内容 | 本年处理决定数量 |\n|---|---|\n| 行政许可 | 3 |\n\n"
+            "<table><tr><td colspan=2>行政处罚</td><td>4</td></tr></table>\n")
+    document = read("x.txt", text.encode())
+    assert document.form == "markdown"
+    tables = [b for b in document.blocks if isinstance(b, TableBlock)]
+    assert [c.text for c in tables[0].grid[1]] == ["行政许可", "3"]
+    assert [c.copy for c in tables[1].grid[0]] == [False, True, False]
+
+
+def test_docx_merged_cells() -> None:
+    document = docx.Document()
+    document.add_paragraph("某县2022年政府信息公开工作年度报告")
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(1, 0)).text = "（三）不予公开"
+    table.cell(0, 1).text, table.cell(0, 2).text = "1.属于国家秘密", "0"
+    table.cell(1, 1).text, table.cell(1, 2).text = "2.其他法律行政法规禁止公开", "1"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    read_back = read("r.docx", buffer.getvalue())
+    grid = next(b for b in read_back.blocks if isinstance(b, TableBlock)).grid
+    assert grid[1][0].text == "（三）不予公开" and grid[1][0].copy
+    assert [c.text for c in grid[1][1:]] == ["2.其他法律行政法规禁止公开", "1"]

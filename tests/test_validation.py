@@ -1,0 +1,40 @@
+from nianbao.extraction.validation import validate
+from nianbao.schema import load_schema
+
+
+def blank(fmt: str = "2021", value: int | None = 0) -> dict:
+    return dict.fromkeys(load_schema().field_keys(fmt), value)
+
+
+def run(values: dict):
+    return validate(values, dict.fromkeys(values, 0.9), load_schema(), "2021")
+
+
+def test_single_missing_cell_is_inferred_and_flagged() -> None:
+    values = blank()
+    values.update({"s4.review.upheld": 2, "s4.review.total": 5, "s4.review.pending": 3, "s4.review.corrected": None})
+    out = run(values)
+    assert out.values["s4.review.corrected"] == 0
+    assert {"field": "s4.review.corrected", "kind": "inferred"}.items() <= out.flags[0].items()
+
+
+def test_two_missing_cells_are_left_null() -> None:
+    values = blank()
+    values.update({"s4.review.total": 5, "s4.review.pending": None, "s4.review.corrected": None})
+    out = run(values)
+    assert out.values["s4.review.pending"] is None and out.values["s4.review.corrected"] is None
+
+
+def test_broken_identity_keeps_printed_values_and_lowers_confidence() -> None:
+    values = blank()
+    values.update({"s3.new.natural_person": 4, "s3.new.total": 0})
+    out = run(values)
+    assert out.values["s3.new.total"] == 0 and out.values["s3.new.natural_person"] == 4
+    broken = [f for f in out.flags if f["kind"] == "source_inconsistent"]
+    assert any(f["identity"] == "s3.applicants:new" for f in broken)
+    assert out.confidence["s3.new.total"] < 0.5 < out.confidence["s3.carried_over.total"]
+
+
+def test_all_null_document_infers_nothing() -> None:
+    out = run(blank(value=None))
+    assert not out.flags and all(v is None for v in out.values.values())
