@@ -43,10 +43,15 @@ class EvalReport:
         def tally(t: Tally) -> dict:
             return {"right": t.right, "total": t.total, "accuracy": round(t.accuracy, 6)}
 
-        return {"overall": tally(self.overall), "non_zero": tally(self.non_zero), "meta": tally(self.meta),
-                "by_section": {k: tally(v) for k, v in sorted(self.by_section.items())},
-                "by_document": {k: tally(v) for k, v in self.by_document.items()},
-                "wrong": self.wrong, "errors": self.errors}
+        return {
+            "overall": tally(self.overall),
+            "non_zero": tally(self.non_zero),
+            "meta": tally(self.meta),
+            "by_section": {k: tally(v) for k, v in sorted(self.by_section.items())},
+            "by_document": {k: tally(v) for k, v in self.by_document.items()},
+            "wrong": self.wrong,
+            "errors": self.errors,
+        }
 
 
 def same_value(a: object, b: object) -> bool:
@@ -87,12 +92,20 @@ def score_record(record: dict, gold: dict, report: EvalReport, name: str) -> Non
         if expected not in (None, 0):
             report.non_zero.add(ok)
         if not ok:
-            report.wrong.append({"document": name, "field": key, "expected": expected, "got": got,
-                                 "confidence": record["confidence"].get(key)})
+            report.wrong.append(
+                {
+                    "document": name,
+                    "field": key,
+                    "expected": expected,
+                    "got": got,
+                    "confidence": record["confidence"].get(key),
+                }
+            )
 
 
-def evaluate_dir(directory: Path, model_path: str | None = None, extractor: Extractor | None = None
-                 ) -> EvalReport:
+def evaluate_dir(
+    directory: Path, model_path: str | None = None, extractor: Extractor | None = None
+) -> EvalReport:
     extractor = extractor or Extractor.load(model_path)
     report = EvalReport()
     for document, gold_path in find_labelled(directory):
@@ -108,14 +121,20 @@ def format_report(report: EvalReport, show_wrong: int = 50) -> str:
     lines.append("")
     for section, t in sorted(report.by_section.items()):
         lines.append(f"section {section}: {t.right}/{t.total} = {t.accuracy:.2%}")
-    lines.append(f"meta (agency, year, format): {report.meta.right}/{report.meta.total} = {report.meta.accuracy:.2%}")
-    lines.append(f"non-zero fields: {report.non_zero.right}/{report.non_zero.total} = {report.non_zero.accuracy:.2%}")
+    lines.append(
+        f"meta (agency, year, format): {report.meta.right}/{report.meta.total} = {report.meta.accuracy:.2%}"
+    )
+    lines.append(
+        f"non-zero fields: {report.non_zero.right}/{report.non_zero.total} = {report.non_zero.accuracy:.2%}"
+    )
     for name, error in report.errors.items():
         lines.append(f"error {name}: {error}")
     if report.wrong:
         lines.append(f"wrong fields ({len(report.wrong)}):")
         for w in report.wrong[:show_wrong]:
-            lines.append(f"  {w['document']}  {w['field']}: expected {w['expected']}, got {w['got']} "
-                         f"(confidence {w['confidence']})")
+            lines.append(
+                f"  {w['document']}  {w['field']}: expected {w['expected']}, got {w['got']} "
+                f"(confidence {w['confidence']})"
+            )
     lines.append(f"field accuracy: {report.overall.right}/{report.overall.total} = {report.accuracy:.2%}")
     return "\n".join(lines)

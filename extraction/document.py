@@ -23,7 +23,8 @@ class TableBlock:
 class TextBlock:
     text: str
     where: str
-    cells: tuple[str, ...] | None = None  # set when the reader knows the line's cells (tabs, one cell per line)
+    cells: tuple[str, ...] | None = None  # set when the reader knows the line's cells (tabs)
+    blank_before: bool = False  # an empty line came before it (a row break in a Word dump)
 
 
 Block = TextBlock | TableBlock

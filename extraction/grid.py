@@ -9,14 +9,24 @@ gives the chunks of a table torn across pages one table id.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
 from nianbao.extraction.numbers import is_page_mark, is_value
 
-_NUMBERED = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|第[一二三四五六七八九十]+部分)")
+_NUMBERED = re.compile(
+    r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|第[一二三四五六七八九十]+部分)"
+)
 _CJK = re.compile(r"^[\u4e00-\u9fff]$")
+_CJK_ANY = re.compile(r"[\u4e00-\u9fff]")
+_VERTICAL_MARKS = frozenset("、.．（）()")
+_OPENING = frozenset("（(")
+
+
+def is_numbered(text: str) -> bool:
+    """Starts with a template numbering (一、 （二） 3. 第四部分): the first line of a label."""
+    return _NUMBERED.match(text) is not None
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,10 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
             if not (texts and texts[-1].text == cell.text):  # a colspan repeats its text
                 texts.append(Piece(cell.text, i, cell.copy))
             last_text = i
-    values: list[Piece] = []
-    if first_value is not None:
-        for i in range(last_text + 1, len(cells)):
-            cell = cells[i]
-            text = cell.text if cell.text and not cell.copy and is_value(cell.text) else ""
-            values.append(Piece(text, i))
+    values = [  # blank slots too: a row of blank cells is a row of unstated values
+        Piece(c.text if c.text and not c.copy and is_value(c.text) else "", i)
+        for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1)
+    ]
     return Row(texts, values, where, table, chunk, positional=True)
 
 
@@ -83,63 +91,126 @@ def _stream_row(line: str, where: str) -> Row:
         cut = 0
     texts = [Piece(t, i) for i, t in enumerate(tokens[:cut])]
     values = [Piece(t, i) for i, t in enumerate(tokens[cut:], start=cut)]
-    sentence = bool(re.search(r"[。；;！？]|[，,].*[，,]", line)) and len(line) > 25
+    label = " ".join(tokens[:cut])
+    sentence = (
+        bool(_CJK_ANY.search(label) and re.search(r"[。；;！？]|[，,].*[，,]", label)) and len(line) > 25
+    )
     return Row(texts, values, where, sentence=sentence)
 
 
 def _is_cell_per_line(blocks: list[TextBlock]) -> bool:
     """Word-to-text dumps put every table cell on its own tab-indented line."""
-    single = sum(1 for b in blocks if b.cells is not None and len([c for c in b.cells if c]) == 1
-                 and b.cells[0] == "")
-    return single >= 20 and single >= 0.3 * len(blocks)
+    single = [_one_cell(b) for b in blocks]
+    filled = sum(1 for cell in single if cell)
+    return filled >= 20 and sum(1 for cell in single if cell is not None) >= 0.3 * len(blocks)
+
+
+def _one_cell(block: TextBlock) -> str | None:
+    """The cell of a Word-dump line ("\tcell", or a bare tab for a blank cell), else None."""
+    if block.cells is None or block.cells[0] != "" or any(block.cells[2:]):
+        return None
+    return block.cells[1] if len(block.cells) > 1 else ""
+
+
+def _dump_rows(blocks: list[TextBlock]) -> Iterator[Row]:
+    """Word-to-text dumps: one cell per tab-led line, blank cells as bare tabs, a blank line between
+    table rows, and a line without the tab continuing the wrapped label cell above it.
+
+    A label after a value also starts a row, for dumps that lost the blank lines.
+    """
+    cells: list[str] = []
+    where = ""
+
+    def flush() -> Iterator[Row]:
+        if any(cells):
+            yield _grid_line(cells, where)
+        cells.clear()
+
+    for block in blocks:
+        cell = _one_cell(block)
+        if block.blank_before or is_page_mark(block.text):
+            yield from flush()
+        if is_page_mark(block.text):
+            continue
+        if cell is not None:
+            if cell and not is_value(cell) and any(c and is_value(c) for c in cells):
+                yield from flush()
+            if not cells:
+                where = block.where
+            cells.append(cell)
+        elif (
+            block.cells is None
+            and cells
+            and cells[-1]
+            and not is_value(cells[-1])
+            and not is_numbered(block.text)
+        ):
+            cells[-1] += block.text
+        else:
+            yield from flush()
+            yield _line_row(block)
+    yield from flush()
+
+
+def _line_row(block: TextBlock) -> Row:
+    if block.cells is None:
+        return _stream_row(block.text, block.where)
+    return _grid_line(block.cells, block.where)
+
+
+def _grid_line(cells: Sequence[str], where: str) -> Row:
+    """Cells of one text line or dump row: positions hold within the row, not across the table."""
+    row = _cells_row([GridCell(c) for c in cells], where, table=-1, chunk=-1)
+    row.table = row.chunk = None
+    return row
 
 
 def _text_rows(blocks: list[TextBlock]) -> Iterator[Row]:
-    cell_per_line = _is_cell_per_line(blocks)
-    previous: Row | None = None
+    if _is_cell_per_line(blocks):
+        yield from _dump_rows(blocks)
+        return
     for block in blocks:
-        if is_page_mark(block.text):
-            continue
-        if cell_per_line and block.cells is not None and len([c for c in block.cells if c]) == 1:
-            cell = next(c for c in block.cells if c)
-            if not is_value(cell):
-                row = Row([Piece(cell, 0)], [], block.where)
-            elif previous is not None and previous.values and not previous.texts:
-                previous.values.append(Piece(cell, len(previous.values)))  # the next cell of one row
-                continue
-            else:
-                row = Row([], [Piece(cell, 0)], block.where)
-        elif cell_per_line and block.cells is None and previous is not None and not previous.has_values \
-                and previous.texts and not _NUMBERED.match(block.text):
-            last = previous.texts[-1]
-            previous.texts[-1] = Piece(last.text + block.text, last.pos)
-            continue
-        elif block.cells is not None:
-            row = _cells_row([GridCell(c) for c in block.cells], block.where, table=-1, chunk=-1)
-            row.table = row.chunk = None
-        else:
-            row = _stream_row(block.text, block.where)
-        previous = row
-        yield row
+        if block.text and not is_page_mark(block.text):
+            yield _line_row(block)
+
+
+def _single_char(row: Row) -> str | None:
+    """The one character a row holds, when it is a piece of a vertically written header."""
+    pieces = row.texts or row.values
+    if len(pieces) != 1 or (row.texts and row.values) or len(pieces[0].text) != 1:
+        return None
+    char = pieces[0].text
+    return char if _CJK.match(char) or char in _VERTICAL_MARKS or char.isdigit() else None
 
 
 def _join_vertical(rows: Iterable[Row]) -> Iterator[Row]:
-    """Consecutive one-character lines are one header written vertically (申/请/人 → 申请人)."""
-    run: list[Row] = []
+    """Consecutive one-character lines are one header written vertically (3/、/申/请 → 3、申请).
+
+    A digit or numbering mark joins only inside a run that holds at least two CJK characters,
+    and a digit only at the start of the run, so a lone value line stays a value.
+    """
+    run: list[tuple[Row, str]] = []
 
     def flush() -> Iterator[Row]:
-        if len(run) >= 2:
-            yield Row([Piece("".join(r.texts[0].text for r in run), 0)], [], run[0].where)
+        chars = [c for _, c in run]
+        if sum(1 for c in chars if _CJK.match(c)) >= 2:
+            yield Row([Piece("".join(chars), 0)], [], run[0][0].where)
         else:
-            yield from run
+            yield from (r for r, _ in run)
         run.clear()
 
     for row in rows:
-        if not row.values and len(row.texts) == 1 and _CJK.match(row.texts[0].text):
-            run.append(row)
+        char = _single_char(row)
+        if char is not None and not run and char in _VERTICAL_MARKS and char not in _OPENING:
+            char = None  # a closing mark starts nothing: it ends a wrapped line above
+        if char is not None and not (char.isdigit() and run):
+            run.append((row, char))
             continue
         yield from flush()
-        yield row
+        if char is not None:
+            run.append((row, char))
+        else:
+            yield row
     yield from flush()
 
 

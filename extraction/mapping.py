@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from nianbao.extraction.grid import Row
+from nianbao.extraction.grid import Row, is_numbered
 from nianbao.models.field_mapper import FieldMapper, normalize_label
 from nianbao.schema import Schema, Section
 
 ROLES = ("row", "col", "sec")
-_HEADING_MAX = 40
+_HEADING_MIN, _HEADING_MAX = 6, 40  # shorter lines are fragments of wrapped labels, not section titles
 _SENTENCE_END = re.compile(r"[。；;！？]$")
 
 
@@ -36,7 +36,12 @@ class MappingSettings:
     heading_min: float = 0.55  # least probability for a line to count as a section heading
     header_min: float = 0.5  # least probability for a text to count as a column header
     confident_label: float = 0.6  # a label this sure is not re-joined with earlier fragments
-    max_join: int = 4  # most earlier fragments a wrapped label is re-joined from
+    max_join: int = 8  # most earlier fragments a wrapped label is re-joined from
+    format_marker_weight: float = 4.0  # the template's 国办公开办函 number cited in the text
+    format_year_weight: float = 3.0  # the report year falls in the years a template was in force
+    format_concept_min: float = 0.8  # least probability for a row or header to count as structure
+    format_structure_cap: int = 4  # most evidence that rows and headers of one template can add
+    row_mass_floor: float = 0.1  # a label with less row-class mass than this keeps its low row probability
 
     @classmethod
     def from_dict(cls, values: dict) -> MappingSettings:
@@ -55,6 +60,7 @@ class LabelScorer:
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.role = np.array([c.split(":", 1)[0] if ":" in c else "none" for c in self.classes])
         self._cache: dict[str, np.ndarray] = {}
+        self._weights: dict[tuple[str | None, float], np.ndarray] = {}
 
     def score(self, texts: Sequence[str]) -> list[np.ndarray]:
         keys = [normalize_label(t) for t in texts]
@@ -71,6 +77,22 @@ class LabelScorer:
         masses = {r: float(probs[self.role == r].sum()) for r in (*ROLES, "none")}
         role = max(masses, key=masses.__getitem__)
         return role, masses[role]
+
+    def row_weights(self, section: str | None, other_section: float) -> np.ndarray:
+        """Weights that keep row classes only, those of another ``section`` scaled by ``other_section``."""
+        key = (section, other_section)
+        if key not in self._weights:
+            self._weights[key] = np.array(
+                [
+                    0.0
+                    if role != "row"
+                    else 1.0
+                    if section is None or c.startswith(f"row:{section}.")
+                    else other_section
+                    for c, role in zip(self.classes, self.role, strict=True)
+                ]
+            )
+        return self._weights[key]
 
     def best(self, probs: np.ndarray, prefix: str) -> tuple[str | None, float]:
         mask = np.char.startswith(np.array(self.classes), prefix)
@@ -101,6 +123,7 @@ class RowObservation:
     probs: np.ndarray
     row: Row
     header: list[HeaderCell]
+    header_nested: list[HeaderCell] | None  # the same header rows read by nesting, not by position
     section_hint: str | None
     context: list[str] = field(default_factory=list)
 
@@ -126,8 +149,12 @@ class MappingResult:
 
 def _is_heading(row: Row) -> bool:
     text = row.label_text
-    return (row.table is None and not row.sentence and 2 <= len(text) <= _HEADING_MAX
-            and not _SENTENCE_END.search(text))
+    return (
+        row.table is None
+        and not row.sentence
+        and _HEADING_MIN <= len(text) <= _HEADING_MAX
+        and not _SENTENCE_END.search(text)
+    )
 
 
 class Decoder:
@@ -135,6 +162,7 @@ class Decoder:
         self.scorer = scorer
         self.schema = schema
         self.settings = settings or MappingSettings()
+        self._foreign: dict[str, np.ndarray] = {}
 
     # -- walk: rows → observations -------------------------------------------------------------
     def observe(self, rows: list[Row]) -> tuple[list[RowObservation], list[HeaderCell]]:
@@ -144,8 +172,9 @@ class Decoder:
         observations: list[RowObservation] = []
         all_headers: list[HeaderCell] = []
         pending: list[str] = []
-        header_rows: list[list[HeaderCell]] = []
+        header_rows: list[list[HeaderCell | None]] = []
         header: list[HeaderCell] = []
+        nested: list[HeaderCell] | None = None
         section: str | None = None
         header_fresh = False  # a data row has used the header rows gathered so far
         header_broken = False  # other text came after them: in free text a new header starts
@@ -153,13 +182,13 @@ class Decoder:
             if row.sentence:
                 pending.clear()
                 continue
-            if not row.has_values:
+            if not row.has_values and not self._blank_data_row(row, probs):
                 if _is_heading(row):
                     concept, p = self.scorer.best(probs[row.label_text], "sec:")
                     if concept and p >= self.settings.heading_min:
                         section = None if concept == "sec:other" else concept[4:]
                         pending.clear()
-                        header, header_rows = [], []
+                        header, header_rows, nested = [], [], None
                         continue
                 cells = [self._header_cell(p, row, probs[p.text]) for p in row.texts]
                 found = [c for c in cells if c is not None]
@@ -167,22 +196,34 @@ class Decoder:
                     if header_fresh or (header_broken and not row.positional):
                         header_rows, header_fresh = [], False
                     header_broken = False
-                    header_rows.append(found)
+                    header_rows.append([c for p, c in zip(row.texts, cells, strict=True) if not p.copy])
                     all_headers.extend(found)
-                    pending.extend(p.text for p, c in zip(row.texts, cells, strict=True)
-                                   if c is None and not p.copy)
+                    pending.extend(
+                        p.text for p, c in zip(row.texts, cells, strict=True) if c is None and not p.copy
+                    )
                 else:
                     pending.extend(p.text for p in row.texts if not p.copy)
                     header_broken = bool(header_rows)
                 continue
             if header_rows and not header_fresh:
                 header = _merge_header(header_rows, row.positional)
+                nested = _merge_nested(header_rows) if row.positional else None
                 header_fresh = True
             label, label_probs, context = self._label(row, pending, probs)
-            observations.append(RowObservation(len(observations), label, label_probs, row, header, section,
-                                               context))
+            observations.append(
+                RowObservation(len(observations), label, label_probs, row, header, nested, section, context)
+            )
             pending.clear()
         return observations, all_headers
+
+    def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
+        """A grid row whose cells are all blank under a label that surely names a row: its values
+        are unstated (null), and its label must not be glued to the next row's."""
+        if not (row.positional and row.values and row.label_text):
+            return False
+        role, _ = self.scorer.role_of(probs[row.label_text])
+        p = self.scorer.best(probs[row.label_text], "row:")[1]
+        return role == "row" and p >= self.settings.confident_label
 
     def _header_cell(self, piece, row: Row, probs: np.ndarray) -> HeaderCell | None:
         role, _ = self.scorer.role_of(probs)
@@ -194,8 +235,9 @@ class Decoder:
             return None
         return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p)
 
-    def _label(self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
-               ) -> tuple[str, np.ndarray, list[str]]:
+    def _label(
+        self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
+    ) -> tuple[str, np.ndarray, list[str]]:
         """The row's own label, re-joined with wrapped fragments above it when that names a row better."""
         own_pieces = [p for p in row.texts if not p.copy]
         own = own_pieces[-1].text if own_pieces else ""
@@ -211,6 +253,10 @@ class Decoder:
         if best_p < self.settings.confident_label:
             for n in range(1, min(len(pending), self.settings.max_join) + 1):
                 candidates.append("".join(pending[-n:]) + own)
+            # A label wrapped into many short lines: re-join from where its numbering starts.
+            numbered = [i for i, text in enumerate(pending) if is_numbered(text)]
+            if numbered and len(pending) - numbered[-1] > self.settings.max_join:
+                candidates.append("".join(pending[numbered[-1] :]) + own)
         if not candidates:
             return "", np.zeros(len(self.scorer.classes)), context + pending
         scored = self.scorer.score(candidates)
@@ -219,27 +265,30 @@ class Decoder:
         return candidates[i], scored[i], context + pending
 
     # -- format -----------------------------------------------------------------------------
-    def detect_format(self, text: str, observations: list[RowObservation], headers: list[HeaderCell],
-                      year: int | None) -> tuple[str, dict[str, float]]:
+    def detect_format(
+        self, text: str, observations: list[RowObservation], headers: list[HeaderCell], year: int | None
+    ) -> tuple[str, dict[str, float]]:
+        """2019 or 2021 template: the cited 国办公开办函 number, the report year, rows only one has.
+
+        Structure counts distinct confident concepts, capped, so that stray fragments of prose read
+        as column headers cannot outvote an explicit citation or the year.
+        """
+        weights = self.settings
         evidence = dict.fromkeys(self.schema.formats, 0.0)
         compact = re.sub(r"\s+", "", text)
         for fmt, markers in self.schema.format_markers.items():
             if any(m in compact for m in markers):
-                evidence[fmt] += 3.0
+                evidence[fmt] += weights.format_marker_weight
         exclusive = self._exclusive_concepts()
-        for cell in headers:
-            for fmt, concepts in exclusive.items():
-                if cell.concept in concepts:
-                    evidence[fmt] += 2.0 * cell.prob
+        seen = {c.concept for c in headers if c.prob >= weights.format_concept_min and len(c.text) >= 2}
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
-            for fmt, concepts in exclusive.items():
-                if concept in concepts and p > 0.5:
-                    evidence[fmt] += 1.0
+            if p >= weights.format_concept_min:
+                seen.add(concept)
+        for fmt, concepts in exclusive.items():
+            evidence[fmt] += min(len(seen & concepts), weights.format_structure_cap)
         if year is not None:
-            evidence["2019" if year <= 2019 else "2021"] += 1.5 if year != 2020 else 0.0
-            if year == 2020:
-                evidence["2021"] += 0.2
+            evidence[self.schema.format_of_year(year)] += weights.format_year_weight
         fmt = max(evidence, key=lambda f: (evidence[f], f))
         return fmt, evidence
 
@@ -252,8 +301,10 @@ class Decoder:
                 for r, c in s.cells[fmt]:
                     concepts.update({f"row:{s.name}.{r}", f"col:{s.name}.{c}"})
             per_format[fmt] = concepts
-        return {fmt: concepts - set().union(*(v for f, v in per_format.items() if f != fmt))
-                for fmt, concepts in per_format.items()}
+        return {
+            fmt: concepts - set().union(*(v for f, v in per_format.items() if f != fmt))
+            for fmt, concepts in per_format.items()
+        }
 
     # -- decode: observations → cells ------------------------------------------------------------
     def decode(self, rows: list[Row], text: str, year: int | None) -> MappingResult:
@@ -271,24 +322,37 @@ class Decoder:
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
             if concept and p > 0.6 and not self._in_format(concept, fmt) and obs.row.has_values:
-                result.flags.append({"field": concept[4:], "kind": "unmapped_row",
-                                     "detail": f"row {obs.label!r} ({obs.row.where}) belongs to the other "
-                                               f"format's template; its values are not filed"})
+                result.flags.append(
+                    {
+                        "field": concept[4:],
+                        "kind": "unmapped_row",
+                        "detail": f"row {obs.label!r} ({obs.row.where}) belongs to the other "
+                        f"format's template; its values are not filed",
+                    }
+                )
         return result
 
     def _in_format(self, concept: str, fmt: str) -> bool:
         section, _, row = concept[4:].partition(".")
         return row in self.schema.sections[section].row_order(fmt)
 
-    def _split_sections(self, observations: list[RowObservation], fmt: str
-                        ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]]]:
+    def _split_sections(
+        self, observations: list[RowObservation], fmt: str
+    ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]]]:
         single: dict[str, list[RowObservation]] = {}
         by_section: dict[str, list[RowObservation]] = {}
         widths = {name: len(s.cells[fmt]) for name, s in self.schema.sections.items() if s.single_row}
         for obs in observations:
-            slots = obs.row.values
+            slots = _under_header(obs)
             filled = [v for v in slots if v.text]
-            width_match = next((n for n, w in widths.items() if w in (len(filled), len(slots))), None)
+            width_match = next(
+                (
+                    n
+                    for n, w in widths.items()
+                    if w in (len(filled), len(slots)) or self._heads_single(obs, n, w)
+                ),
+                None,
+            )
             concept, p = self.scorer.best(self._prior(obs), "row:")
             if width_match and (concept is None or p < 0.9 or concept.startswith(f"row:{width_match}.")):
                 single.setdefault(width_match, []).append(obs)
@@ -296,15 +360,41 @@ class Decoder:
                 by_section.setdefault(concept[4:].partition(".")[0], []).append(obs)
         return single, by_section
 
-    def _prior(self, obs: RowObservation) -> np.ndarray:
-        if obs.section_hint is None:
-            return obs.probs
-        weights = np.array([1.0 if not c.startswith("row:") or c.startswith(f"row:{obs.section_hint}.")
-                            else self.settings.section_prior_other for c in self.scorer.classes])
-        return obs.probs * weights
+    def _heads_single(self, obs: RowObservation, section: str, width: int) -> bool:
+        """A positional row under a header naming ``width`` columns, most of them ``section``'s:
+        the one-row table with its blank trailing cells cut off."""
+        header = obs.header
+        if not obs.row.positional or len(header) != width:
+            return False
+        own = sum(1 for h in header if h.concept.startswith(f"col:{section}."))
+        return 2 * own > width and all(v.pos <= header[-1].pos for v in obs.row.values)
 
-    def _assign(self, observations: list[RowObservation], section: Section, fmt: str
-                ) -> list[tuple[RowObservation, str, float]]:
+    def _prior(self, obs: RowObservation) -> np.ndarray:
+        """P(canonical row | label, section heading), given that a line holding values is a data row.
+
+        Row classes only, renormalised: a short label such as "(3)其他" also reads as a column
+        header, and that share of the mass says nothing against it being a row here.
+        """
+        weights = self.scorer.row_weights(obs.section_hint, self.settings.section_prior_other)
+        probs = obs.probs * weights
+        return probs / max(float(probs.sum()), self.settings.row_mass_floor)
+
+    def _foreign_rows(self, fmt: str) -> np.ndarray:
+        """Indices of row classes that are not rows of template ``fmt`` (e.g. 2019's single （六） row)."""
+        if fmt not in self._foreign:
+            self._foreign[fmt] = np.array(
+                [
+                    i
+                    for i, c in enumerate(self.scorer.classes)
+                    if c.startswith("row:") and not self._in_format(c, fmt)
+                ],
+                dtype=int,
+            )
+        return self._foreign[fmt]
+
+    def _assign(
+        self, observations: list[RowObservation], section: Section, fmt: str
+    ) -> list[tuple[RowObservation, str, float]]:
         """Joint decoding: one canonical row per observed row, order as tie-breaker."""
         if not observations:
             return []
@@ -320,21 +410,32 @@ class Decoder:
                     continue
                 p = max(float(probs[col]), 1e-9)
                 cost[i, j] = -math.log(p) + self.settings.order_weight * abs(here - j / max(m - 1, 1))
-            cost[i, m + i] = -math.log(self.settings.accept_row)
+            # Left unfiled when no row fits, or when the label names a row of the other template.
+            foreign = float(probs[self._foreign_rows(fmt)].max(initial=0.0))
+            cost[i, m + i] = -math.log(max(self.settings.accept_row, foreign))
         rows_idx, cols_idx = linear_sum_assignment(cost)
-        return [(observations[i], concepts[j], float(self._prior(observations[i])[columns[j]]))
-                for i, j in zip(rows_idx, cols_idx, strict=True) if j < m]
+        return [
+            (observations[i], concepts[j], float(self._prior(observations[i])[columns[j]]))
+            for i, j in zip(rows_idx, cols_idx, strict=True)
+            if j < m
+        ]
 
-    def _columns(self, obs: RowObservation, section: Section, fmt: str, row_concept: str
-                 ) -> tuple[list[str], list[HeaderCell] | None, list[float] | None]:
-        """Column order of this row: the header's when it names the template's columns, else the template's."""
+    def _columns(
+        self, obs: RowObservation, section: Section, fmt: str, row_concept: str
+    ) -> tuple[list[str], list[HeaderCell] | None, list[float] | None]:
+        """Column order of this row: the header's when it names the template's columns, else the template's.
+
+        The header read by position comes first; a copy that dropped the blank cells of merged
+        headers (a table copied from a web page) shifts positions, and is read by nesting instead.
+        """
         template = section.columns_of(fmt, row_concept)
-        named = [(h, *self._column_of(h, section)) for h in obs.header]
-        named = [(h, c, p) for h, c, p in named if c is not None]
-        names = [c for _, c, _ in named]
-        if named and set(template) <= set(names) and len(set(names)) == len(names):
-            kept = [(h, c, p) for h, c, p in named if c in template]
-            return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
+        for header in (obs.header, obs.header_nested or []):
+            named = [(h, *self._column_of(h, section)) for h in header]
+            named = [(h, c, p) for h, c, p in named if c is not None]
+            names = [c for _, c, _ in named]
+            if named and set(template) <= set(names) and len(set(names)) == len(names):
+                kept = [(h, c, p) for h, c, p in named if c in template]
+                return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
         return template, None, None
 
     def _column_of(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
@@ -348,47 +449,108 @@ class Decoder:
         p = float(cell.probs[i]) / mass
         if p < self.settings.header_min or mass < 0.05:
             return None, 0.0
-        return self.scorer.classes[i][len(prefix):], p
+        return self.scorer.classes[i][len(prefix) :], p
 
-    def _emit_row(self, obs: RowObservation, section: Section, fmt: str, row_concept: str, p_row: float,
-                  starts: dict[int | None, int], result: MappingResult) -> None:
+    def _emit_row(
+        self,
+        obs: RowObservation,
+        section: Section,
+        fmt: str,
+        row_concept: str,
+        p_row: float,
+        starts: dict[int | None, int],
+        result: MappingResult,
+    ) -> None:
         columns, header, header_probs = self._columns(obs, section, fmt, row_concept)
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
         result.sections_seen.add(section.name)
         p_col = min(header_probs) if header_probs else 0.97
-        for i, (column, (slot, exact)) in enumerate(zip(columns, slots, strict=True)):
-            key = section.key(row_concept, column)
-            if slot is None:
-                continue
-            yuan = bool(header) and "元" in header[i].text and "万元" not in header[i].text
-            result.cells[key] = CellEvidence(key, slot.text, f"{obs.row.where} col {slot.pos + 1}", obs.label,
-                                             p_row * p_col * (1.0 if exact else 0.5), yuan)
+        yuan = [bool(header) and "元" in h.text and "万元" not in h.text for h in header or []]
+        keys = [section.key(row_concept, column) for column in columns]
+        _file_cells(result, obs, keys, slots, p_row * p_col, obs.label, yuan)
 
-    def _emit_single_row(self, obs: RowObservation, section: Section, fmt: str, result: MappingResult) -> None:
+    def _emit_single_row(
+        self, obs: RowObservation, section: Section, fmt: str, result: MappingResult
+    ) -> None:
         cells = section.cells[fmt]
-        slots = _align(obs.row, len(cells), None, None)
+        header = obs.header if obs.row.positional and len(obs.header) == len(cells) else None
+        slots = _align(obs.row, len(cells), header, None)
         result.sections_seen.add(section.name)
-        for (row_concept, column), (slot, exact) in zip(cells, slots, strict=True):
-            if slot is None:
-                continue
-            key = section.key(row_concept, column)
-            result.cells[key] = CellEvidence(key, slot.text, f"{obs.row.where} col {slot.pos + 1}",
-                                             obs.label or "(one-row table)", 0.95 if exact else 0.45)
+        keys = [section.key(row, column) for row, column in cells]
+        _file_cells(result, obs, keys, slots, 0.95, obs.label or "(one-row table)")
 
 
-def _merge_header(header_rows: list[list[HeaderCell]], positional: bool) -> list[HeaderCell]:
+def _file_cells(
+    result: MappingResult,
+    obs: RowObservation,
+    keys: list[str],
+    slots: list[tuple[object, bool]],
+    confidence: float,
+    label: str,
+    yuan: list[bool] | None = None,
+) -> None:
+    """File each slot under its key; a slot placed by order alone is halved in confidence and flagged."""
+    filled = sum(1 for v in obs.row.values if v.text)
+    for i, (key, (slot, exact)) in enumerate(zip(keys, slots, strict=True)):
+        if slot is None:
+            continue
+        where = f"{obs.row.where} col {slot.pos + 1}"
+        result.cells[key] = CellEvidence(
+            key, slot.text, where, label, confidence * (1.0 if exact else 0.5), bool(yuan and yuan[i])
+        )
+        if not exact:
+            result.flags.append(
+                {
+                    "field": key,
+                    "kind": "position_uncertain",
+                    "detail": f"row {label!r} ({obs.row.where}) shows {filled} values for {len(keys)} "
+                    "columns and no cell positions; placed in order",
+                }
+            )
+
+
+def _merge_header(header_rows: list[list[HeaderCell | None]], positional: bool) -> list[HeaderCell]:
     """Stacked header rows: per position, the lowest row's name (the most specific one)."""
     if not positional:
-        return [c for row in header_rows for c in row]
+        return [c for row in header_rows for c in row if c is not None]
     by_pos: dict[tuple[int | None, int], HeaderCell] = {}
     for row in header_rows:
         for cell in row:
-            by_pos[(cell.chunk, cell.pos)] = cell
+            if cell is not None:
+                by_pos[(cell.chunk, cell.pos)] = cell
     return sorted(by_pos.values(), key=lambda c: c.pos)
 
 
-def _chunk_starts(assigned: list[tuple[RowObservation, str, float]], section: Section, fmt: str
-                  ) -> dict[int | None, int]:
+def _merge_nested(header_rows: list[list[HeaderCell | None]]) -> list[HeaderCell]:
+    """Stacked header rows by nesting: the one unnamed group among or right beside the named cells
+    (法人或其他组织) stands for all of the next row's cells, whatever their positions."""
+    leaves = header_rows[0]
+    for lower in header_rows[1:]:
+        named = [i for i, c in enumerate(leaves) if c is not None]
+        groups = [
+            i for i, c in enumerate(leaves) if c is None and named and named[0] - 1 <= i <= named[-1] + 1
+        ]
+        if len(groups) == 1:
+            g = groups[0]
+            leaves = [*leaves[:g], *lower, *leaves[g + 1 :]]
+        else:
+            leaves = lower
+    return [c for c in leaves if c is not None]
+
+
+def _under_header(obs: RowObservation) -> list:
+    """The row's value slots, without blank ones right of its header's last cell (a trailing tab)."""
+    slots = obs.row.values
+    same_chunk = [h.pos for h in obs.header if h.chunk == obs.row.chunk]
+    if not obs.row.positional or not same_chunk:
+        return slots
+    end = max(same_chunk)
+    return [v for v in slots if v.pos <= end or v.text]
+
+
+def _chunk_starts(
+    assigned: list[tuple[RowObservation, str, float]], section: Section, fmt: str
+) -> dict[int | None, int]:
     """Per table chunk, where complete rows start their values: the grid for rows that lost cells."""
     starts: dict[int | None, Counter] = {}
     for obs, concept, _ in assigned:
@@ -398,10 +560,11 @@ def _chunk_starts(assigned: list[tuple[RowObservation, str, float]], section: Se
     return {chunk: counter.most_common(1)[0][0] for chunk, counter in starts.items()}
 
 
-def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None
-           ) -> list[tuple[object, bool]]:
+def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None) -> list[tuple[object, bool]]:
     """Value slots → k columns: by count when it fits, by grid position when cells are missing."""
     slots = row.values
+    if len(slots) > k and not any(s.text for s in slots[k:]):
+        slots = slots[:k]  # blank padding after the row's last column
     filled = [v for v in slots if v.text]
     blank = [(None, True)] * k
     if len(slots) == k:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ _SUFFIX = r"政府信息公开(?:工作)?(?:年度)?(?:工作)?报告"
 _AGENCY_FIRST = re.compile(
     r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)(?:关于)?(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?" + _SUFFIX
 )
-_YEAR_FIRST = re.compile(r"(?P<year>(?:19|20)\d{2})年(?:度)?(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)" + _SUFFIX)
+_YEAR_FIRST = re.compile(
+    r"(?P<year>(?:19|20)\d{2})年(?:度)?(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)" + _SUFFIX
+)
 _AGENCY_ONLY = re.compile(r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)" + _SUFFIX)
 _OPENING = re.compile(r"本报告(?:由|是)(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)(?:根据|按照|依据|编制|依照)")
 _PERIOD = re.compile(r"(?:统计期限|统计期间|数据统计)[^。]{0,6}?自?(?P<year>(?:19|20)\d{2})年")
@@ -32,7 +35,7 @@ def _clean_agency(agency: str) -> str | None:
 def _title_lines(lines: list[str]) -> list[str]:
     """Each line and each pair of neighbours: titles are often split over two lines."""
     compact = [re.sub(r"[\s#*]+", "", line) for line in lines]
-    return compact + [a + b for a, b in zip(compact, compact[1:], strict=False)]
+    return compact + [a + b for a, b in itertools.pairwise(compact)]
 
 
 def find_meta(lines: list[str]) -> Meta:

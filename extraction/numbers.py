@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 # Printed ways of saying "not stated": the contract maps them to null, never to 0.
-NULL_MARKERS = frozenset({"", "—", "——", "–", "-", "--", "/", "／", "\\", "无", "不涉及", "空", "×", "*", "…", "－"})
+NULL_MARKERS = frozenset(
+    {"", "—", "——", "–", "-", "--", "/", "／", "\\", "无", "不涉及", "空", "×", "*", "…", "－"}
+)
 _NUMBER = re.compile(
     r"^(?P<sign>[+\-−]?)\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"\s*(?P<unit>万元|元|件|个|条|项|次|宗|笔)?"
@@ -28,7 +30,9 @@ def is_value(text: str) -> bool:
 
 
 def is_page_mark(text: str) -> bool:
-    return _PAGE_MARK.match(_clean(text)) is not None
+    """A page number line; spaces inside are kept, so a row of values like "2 0 1 / 3" is not one."""
+    spaced = unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
+    return _PAGE_MARK.match(spaced) is not None
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,14 @@ class Extractor:
         return cls(Decoder(LabelScorer(model), schema, settings), schema, card)
 
     def extract(self, path: str | Path, data: bytes | None = None) -> dict:
-        record: dict = {"document": str(path), "meta": {"agency": None, "year": None, "format": None},
-                        "fields": {}, "confidence": {}, "flags": [], "error": None}
+        record: dict = {
+            "document": str(path),
+            "meta": {"agency": None, "year": None, "format": None},
+            "fields": {},
+            "confidence": {},
+            "flags": [],
+            "error": None,
+        }
         try:
             self._extract(Path(path), data, record)
         except ReadError as exc:
@@ -69,8 +75,13 @@ class Extractor:
             values[key] = parsed.value
             confidence[key] = cell.probability * (1.0 if parsed.exact else 0.6)
             if not parsed.exact:
-                flags.append({"field": key, "kind": "value_uncertain",
-                              "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}"})
+                flags.append(
+                    {
+                        "field": key,
+                        "kind": "value_uncertain",
+                        "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}",
+                    }
+                )
         checked = validate(values, confidence, self.schema, fmt)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values

@@ -34,8 +34,9 @@ def _infer(identity: Identity, values: dict[str, Number | None]) -> tuple[str, N
     return (key, value) if value >= 0 else None
 
 
-def validate(values: dict[str, Number | None], confidence: dict[str, float], schema: Schema, fmt: str
-             ) -> Validated:
+def validate(
+    values: dict[str, Number | None], confidence: dict[str, float], schema: Schema, fmt: str
+) -> Validated:
     out = Validated(dict(values), dict(confidence))
     identities = schema.identities[fmt]
     changed = True
@@ -48,17 +49,26 @@ def validate(values: dict[str, Number | None], confidence: dict[str, float], sch
             key, value = found
             out.values[key] = value
             out.confidence[key] = 0.9 * min(out.confidence[k] for k in identity.fields if k != key)
-            out.flags.append({"field": key, "kind": "inferred",
-                              "detail": f"not printed; {identity.id} ({identity.where}) gives {value}"})
+            out.flags.append(
+                {
+                    "field": key,
+                    "kind": "inferred",
+                    "detail": f"not printed; {identity.id} ({identity.where}) gives {value}",
+                }
+            )
             changed = True
     for identity in identities:
         if any(out.values[k] is None for k in identity.fields):
             continue
         lhs, rhs = _total(out.values, identity.lhs), _total(out.values, identity.rhs)
         if abs(lhs - rhs) > 1e-6:
-            out.flags.append({"identity": f"{identity.id}:{identity.where}", "kind": "source_inconsistent",
-                              "detail": f"{' + '.join(identity.lhs)} = {lhs} but "
-                                        f"{' + '.join(identity.rhs)} = {rhs}"})
+            out.flags.append(
+                {
+                    "identity": f"{identity.id}:{identity.where}",
+                    "kind": "source_inconsistent",
+                    "detail": f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}",
+                }
+            )
             for k in identity.fields:
                 out.confidence[k] *= 0.5
         else:

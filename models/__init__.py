@@ -32,7 +32,8 @@ def load_field_mapper(path: str | None = None) -> tuple[FieldMapper, dict]:
     card = bundle["card"]
     if card.get("sklearn_version") != sklearn.__version__:
         warnings.warn(
-            f"field mapper made with scikit-learn {card.get('sklearn_version')}, running {sklearn.__version__}; "
+            f"field mapper made with scikit-learn {card.get('sklearn_version')}, "
+            f"running {sklearn.__version__}; "
             "retrain with `python -m nianbao.training.train` if results look off",
             stacklevel=2,
         )

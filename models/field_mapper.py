@@ -62,8 +62,12 @@ class FieldMapper(ClassifierMixin, BaseEstimator):
     def _features(self) -> FeatureUnion:
         return FeatureUnion(
             [
-                ("chars", TfidfVectorizer(analyzer="char", ngram_range=self.char_ngram_range,
-                                          sublinear_tf=self.sublinear_tf)),
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char", ngram_range=self.char_ngram_range, sublinear_tf=self.sublinear_tf
+                    ),
+                ),
                 ("words", TfidfVectorizer(analyzer=jieba_tokens, sublinear_tf=self.sublinear_tf)),
             ],
             transformer_weights={"chars": 1.0, "words": self.word_weight},

@@ -17,8 +17,12 @@ def iter_documents(paths: list[str]) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if (child.is_file() and child.suffix.lower() in SUFFIXES | {".pdf"}
-                        and not child.name.endswith(".gold.json") and not child.name.startswith(".")):
+                if (
+                    child.is_file()
+                    and child.suffix.lower() in SUFFIXES | {".pdf"}
+                    and not child.name.endswith(".gold.json")
+                    and not child.name.startswith(".")
+                ):
                     yield child
         else:
             yield path

@@ -60,10 +60,17 @@ class Schema:
     meta: tuple[str, ...]
     sections: dict[str, Section]
     format_markers: dict[str, tuple[str, ...]]
+    format_first_year: dict[str, int] = field(default_factory=dict)
     identities: dict[str, tuple[Identity, ...]] = field(default_factory=dict)  # format -> identities
 
     def field_keys(self, fmt: str) -> list[str]:
         return [s.key(r, c) for s in self.sections.values() for r, c in s.cells[fmt]]
+
+    def format_of_year(self, year: int) -> str:
+        """The template in force for reports on ``year`` (the oldest one before any started)."""
+        started = [f for f, first in self.format_first_year.items() if first <= year]
+        pool = started or [min(self.format_first_year, key=self.format_first_year.__getitem__)]
+        return max(pool, key=self.format_first_year.__getitem__)
 
     def is_decimal(self, key: str) -> bool:
         section, _, rest = key.partition(".")
@@ -99,15 +106,23 @@ def _identities(raw: list[dict], sections: dict[str, Section], fmt: str) -> tupl
             lhs, rhs = _expand(spec["lhs"], rows), _expand(spec["rhs"], rows)
             for col in columns:
                 found.append(
-                    Identity(spec["id"], col, tuple(section.key(r, col) for r in lhs),
-                             tuple(section.key(r, col) for r in rhs))
+                    Identity(
+                        spec["id"],
+                        col,
+                        tuple(section.key(r, col) for r in lhs),
+                        tuple(section.key(r, col) for r in rhs),
+                    )
                 )
         else:
             lhs, rhs = _expand(spec["lhs"], columns), _expand(spec["rhs"], columns)
             for row in rows:
                 found.append(
-                    Identity(spec["id"], row, tuple(section.key(row, c) for c in lhs),
-                             tuple(section.key(row, c) for c in rhs))
+                    Identity(
+                        spec["id"],
+                        row,
+                        tuple(section.key(row, c) for c in lhs),
+                        tuple(section.key(row, c) for c in rhs),
+                    )
                 )
     return tuple(found)
 
@@ -133,5 +148,6 @@ def load_schema() -> Schema:
         meta=tuple(raw["meta"]),
         sections=sections,
         format_markers={f: tuple(m) for f, m in raw["format_markers"].items()},
+        format_first_year={f: int(y) for f, y in raw["format_first_year"].items()},
         identities={fmt: _identities(raw["identities"], sections, fmt) for fmt in formats},
     )

@@ -19,10 +19,22 @@ def test_vertical_header_is_rejoined() -> None:
 
 
 def test_word_dump_cells_form_rows() -> None:
-    body = "\n".join(["\t规章", "\t0", "\t1", "\t2"] * 6 + ["\t5.要求行政机关确认或重新", "出具已获取信息", "\t7"])
+    body = "\n".join(
+        ["\t规章", "\t0", "\t1", "\t2"] * 6 + ["\t5.要求行政机关确认或重新", "出具已获取信息", "\t7"]
+    )
     rows = rows_of(body)
-    assert [v.text for v in rows[1].values] == ["0", "1", "2"]
-    assert rows[-2].label_text == "5.要求行政机关确认或重新出具已获取信息"
+    assert len(rows) == 7  # a label after values starts a row even without blank lines
+    assert rows[1].label_text == "规章" and [v.text for v in rows[1].values] == ["0", "1", "2"]
+    assert rows[-1].label_text == "5.要求行政机关确认或重新出具已获取信息"
+    assert [v.text for v in rows[-1].values] == ["7"]
+
+
+def test_word_dump_keeps_blank_cells_and_row_breaks() -> None:
+    rows_text = [["\t行政许可", "\t3", "\t", "\t5"], ["\t\t", "\t行政处罚", "\t", "\t", "\t2"]] * 6
+    rows = rows_of("\n\n".join("\n".join(r) for r in rows_text))
+    assert len(rows) == 12
+    assert [v.text for v in rows[0].values] == ["3", "", "5"]
+    assert rows[1].label_text == "行政处罚" and [v.text for v in rows[1].values] == ["", "", "2"]
 
 
 def test_tab_positions_keep_blank_cells() -> None:

@@ -18,7 +18,11 @@ import pytest
 from nianbao.schema import load_schema
 
 ZERO = re.compile(r"(?<=[\s|])\d+(?=[\s|]|$)")
-HEADINGS = {"s2": "主动公开政府信息情况", "s3": "收到和处理政府信息公开申请情况", "s4": "政府信息公开行政复议、行政诉讼情况"}
+HEADINGS = {
+    "s2": "主动公开政府信息情况",
+    "s3": "收到和处理政府信息公开申请情况",
+    "s4": "政府信息公开行政复议、行政诉讼情况",
+}
 
 
 def consistent_values(rng: random.Random, fmt: str) -> dict[str, int]:
@@ -27,8 +31,11 @@ def consistent_values(rng: random.Random, fmt: str) -> dict[str, int]:
     s3 = schema.sections["s3"]
     rows = s3.row_order(fmt)
     outcome_rows = [r for r in rows if r not in ("new", "carried_over", "total", "carried_forward")]
-    applicants = [c for c in s3.matrix_columns if c != "total"] if hasattr(s3, "matrix_columns") else \
-        ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org"]
+    applicants = (
+        [c for c in s3.matrix_columns if c != "total"]
+        if hasattr(s3, "matrix_columns")
+        else ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org"]
+    )
     values: dict[str, int] = {}
     for col in applicants:
         scale = rng.choice([0, 1, 3, 20, 400])
@@ -37,20 +44,31 @@ def consistent_values(rng: random.Random, fmt: str) -> dict[str, int]:
         total = sum(values[s3.key(r, col)] for r in outcome_rows)
         forward = rng.randint(0, scale)
         carried = rng.randint(0, total + forward)
-        values.update({s3.key("total", col): total, s3.key("carried_forward", col): forward,
-                       s3.key("carried_over", col): carried, s3.key("new", col): total + forward - carried})
+        values.update(
+            {
+                s3.key("total", col): total,
+                s3.key("carried_forward", col): forward,
+                s3.key("carried_over", col): carried,
+                s3.key("new", col): total + forward - carried,
+            }
+        )
     for r in rows:
         values[s3.key(r, "total")] = sum(values[s3.key(r, c)] for c in applicants)
     for group in ("review", "suit_direct", "suit_after_review"):
         parts = [rng.randint(0, 3) for _ in range(4)]
-        for outcome, v in zip(("upheld", "corrected", "other", "pending", "total"), [*parts, sum(parts)],
-                              strict=True):
+        for outcome, v in zip(
+            ("upheld", "corrected", "other", "pending", "total"), [*parts, sum(parts)], strict=True
+        ):
             values[f"s4.{group}.{outcome}"] = v
     return values
 
 
 def _is_heading(line: str, heading: str) -> bool:
-    bare = re.sub(r"^[\s#*]*(?:[一二三四五六七八九十\d]+\s*[、.．]|[（(][一二三四五六七八九十\d]+[)）])?[\s*]*", "", line)
+    bare = re.sub(
+        r"^[\s#*]*(?:[一二三四五六七八九十\d]+\s*[、.．]|[（(][一二三四五六七八九十\d]+[)）])?[\s*]*",
+        "",
+        line,
+    )
     return bare.startswith(heading)
 
 
@@ -61,11 +79,19 @@ def regions(text: str) -> list[tuple[list[str], int, int]]:
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
     # the last heading of that name: 一、总体情况 may have a sub-heading of the same words
-    starts = [(max((i for i, line in enumerate(lines) if _is_heading(line, h)), default=None), name)
-              for name, h in HEADINGS.items()]
+    starts = [
+        (max((i for i, line in enumerate(lines) if _is_heading(line, h)), default=None), name)
+        for name, h in HEADINGS.items()
+    ]
     last = max((i for i, _ in starts if i is not None), default=0)
-    end_line = next((i for i, line in enumerate(lines)
-                     if i > last and "存在的主要问题" in line and len(line.strip()) < 45), len(lines))
+    end_line = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if i > last and "存在的主要问题" in line and len(line.strip()) < 45
+        ),
+        len(lines),
+    )
     spans: list[tuple[list[str], int, int]] = []
     for (start, name), nxt in zip(starts, [*starts[1:], (None, None)], strict=True):
         if start is None:
@@ -95,15 +121,19 @@ def fill(text: str, gold: dict, rng: random.Random) -> tuple[str, dict]:
             else:
                 value = generated[key]
             expected[key] = value
-            text = text[: match.start()] + f"{value}" + text[match.end():]
+            text = text[: match.start()] + f"{value}" + text[match.end() :]
         if short_row:  # the identities give the missing cell back
             expected["s3.carried_forward.natural_person"] = generated["s3.carried_forward.natural_person"]
     return text, expected
 
 
 def typos(text: str) -> str:
-    for right, wrong in (("本年废止件数", "本年度止件数"), ("上年结转", "上年结传"), ("（一）予以公开", "（一）予以公幵"),
-                         ("属于国家秘密", "属于国家秘蜜")):
+    for right, wrong in (
+        ("本年废止件数", "本年度止件数"),
+        ("上年结转", "上年结传"),
+        ("（一）予以公开", "（一）予以公幵"),
+        ("属于国家秘密", "属于国家秘蜜"),
+    ):
         text = text.replace(right, wrong, 1)
     return text
 
@@ -168,8 +198,11 @@ def test_perturbed_seed(extractor, seeds: Path, tmp_path: Path, seed_name: str, 
         if perturbation == "typos":
             text = typos(text)
         elif perturbation == "swap":
-            text = swap_lines(text, "4. 保护第三方合法权益" if "4. 保护" in text else "4.保护第三方合法权益",
-                              "6. 属于四类过程性信息" if "6. 属于" in text else "6.属于四类过程性信息")
+            text = swap_lines(
+                text,
+                "4. 保护第三方合法权益" if "4. 保护" in text else "4.保护第三方合法权益",
+                "6. 属于四类过程性信息" if "6. 属于" in text else "6.属于四类过程性信息",
+            )
         elif perturbation == "break":
             text = page_break(text, "（四）无法提供" if "（四）无法提供" in text else "(四) 无法提供")
         elif perturbation == "columns":
@@ -177,7 +210,12 @@ def test_perturbed_seed(extractor, seeds: Path, tmp_path: Path, seed_name: str, 
     path = tmp_path / f"{seed_name}.txt"
     path.write_text(text, "utf-8")
     record = extractor.extract(path)
-    wrong = {k: (record["fields"].get(k), v) for k, v in expected.items()
-             if not (record["fields"].get(k) == v or (isinstance(v, float)
-                                                       and abs((record["fields"].get(k) or 0) - v) < 1e-6))}
+    wrong = {
+        k: (record["fields"].get(k), v)
+        for k, v in expected.items()
+        if not (
+            record["fields"].get(k) == v
+            or (isinstance(v, float) and abs((record["fields"].get(k) or 0) - v) < 1e-6)
+        )
+    }
     assert not wrong, wrong

@@ -42,3 +42,5 @@ def test_labels_are_not_values(text: str) -> None:
 
 def test_page_marks() -> None:
     assert is_page_mark("— 2 —") and is_page_mark("第 3 页") and not is_page_mark("2")
+    assert is_page_mark("3/12") and is_page_mark("3 / 12")
+    assert not is_page_mark("2 0 0 0 1 / 3")  # a row of values with a null marker

@@ -15,12 +15,17 @@ from nianbao.schema import load_schema
         ("binary.txt", b"\x00\x01\x02garbage" * 50, "E_BINARY"),
         ("scan.pdf", b"%PDF-1.7\n...", "E_UNSUPPORTED"),
         ("broken.docx", b"PK\x03\x04 not really a zip", "E_CORRUPT"),
-        ("menu.html", "<html><body><p>欢迎访问本网站</p><table><tr><td>联系我们</td></tr></table></body></html>"
-         .encode(), "E_NOT_REPORT"),
+        (
+            "menu.html",
+            "<html><body><p>欢迎访问本网站</p><table><tr><td>联系我们</td></tr></table></body></html>".encode(),
+            "E_NOT_REPORT",
+        ),
         ("notes.txt", "今天开会讨论了明年的工作计划。\n参会人员 12 人。\n".encode(), "E_NOT_REPORT"),
     ],
 )
-def test_bad_input_gets_a_clear_error(extractor, tmp_path: Path, name: str, content: bytes, code: str) -> None:
+def test_bad_input_gets_a_clear_error(
+    extractor, tmp_path: Path, name: str, content: bytes, code: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     record = extractor.extract(path)

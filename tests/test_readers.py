@@ -40,8 +40,10 @@ def test_decode_gb18030_text() -> None:
 
 
 def test_markdown_pipe_and_embedded_html_tables() -> None:
-    text = ("# 标题\n\n| 信息内容 | 本年处理决定数量 |\n|---|---|\n| 行政许可 | 3 |\n\n"
-            "<table><tr><td colspan=2>行政处罚</td><td>4</td></tr></table>\n")
+    text = (
+        "# 标题\n\n| 信息内容 | 本年处理决定数量 |\n|---|---|\n| 行政许可 | 3 |\n\n"
+        "<table><tr><td colspan=2>行政处罚</td><td>4</td></tr></table>\n"
+    )
     document = read("x.txt", text.encode())
     assert document.form == "markdown"
     tables = [b for b in document.blocks if isinstance(b, TableBlock)]

@@ -28,12 +28,14 @@ def test_keys_match_contract() -> None:
         s3 = contract["section_3"]
         columns = list(s3["columns"])
         assert {k for k in keys if k.startswith("s4.")} == {
-            f"s4.{g}.{o}" for g in contract["section_4"]["groups"] for o in contract["section_4"]["outcomes"]}
+            f"s4.{g}.{o}" for g in contract["section_4"]["groups"] for o in contract["section_4"]["outcomes"]
+        }
         rows = {k.rsplit(".", 1)[0][3:] for k in keys if k.startswith("s3.")}
         assert rows <= set(s3["rows"])
         assert all(k.rsplit(".", 1)[1] in columns for k in keys if k.startswith("s3."))
     only_2019 = {r.rsplit(".", 1)[0] for r in schema.field_keys("2019")} - {
-        r.rsplit(".", 1)[0] for r in schema.field_keys("2021")}
+        r.rsplit(".", 1)[0] for r in schema.field_keys("2021")
+    }
     assert "s3.other" in only_2019
 
 

@@ -12,7 +12,9 @@ def run(values: dict):
 
 def test_single_missing_cell_is_inferred_and_flagged() -> None:
     values = blank()
-    values.update({"s4.review.upheld": 2, "s4.review.total": 5, "s4.review.pending": 3, "s4.review.corrected": None})
+    values.update(
+        {"s4.review.upheld": 2, "s4.review.total": 5, "s4.review.pending": 3, "s4.review.corrected": None}
+    )
     out = run(values)
     assert out.values["s4.review.corrected"] == 0
     assert {"field": "s4.review.corrected", "kind": "inferred"}.items() <= out.flags[0].items()

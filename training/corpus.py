@@ -19,14 +19,39 @@ from nianbao.schema import load_schema
 
 # OCR confusions seen in real reports (spec/real-world.md) and common look-alikes.
 OCR_CONFUSIONS: dict[str, str] = {
-    "废": "度", "转": "传", "开": "幵", "人": "入", "已": "己", "未": "末", "申": "甲", "理": "埋",
-    "日": "曰", "干": "千", "土": "士", "处": "外", "制": "判", "请": "清", "决": "快", "务": "各",
-    "息": "自", "数": "教", "量": "最", "计": "汁", "总": "息", "复": "夏", "议": "仪", "诉": "拆",
+    "废": "度",
+    "转": "传",
+    "开": "幵",
+    "人": "入",
+    "已": "己",
+    "未": "末",
+    "申": "甲",
+    "理": "埋",
+    "日": "曰",
+    "干": "千",
+    "土": "士",
+    "处": "外",
+    "制": "判",
+    "请": "清",
+    "决": "快",
+    "务": "各",
+    "息": "自",
+    "数": "教",
+    "量": "最",
+    "计": "汁",
+    "总": "息",
+    "复": "夏",
+    "议": "仪",
+    "诉": "拆",
 }
 _NUMBERING = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|[①-⑩])\s*")
 _NUMBER_STYLES: tuple[Callable[[int], str], ...] = (
-    lambda i: f"{i}.", lambda i: f"{i}、", lambda i: f"（{i}）", lambda i: f"({i})",
-    lambda i: "一二三四五六七八九十"[i - 1] + "、", lambda i: f"（{'一二三四五六七八九十'[i - 1]}）",
+    lambda i: f"{i}.",
+    lambda i: f"{i}、",
+    lambda i: f"（{i}）",
+    lambda i: f"({i})",
+    lambda i: "一二三四五六七八九十"[i - 1] + "、",
+    lambda i: f"（{'一二三四五六七八九十'[i - 1]}）",
     lambda i: chr(0x2460 + i - 1),
 )
 
@@ -63,21 +88,21 @@ def _ocr(text: str, rng: random.Random) -> str:
     if not spots:
         return text
     i = rng.choice(spots)
-    return text[:i] + OCR_CONFUSIONS[text[i]] + text[i + 1:]
+    return text[:i] + OCR_CONFUSIONS[text[i]] + text[i + 1 :]
 
 
 def _drop_or_double(text: str, rng: random.Random) -> str:
     if len(text) < 3:
         return text
     i = rng.randrange(len(text))
-    return text[:i] + text[i + 1:] if rng.random() < 0.6 else text[:i] + text[i] + text[i:]
+    return text[:i] + text[i + 1 :] if rng.random() < 0.6 else text[:i] + text[i] + text[i:]
 
 
 def _truncate(text: str, rng: random.Random) -> str:
     if len(text) < 6:
         return text
     keep = rng.randint(max(3, int(len(text) * 0.55)), len(text) - 1)
-    return text[:keep] if rng.random() < 0.7 else text[len(text) - keep:]
+    return text[:keep] if rng.random() < 0.7 else text[len(text) - keep :]
 
 
 def _spaces(text: str, rng: random.Random) -> str:
@@ -85,8 +110,15 @@ def _spaces(text: str, rng: random.Random) -> str:
     return text[:i] + rng.choice([" ", "  ", "\n", "<br>"]) + text[i:]
 
 
-PERTURBATIONS: tuple[Callable[[str, random.Random], str], ...] = (_renumber, _ocr, _drop_or_double, _truncate,
-                                                                    _spaces)
+PERTURBATIONS: tuple[Callable[[str, random.Random], str], ...] = (
+    _renumber,
+    _ocr,
+    _drop_or_double,
+    _truncate,
+    _spaces,
+)
+# Column headers of the templates are never numbered: a "(7)" prefix is evidence of a row.
+COLUMN_PERTURBATIONS = tuple(p for p in PERTURBATIONS if p is not _renumber)
 
 
 def _glue(text: str, furniture: list[str], rng: random.Random) -> str:
@@ -110,7 +142,8 @@ def build_corpus(seed: int, per_concept: int = 160, none_per_wording: int = 12) 
         labels.extend([concept] * len(variants))
         for _ in range(count):
             text = rng.choice(variants)
-            for perturb in rng.sample(PERTURBATIONS, rng.randint(1, 2)):
+            pool = COLUMN_PERTURBATIONS if concept.startswith("col:") else PERTURBATIONS
+            for perturb in rng.sample(pool, rng.randint(1, 2)):
                 text = perturb(text, rng)
             if concept.startswith(("row:", "col:")) and rng.random() < 0.25:
                 text = _glue(text, furniture, rng)

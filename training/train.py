@@ -22,17 +22,25 @@ def train(out: Path = FIELD_MAPPER, seed: int = SEED) -> dict:
     started = time.perf_counter()
     corpus = build_corpus(seed)
     model = FieldMapper().fit(corpus.texts, corpus.labels)
-    digest = hashlib.sha256("\n".join(f"{y}\t{x}" for x, y in zip(corpus.texts, corpus.labels,
-                                                                    strict=True)).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\n".join(f"{y}\t{x}" for x, y in zip(corpus.texts, corpus.labels, strict=True)).encode()
+    ).hexdigest()
     card = {
         "component": "field_mapper",
         "nianbao_version": __version__,
         "made_by": "python -m nianbao.training.train",
         "seed": seed,
         "params": model.get_params(),
-        "corpus": {"examples": len(corpus.texts), "classes": len(set(corpus.labels)), "sha256": digest,
-                   "sources": ["data/schema.yaml official wordings", "data/labels.yaml variants",
-                               "training/corpus.py perturbations"]},
+        "corpus": {
+            "examples": len(corpus.texts),
+            "classes": len(set(corpus.labels)),
+            "sha256": digest,
+            "sources": [
+                "data/schema.yaml official wordings",
+                "data/labels.yaml variants",
+                "training/corpus.py perturbations",
+            ],
+        },
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     save_model(model, out, card)
@@ -45,8 +53,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
     card = train(args.out, args.seed)
-    print(f"field mapper: {card['corpus']['examples']} examples, {card['corpus']['classes']} classes, "
-          f"{card['train_seconds']} s → {args.out}")
+    print(
+        f"field mapper: {card['corpus']['examples']} examples, {card['corpus']['classes']} classes, "
+        f"{card['train_seconds']} s → {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,17 @@ from nianbao.extraction.readers.text import text_blocks
 
 SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".shtml", ".xhtml", ".docx", ".tsv", ".csv"}
 # Forms that later issues read (PDF, scans) or that never hold a report's tables.
-_UNSUPPORTED = {".pdf": "PDF", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
-                ".tiff": "image", ".doc": "legacy Word .doc", ".xls": "spreadsheet", ".xlsx": "spreadsheet"}
+_UNSUPPORTED = {
+    ".pdf": "PDF",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+    ".doc": "legacy Word .doc",
+    ".xls": "spreadsheet",
+    ".xlsx": "spreadsheet",
+}
 
 
 def read(path: str | Path, data: bytes | None = None) -> Document:

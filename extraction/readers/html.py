@@ -7,12 +7,43 @@ import re
 import lxml.html
 from lxml import etree
 
-from nianbao.extraction.document import Block, Document, GridCell, ReadError, TableBlock, TextBlock, expand_spans
+from nianbao.extraction.document import (
+    Block,
+    Document,
+    GridCell,
+    ReadError,
+    TableBlock,
+    TextBlock,
+    expand_spans,
+)
 from nianbao.extraction.readers.encoding import decode
 
 _SKIP = {"script", "style", "noscript", "head", "title", "template", "iframe"}
-_BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-          "header", "footer", "blockquote", "pre", "tr", "dd", "dt", "center", "body"}
+_BLOCK = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "tr",
+    "dd",
+    "dt",
+    "center",
+    "body",
+}
 _META_CHARSET = re.compile(rb"<meta[^>]+charset", re.I)
 
 
@@ -47,8 +78,13 @@ def table_grid(table: etree._Element) -> list[list[GridCell]]:
     for tr in table.iter("tr"):
         if _owner_table(tr) is not table:
             continue
-        rows.append([(_cell_text(td), _span(td, "rowspan"), _span(td, "colspan"))
-                     for td in tr if isinstance(td.tag, str) and td.tag in ("td", "th")])
+        rows.append(
+            [
+                (_cell_text(td), _span(td, "rowspan"), _span(td, "colspan"))
+                for td in tr
+                if isinstance(td.tag, str) and td.tag in ("td", "th")
+            ]
+        )
     return expand_spans(rows)
 
 

@@ -53,7 +53,7 @@ def markdown_blocks(text: str) -> list[Block]:
             end = i
             while end < len(lines) and "</table>" not in lines[end].lower():
                 end += 1
-            chunk = "\n".join(lines[i:end + 1])
+            chunk = "\n".join(lines[i : end + 1])
             blocks.extend(html_blocks(parse_html(chunk), where_prefix=f"line {i + 1} "))
             i = end + 1
             continue

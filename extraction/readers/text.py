@@ -11,11 +11,15 @@ def read_text(path: str, data: bytes) -> Document:
 
 
 def text_blocks(text: str) -> list[TextBlock]:
-    """One block per non-empty line; a tab-separated line keeps its cells and their positions."""
+    """One block per line; a tab-separated line keeps its cells and their positions, a bare tab
+    (an empty table cell in a Word dump) is kept, and empty lines only mark the next block."""
     blocks = []
+    blank = False
     for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
-        if not line.strip():
+        if not line.strip(" \u3000\f"):
+            blank = True
             continue
-        cells = tuple(c.strip() for c in line.rstrip().split("\t")) if "\t" in line.rstrip() else None
-        blocks.append(TextBlock(line.strip(), f"line {number}", cells))
+        cells = tuple(c.strip() for c in line.rstrip(" \u3000").split("\t")) if "\t" in line else None
+        blocks.append(TextBlock(line.strip(), f"line {number}", cells, blank_before=blank))
+        blank = False
     return blocks

@@ -1,0 +1,57 @@
+"""Text-form throughput and memory: ``python -m nianbao.evaluation.bench``.
+
+Measured side by side in one run: the whole extraction against reading the same
+files alone (decode + parse), on synthesized reports of every text form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from nianbao.evaluation.variants import FORMS, write_corpus
+from nianbao.extraction.pipeline import Extractor
+from nianbao.extraction.readers import read
+
+TARGET_PER_SECOND = 100.0
+
+
+def _rate(paths: list[Path], work) -> float:
+    started = time.perf_counter()
+    for path in paths:
+        work(path)
+    return len(paths) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=60, help="reports per form")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    extractor = Extractor.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_corpus(Path(tmp), args.n, list(FORMS), args.seed)
+        extractor.extract(paths[0])  # model and jieba dictionary loaded before timing
+        read_rate = _rate(paths, read)
+        warm_rate = _rate(paths, extractor.extract)
+        extractor.decoder.scorer._cache.clear()
+        cold_rate = _rate(paths, lambda p: (extractor.decoder.scorer._cache.clear(), extractor.extract(p)))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"documents: {len(paths)} ({args.n} per form: {', '.join(FORMS)}), one process = one core")
+    print(f"read only (decode + parse):         {read_rate:8.1f} reports/s")
+    print(
+        f"extract, label cache warm (bulk):   {warm_rate:8.1f} reports/s  "
+        f"= {warm_rate / TARGET_PER_SECOND:.2f}x the 100/s target, {read_rate / warm_rate:.2f}x the read time"
+    )
+    print(
+        f"extract, label cache cleared each:  {cold_rate:8.1f} reports/s  "
+        f"= {cold_rate / TARGET_PER_SECOND:.2f}x the 100/s target"
+    )
+    print(f"peak memory (RSS): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
