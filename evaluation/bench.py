@@ -32,22 +32,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     extractor = Extractor.load()
+    scorer = extractor.decoder.scorer
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_corpus(Path(tmp), args.n, list(FORMS), args.seed)
-        extractor.extract(paths[0])  # model and jieba dictionary loaded before timing
+        paths = write_corpus(Path(tmp) / "measured", args.n, list(FORMS), args.seed)
+        # Bulk runs meet the same labels again and again: warm the label cache on other reports.
+        for path in write_corpus(Path(tmp) / "warm-up", args.n, list(FORMS), args.seed + 1):
+            extractor.extract(path)
         read_rate = _rate(paths, read)
         warm_rate = _rate(paths, extractor.extract)
-        extractor.decoder.scorer._cache.clear()
-        cold_rate = _rate(paths, lambda p: (extractor.decoder.scorer._cache.clear(), extractor.extract(p)))
+        cold_rate = _rate(paths, lambda p: (scorer.clear_cache(), extractor.extract(p)))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"documents: {len(paths)} ({args.n} per form: {', '.join(FORMS)}), one process = one core")
-    print(f"read only (decode + parse):         {read_rate:8.1f} reports/s")
+    print(f"read only (decode + parse):             {read_rate:8.1f} reports/s")
     print(
-        f"extract, label cache warm (bulk):   {warm_rate:8.1f} reports/s  "
+        f"extract, bulk (cache warmed on others): {warm_rate:8.1f} reports/s  "
         f"= {warm_rate / TARGET_PER_SECOND:.2f}x the 100/s target, {read_rate / warm_rate:.2f}x the read time"
     )
     print(
-        f"extract, label cache cleared each:  {cold_rate:8.1f} reports/s  "
+        f"extract, label cache cleared each:      {cold_rate:8.1f} reports/s  "
         f"= {cold_rate / TARGET_PER_SECOND:.2f}x the 100/s target"
     )
     print(f"peak memory (RSS): {peak_mb:.0f} MB")

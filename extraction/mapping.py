@@ -8,11 +8,11 @@ owns (one canonical row per observed row, in the template's order when in doubt)
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -61,6 +61,10 @@ class LabelScorer:
         self.role = np.array([c.split(":", 1)[0] if ":" in c else "none" for c in self.classes])
         self._cache: dict[str, np.ndarray] = {}
         self._weights: dict[tuple[str | None, float], np.ndarray] = {}
+        self._role_names = (*ROLES, "none")
+        self._role_matrix = np.stack([self.role == r for r in self._role_names], axis=1).astype(float)
+        self._masks: dict[str, np.ndarray] = {}
+        self._indices: dict[str, np.ndarray] = {}
 
     def score(self, texts: Sequence[str]) -> list[np.ndarray]:
         keys = [normalize_label(t) for t in texts]
@@ -74,9 +78,13 @@ class LabelScorer:
 
     def role_of(self, probs: np.ndarray) -> tuple[str, float]:
         """The role (row/col/sec/none) with most probability mass, and that mass."""
-        masses = {r: float(probs[self.role == r].sum()) for r in (*ROLES, "none")}
-        role = max(masses, key=masses.__getitem__)
-        return role, masses[role]
+        masses = probs @ self._role_matrix
+        j = int(masses.argmax())
+        return self._role_names[j], float(masses[j])
+
+    def clear_cache(self) -> None:
+        """Forget scored labels (the benchmark measures extraction without them)."""
+        self._cache.clear()
 
     def row_weights(self, section: str | None, other_section: float) -> np.ndarray:
         """Weights that keep row classes only, those of another ``section`` scaled by ``other_section``."""
@@ -94,11 +102,19 @@ class LabelScorer:
             )
         return self._weights[key]
 
+    def mask(self, prefix: str) -> np.ndarray:
+        """Which classes start with ``prefix`` (cached: asked for every label)."""
+        if prefix not in self._masks:
+            self._masks[prefix] = np.char.startswith(np.array(self.classes), prefix)
+        return self._masks[prefix]
+
     def best(self, probs: np.ndarray, prefix: str) -> tuple[str | None, float]:
-        mask = np.char.startswith(np.array(self.classes), prefix)
-        if not mask.any():
+        if prefix not in self._indices:
+            self._indices[prefix] = np.flatnonzero(self.mask(prefix))
+        indices = self._indices[prefix]
+        if not indices.size:
             return None, 0.0
-        i = int(np.argmax(np.where(mask, probs, -1)))
+        i = int(indices[probs[indices].argmax()])
         return self.classes[i], float(probs[i])
 
 
@@ -163,6 +179,7 @@ class Decoder:
         self.schema = schema
         self.settings = settings or MappingSettings()
         self._foreign: dict[str, np.ndarray] = {}
+        self._named_columns: dict[tuple[str, str], tuple[str | None, float]] = {}
 
     # -- walk: rows → observations -------------------------------------------------------------
     def observe(self, rows: list[Row]) -> tuple[list[RowObservation], list[HeaderCell]]:
@@ -170,6 +187,7 @@ class Decoder:
         texts.update(r.label_text for r in rows if not r.sentence)
         probs = dict(zip(texts, self.scorer.score(list(texts)), strict=True))
         observations: list[RowObservation] = []
+        drafts: list[tuple] = []  # a data row with what it needs to become an observation
         all_headers: list[HeaderCell] = []
         pending: list[str] = []
         header_rows: list[list[HeaderCell | None]] = []
@@ -209,11 +227,16 @@ class Decoder:
                 header = _merge_header(header_rows, row.positional)
                 nested = _merge_nested(header_rows) if row.positional else None
                 header_fresh = True
-            label, label_probs, context = self._label(row, pending, probs)
+            candidates, context = self._label_candidates(row, pending, probs)
+            drafts.append((row, header, nested, section, candidates, context))
+            pending.clear()
+        # The walk does not depend on which candidate wins, so all are scored in one batch.
+        self.scorer.score([c for draft in drafts for c in draft[4]])
+        for row, header, nested, section, candidates, context in drafts:
+            label, label_probs = self._choose_label(candidates)
             observations.append(
                 RowObservation(len(observations), label, label_probs, row, header, nested, section, context)
             )
-            pending.clear()
         return observations, all_headers
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
@@ -235,10 +258,10 @@ class Decoder:
             return None
         return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p)
 
-    def _label(
+    def _label_candidates(
         self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
-    ) -> tuple[str, np.ndarray, list[str]]:
-        """The row's own label, re-joined with wrapped fragments above it when that names a row better."""
+    ) -> tuple[list[str], list[str]]:
+        """The row's own label, and its re-joinings with wrapped fragments above it when it is unsure."""
         own_pieces = [p for p in row.texts if not p.copy]
         own = own_pieces[-1].text if own_pieces else ""
         context = [p.text for p in row.texts if p.copy] + [p.text for p in own_pieces[:-1]]
@@ -247,9 +270,7 @@ class Decoder:
             candidates.append(own)
             if len(own_pieces) > 1:
                 candidates.append(row.label_text)
-        best_p = 0.0
-        if own:
-            best_p = self.scorer.best(self.scorer.score([own])[0], "row:")[1]
+        best_p = self.scorer.best(probs[own], "row:")[1] if own else 0.0
         if best_p < self.settings.confident_label:
             for n in range(1, min(len(pending), self.settings.max_join) + 1):
                 candidates.append("".join(pending[-n:]) + own)
@@ -257,12 +278,15 @@ class Decoder:
             numbered = [i for i, text in enumerate(pending) if is_numbered(text)]
             if numbered and len(pending) - numbered[-1] > self.settings.max_join:
                 candidates.append("".join(pending[numbered[-1] :]) + own)
+        return candidates, context + pending
+
+    def _choose_label(self, candidates: list[str]) -> tuple[str, np.ndarray]:
+        """The candidate that names a canonical row most surely."""
         if not candidates:
-            return "", np.zeros(len(self.scorer.classes)), context + pending
+            return "", np.zeros(len(self.scorer.classes))
         scored = self.scorer.score(candidates)
-        row_scores = [self.scorer.best(p, "row:")[1] for p in scored]
-        i = int(np.argmax(row_scores))
-        return candidates[i], scored[i], context + pending
+        i = int(np.argmax([self.scorer.best(p, "row:")[1] for p in scored]))
+        return candidates[i], scored[i]
 
     # -- format -----------------------------------------------------------------------------
     def detect_format(
@@ -279,7 +303,7 @@ class Decoder:
         for fmt, markers in self.schema.format_markers.items():
             if any(m in compact for m in markers):
                 evidence[fmt] += weights.format_marker_weight
-        exclusive = self._exclusive_concepts()
+        exclusive = self._exclusive_concepts
         seen = {c.concept for c in headers if c.prob >= weights.format_concept_min and len(c.text) >= 2}
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
@@ -292,6 +316,7 @@ class Decoder:
         fmt = max(evidence, key=lambda f: (evidence[f], f))
         return fmt, evidence
 
+    @cached_property
     def _exclusive_concepts(self) -> dict[str, set[str]]:
         """Rows and columns that exist in one format only."""
         per_format: dict[str, set[str]] = {}
@@ -399,25 +424,26 @@ class Decoder:
         if not observations:
             return []
         concepts = section.row_order(fmt)
-        columns = [self.scorer.index.get(f"row:{section.name}.{c}") for c in concepts]
+        names = [f"row:{section.name}.{c}" for c in concepts]
+        known = [(j, self.scorer.index[name]) for j, name in enumerate(names) if name in self.scorer.index]
         n, m = len(observations), len(concepts)
+        priors = np.stack([self._prior(obs) for obs in observations])
         cost = np.full((n, m + n), 1e3)
-        for i, obs in enumerate(observations):
-            probs = self._prior(obs)
-            here = i / max(n - 1, 1)
-            for j, col in enumerate(columns):
-                if col is None:
-                    continue
-                p = max(float(probs[col]), 1e-9)
-                cost[i, j] = -math.log(p) + self.settings.order_weight * abs(here - j / max(m - 1, 1))
-            # Left unfiled when no row fits, or when the label names a row of the other template.
-            foreign = float(probs[self._foreign_rows(fmt)].max(initial=0.0))
-            cost[i, m + i] = -math.log(max(self.settings.accept_row, foreign))
+        if known:
+            slots, classes = (np.array(v) for v in zip(*known, strict=True))
+            here = np.arange(n) / max(n - 1, 1)
+            there = slots / max(m - 1, 1)
+            order = self.settings.order_weight * np.abs(here[:, None] - there[None, :])
+            cost[:, slots] = -np.log(np.maximum(priors[:, classes], 1e-9)) + order
+        # Left unfiled when no row fits, or when the label names a row of the other template.
+        foreign = priors[:, self._foreign_rows(fmt)].max(axis=1, initial=0.0)
+        cost[np.arange(n), m + np.arange(n)] = -np.log(np.maximum(self.settings.accept_row, foreign))
         rows_idx, cols_idx = linear_sum_assignment(cost)
+        column = dict(known)
         return [
-            (observations[i], concepts[j], float(self._prior(observations[i])[columns[j]]))
+            (observations[i], concepts[j], float(priors[i, column[j]]))
             for i, j in zip(rows_idx, cols_idx, strict=True)
-            if j < m
+            if j in column
         ]
 
     def _columns(
@@ -440,8 +466,16 @@ class Decoder:
 
     def _column_of(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
         """The column of ``section`` a header names, with its probability among that section's columns."""
+        key = (cell.text, section.name)
+        if key not in self._named_columns:
+            if len(self._named_columns) > 100_000:
+                self._named_columns.clear()
+            self._named_columns[key] = self._name_column(cell, section)
+        return self._named_columns[key]
+
+    def _name_column(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
         prefix = f"col:{section.name}."
-        mask = np.char.startswith(np.array(self.scorer.classes), prefix)
+        mask = self.scorer.mask(prefix)
         mass = float(cell.probs[mask].sum())
         if mass <= 0:
             return None, 0.0

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 # Printed ways of saying "not stated": the contract maps them to null, never to 0.
 NULL_MARKERS = frozenset(
@@ -19,10 +20,12 @@ _NUMBER = re.compile(
 _PAGE_MARK = re.compile(r"^[-—–－]+\s*\d+\s*[-—–－]+$|^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$|^\d+\s*/\s*\d+$")
 
 
+@lru_cache(maxsize=65536)
 def _clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip().replace(" ", "")
 
 
+@lru_cache(maxsize=65536)
 def is_value(text: str) -> bool:
     """A cell that holds a count, an amount or a null marker — not a label."""
     clean = _clean(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import yaml
@@ -43,12 +43,22 @@ class Section:
     def key(self, row: str, column: str) -> str:
         return f"{self.name}.{row}.{column}"
 
+    @cached_property
+    def _layout(self) -> dict[str, dict[str, list[str]]]:
+        """format -> row -> its columns, rows in template order (asked for every table row)."""
+        layout: dict[str, dict[str, list[str]]] = {}
+        for fmt, cells in self.cells.items():
+            rows = layout.setdefault(fmt, {})
+            for r, c in cells:
+                rows.setdefault(r, []).append(c)
+        return layout
+
     def row_order(self, fmt: str) -> list[str]:
-        return list(dict.fromkeys(r for r, _ in self.cells[fmt]))
+        return list(self._layout[fmt])
 
     def columns_of(self, fmt: str, row: str) -> list[str]:
         """Template column order of ``row`` in ``fmt``."""
-        return [c for r, c in self.cells[fmt] if r == row]
+        return list(self._layout[fmt].get(row, ()))
 
     def column_set(self, fmt: str) -> set[str]:
         return {c for _, c in self.cells[fmt]}

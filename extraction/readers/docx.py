@@ -11,17 +11,32 @@ from docx.text.paragraph import Paragraph
 
 from nianbao.extraction.document import Block, Document, GridCell, ReadError, TableBlock, TextBlock
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _cell_text(tc) -> str:
+    paragraphs = ("".join(t.text or "" for t in p.iter(f"{_W}t")) for p in tc.iter(f"{_W}p"))
+    return "\n".join(paragraphs).strip()
+
 
 def _grid(table: Table) -> list[list[GridCell]]:
-    # python-docx returns the same <w:tc> for every position a merged cell covers; holding the
-    # elements in the set keeps lxml handing out the same proxy objects for them.
-    seen: set = set()
-    grid = []
-    for row in table.rows:
-        cells = []
-        for cell in row.cells:
-            cells.append(GridCell(cell.text.strip(), copy=cell._tc in seen))
-            seen.add(cell._tc)
+    """Rows of grid cells from the table XML: a gridSpan repeats the cell to its right and a
+    vMerge continuation repeats the cell above, both marked as copies.
+
+    Walks <w:tr>/<w:tc> directly: python-docx's ``row.cells`` resolves merges by XPath per cell,
+    which made reading a report table most of the time spent on a .docx file.
+    """
+    grid: list[list[GridCell]] = []
+    above: dict[int, str] = {}  # grid column -> text of the cell that starts there
+    for tr in table._tbl.iterchildren(f"{_W}tr"):
+        cells: list[GridCell] = []
+        for tc in tr.iterchildren(f"{_W}tc"):
+            column = len(cells)
+            continued = tc.vMerge == "continue"
+            text = above.get(column, "") if continued else _cell_text(tc)
+            for offset in range(max(tc.grid_span, 1)):
+                cells.append(GridCell(text, copy=continued or offset > 0))
+                above[column + offset] = text
         grid.append(cells)
     return grid
 
