@@ -54,8 +54,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(format_report(report, show_wrong=args.show_wrong))
     if args.report:
         Path(args.report).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), "utf-8")
-    if args.min is not None and report.accuracy * 100 < args.min:
-        print(f"accuracy {report.accuracy:.2%} is below --min {args.min}%", file=sys.stderr)
+    least = None if args.min is None else args.min / 100 if args.min > 1 else args.min
+    if least is not None and report.accuracy < least:
+        print(f"accuracy {report.accuracy:.2%} is below --min {least:.2%}", file=sys.stderr)
         return 1
     return 0
 
@@ -80,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="field accuracy against NAME.gold.json labels")
     evaluate.add_argument("directory")
-    evaluate.add_argument("--min", type=float, help="exit 1 when accuracy (percent) is below this")
+    evaluate.add_argument(
+        "--min", type=float, help="exit 1 below this accuracy: a percent (99.5) or a fraction (0.995)"
+    )
     evaluate.add_argument("--report", help="write the full evaluation as JSON here")
     evaluate.add_argument("--model", help="field mapper artifact (default: the shipped one)")
     evaluate.add_argument("--show-wrong", type=int, default=50, help="how many wrong fields to list")
