@@ -556,14 +556,19 @@ def _merge_header(header_rows: list[list[HeaderCell | None]], positional: bool) 
 
 
 def _merge_nested(header_rows: list[list[HeaderCell | None]]) -> list[HeaderCell]:
-    """Stacked header rows by nesting: the one unnamed group among or right beside the named cells
-    (法人或其他组织) stands for all of the next row's cells, whatever their positions."""
+    """Stacked header rows by nesting: the one group cell among or right beside the named cells
+    (法人或其他组织, unnamed) stands for all of the next row's cells, whatever their positions."""
     leaves = header_rows[0]
     for lower in header_rows[1:]:
         named = [i for i, c in enumerate(leaves) if c is not None]
         groups = [
             i for i, c in enumerate(leaves) if c is None and named and named[0] - 1 <= i <= named[-1] + 1
         ]
+        if (
+            not groups
+        ):  # the group was read as a column (法人或者其他组织 → 其他组织): a lower cell repeats it
+            below = {c.concept for c in lower if c is not None}
+            groups = [i for i, c in enumerate(leaves) if c is not None and c.concept in below]
         if len(groups) == 1:
             g = groups[0]
             leaves = [*leaves[:g], *lower, *leaves[g + 1 :]]
