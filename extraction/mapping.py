@@ -231,7 +231,7 @@ class Decoder:
             drafts.append((row, header, nested, section, candidates, context))
             pending.clear()
         # The walk does not depend on which candidate wins, so all are scored in one batch.
-        self.scorer.score([c for draft in drafts for c in draft[4]])
+        self.scorer.score([c for *_, candidates, _ in drafts for c in candidates])
         for row, header, nested, section, candidates, context in drafts:
             label, label_probs = self._choose_label(candidates)
             observations.append(
@@ -249,10 +249,9 @@ class Decoder:
         return role == "row" and p >= self.settings.confident_label
 
     def _header_cell(self, piece, row: Row, probs: np.ndarray) -> HeaderCell | None:
-        role, _ = self.scorer.role_of(probs)
+        role, role_mass = self.scorer.role_of(probs)
         if role != "col":
             return None
-        role_mass = self.scorer.role_of(probs)[1]
         concept, p = self.scorer.best(probs, "col:")
         if concept is None or role_mass < self.settings.header_min:
             return None
@@ -475,15 +474,14 @@ class Decoder:
 
     def _name_column(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
         prefix = f"col:{section.name}."
-        mask = self.scorer.mask(prefix)
-        mass = float(cell.probs[mask].sum())
-        if mass <= 0:
+        mass = float(cell.probs[self.scorer.mask(prefix)].sum())
+        concept, top = self.scorer.best(cell.probs, prefix)
+        if concept is None or mass <= 0:
             return None, 0.0
-        i = int(np.argmax(np.where(mask, cell.probs, -1)))
-        p = float(cell.probs[i]) / mass
+        p = top / mass
         if p < self.settings.header_min or mass < 0.05:
             return None, 0.0
-        return self.scorer.classes[i][len(prefix) :], p
+        return concept[len(prefix) :], p
 
     def _emit_row(
         self,
@@ -499,7 +497,7 @@ class Decoder:
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
         result.sections_seen.add(section.name)
         p_col = min(header_probs) if header_probs else 0.97
-        yuan = [bool(header) and "元" in h.text and "万元" not in h.text for h in header or []]
+        yuan = ["元" in h.text and "万元" not in h.text for h in header or []]
         keys = [section.key(row_concept, column) for column in columns]
         _file_cells(result, obs, keys, slots, p_row * p_col, obs.label, yuan)
 
@@ -564,9 +562,8 @@ def _merge_nested(header_rows: list[list[HeaderCell | None]]) -> list[HeaderCell
         groups = [
             i for i, c in enumerate(leaves) if c is None and named and named[0] - 1 <= i <= named[-1] + 1
         ]
-        if (
-            not groups
-        ):  # the group was read as a column (法人或者其他组织 → 其他组织): a lower cell repeats it
+        # The group read as a column (法人或者其他组织 → 其他组织): a cell below repeats its name.
+        if not groups:
             below = {c.concept for c in lower if c is not None}
             groups = [i for i, c in enumerate(leaves) if c is not None and c.concept in below]
         if len(groups) == 1:

@@ -20,9 +20,13 @@ _NUMBER = re.compile(
 _PAGE_MARK = re.compile(r"^[-—–－]+\s*\d+\s*[-—–－]+$|^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$|^\d+\s*/\s*\d+$")
 
 
+def _normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
+
+
 @lru_cache(maxsize=65536)
 def _clean(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip().replace(" ", "")
+    return _normalize(text).replace(" ", "")
 
 
 @lru_cache(maxsize=65536)
@@ -34,8 +38,7 @@ def is_value(text: str) -> bool:
 
 def is_page_mark(text: str) -> bool:
     """A page number line; spaces inside are kept, so a row of values like "2 0 1 / 3" is not one."""
-    spaced = unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
-    return _PAGE_MARK.match(spaced) is not None
+    return _PAGE_MARK.match(_normalize(text)) is not None
 
 
 @dataclass(frozen=True)
