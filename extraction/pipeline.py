@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nianbao.extraction.document import ReadError
 from nianbao.extraction.grid import document_rows
-from nianbao.extraction.mapping import Decoder, LabelScorer, MappingSettings
+from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingSettings
 from nianbao.extraction.meta import find_meta
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
@@ -35,6 +35,13 @@ class Extractor:
         return cls(Decoder(LabelScorer(model), schema, settings), schema, card)
 
     def extract(self, path: str | Path, data: bytes | None = None) -> dict:
+        return self.extract_with_evidence(path, data)[0]
+
+    def extract_with_evidence(
+        self, path: str | Path, data: bytes | None = None
+    ) -> tuple[dict, dict[str, CellEvidence]]:
+        """The record, and for each field read from a cell the cell's label, raw text and place."""
+        evidence: dict[str, CellEvidence] = {}
         record: dict = {
             "document": str(path),
             "meta": {"agency": None, "year": None, "format": None},
@@ -44,14 +51,14 @@ class Extractor:
             "error": None,
         }
         try:
-            self._extract(Path(path), data, record)
+            evidence = self._extract(Path(path), data, record)
         except ReadError as exc:
             record["error"] = str(exc)
         except Exception as exc:  # one bad file must never stop a batch
             record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
-        return record
+        return record, evidence
 
-    def _extract(self, path: Path, data: bytes | None, record: dict) -> None:
+    def _extract(self, path: Path, data: bytes | None, record: dict) -> dict[str, CellEvidence]:
         if data is None and path.is_file() and path.stat().st_size > MAX_BYTES:
             raise ReadError("E_TOO_LARGE", f"{path.stat().st_size} bytes is over the {MAX_BYTES}-byte limit")
         document = read(path, data)
@@ -87,3 +94,4 @@ class Extractor:
         record["fields"] = checked.values
         record["confidence"] = {k: round(v, 4) for k, v in checked.confidence.items()}
         record["flags"] = flags + checked.flags
+        return mapping.cells
