@@ -1,14 +1,46 @@
-"""Field accuracy of the extractor against labelled reports (NAME.gold.json beside NAME.<ext>)."""
+"""Field accuracy of an extractor against labelled reports (NAME.gold.json beside NAME.<ext>).
+
+Accuracy is cut by field, section, template format and input form, mistakes are explained from
+the cell evidence (which printed label was filed under the wrong field), the confidences are
+checked for calibration, and the naive baseline is scored on the same documents beside it.
+"""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import math
+import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+import numpy as np
+
+from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import load_schema
+
+_SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
+FORM_OF_SUFFIX = {
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "txt",
+    ".tsv": "txt",
+    ".docx": "docx",
+    ".pdf": "pdf",
+    **dict.fromkeys(_SCAN_SUFFIXES, "scan"),
+}
+RELIABILITY_BINS = 10
+WORST_DOCUMENTS = 20
+
+
+class RecordSource(Protocol):
+    """Anything that turns a file into a record: the trained extractor or the naive baseline."""
+
+    def extract(self, path: str | Path) -> dict: ...
 
 
 @dataclass
@@ -24,34 +56,94 @@ class Tally:
     def accuracy(self) -> float:
         return self.right / self.total if self.total else 1.0
 
+    def to_dict(self) -> dict:
+        return {"right": self.right, "total": self.total, "accuracy": round(self.accuracy, 6)}
 
-@dataclass
-class EvalReport:
-    overall: Tally = field(default_factory=Tally)
-    non_zero: Tally = field(default_factory=Tally)
-    meta: Tally = field(default_factory=Tally)
-    by_section: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
-    by_document: dict[str, Tally] = field(default_factory=dict)
-    wrong: list[dict] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def accuracy(self) -> float:
-        return self.overall.accuracy
+def _tallies() -> defaultdict[str, Tally]:
+    return defaultdict(Tally)
+
+
+def _listed(values: np.ndarray) -> list[float | None]:
+    """JSON has no NaN: an empty bin or an empty coverage set becomes null."""
+    return [None if math.isnan(v) else round(float(v), 6) for v in values]
+
+
+@dataclass(frozen=True)
+class CoverageCurve:
+    """Keep only fields with confidence ≥ t: how many are kept (coverage) and how many of those are right."""
+
+    thresholds: np.ndarray
+    coverage: np.ndarray
+    accuracy: np.ndarray  # NaN where nothing is kept
 
     def to_dict(self) -> dict:
-        def tally(t: Tally) -> dict:
-            return {"right": t.right, "total": t.total, "accuracy": round(t.accuracy, 6)}
-
         return {
-            "overall": tally(self.overall),
-            "non_zero": tally(self.non_zero),
-            "meta": tally(self.meta),
-            "by_section": {k: tally(v) for k, v in sorted(self.by_section.items())},
-            "by_document": {k: tally(v) for k, v in self.by_document.items()},
-            "wrong": self.wrong,
-            "errors": self.errors,
+            "thresholds": _listed(self.thresholds),
+            "coverage": _listed(self.coverage),
+            "accuracy": _listed(self.accuracy),
         }
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Equal-width confidence bins: mean confidence against accuracy, and how many fields each holds."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    confidence: np.ndarray  # NaN for an empty bin
+    accuracy: np.ndarray
+    count: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: the count-weighted gap |accuracy − confidence| over the bins."""
+        filled = self.count > 0
+        if not filled.any():
+            return 0.0
+        gaps = np.abs(self.accuracy[filled] - self.confidence[filled])
+        return float(np.average(gaps, weights=self.count[filled]))
+
+    def to_dict(self) -> dict:
+        return {
+            "lower": _listed(self.lower),
+            "upper": _listed(self.upper),
+            "confidence": _listed(self.confidence),
+            "accuracy": _listed(self.accuracy),
+            "count": [int(c) for c in self.count],
+            "ece": round(self.ece, 6),
+        }
+
+
+def coverage_curve(
+    confidence: np.ndarray, correct: np.ndarray, thresholds: np.ndarray | None = None
+) -> CoverageCurve:
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    thresholds = np.linspace(0.0, 1.0, 101) if thresholds is None else np.asarray(thresholds, float)
+    kept = confidence[None, :] >= thresholds[:, None]
+    n_kept = kept.sum(axis=1)
+    right = (kept & correct[None, :]).sum(axis=1)
+    coverage = n_kept / len(confidence) if len(confidence) else np.zeros(len(thresholds))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(n_kept > 0, right / n_kept, np.nan)
+    return CoverageCurve(thresholds, coverage, accuracy)
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS) -> Reliability:
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip((confidence * bins).astype(int), 0, bins - 1)  # confidence 1.0 falls in the last bin
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(index, confidence, minlength=bins) / count
+        accuracy = np.bincount(index, correct, minlength=bins) / count
+    return Reliability(edges[:-1], edges[1:], mean_confidence, accuracy, count)
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS
+) -> float:
+    return reliability(confidence, correct, bins).ece
 
 
 def same_value(a: object, b: object) -> bool:
@@ -61,6 +153,294 @@ def same_value(a: object, b: object) -> bool:
         return abs(float(a) - float(b)) < 1e-6  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return a == b
+
+
+def input_form(document: Path, gold: dict) -> str:
+    """The form the synthesizer wrote (gold ``synth.form``), else what the file suffix says."""
+    form = (gold.get("synth") or {}).get("form")
+    suffix = document.suffix.lower()
+    return form or FORM_OF_SUFFIX.get(suffix, suffix.lstrip(".") or "unknown")
+
+
+def classify_mistake(
+    got: object, expected: object, present: bool, gold_fields: dict
+) -> tuple[str, str | None]:
+    """Why a field is wrong, as (kind, true field).
+
+    A wrong value equal to exactly one non-zero gold field of the same document names the
+    field whose cell was filed here ("confusion"); zeros match too much to name anything.
+    """
+    if not present:
+        return "absent", None  # the record has no such key: a failed document or the other format
+    if got is None:
+        return "missing", None
+    matches = [k for k, v in gold_fields.items() if v not in (None, 0) and same_value(v, got)]
+    if len(matches) == 1:
+        return "confusion", matches[0]
+    if matches:
+        return "ambiguous", None
+    return ("spurious" if expected is None else "misread"), None
+
+
+@dataclass
+class EvalReport:
+    overall: Tally = field(default_factory=Tally)
+    non_zero: Tally = field(default_factory=Tally)
+    meta: Tally = field(default_factory=Tally)
+    by_section: dict[str, Tally] = field(default_factory=_tallies)
+    by_field: dict[str, Tally] = field(default_factory=_tallies)
+    by_format: dict[str, Tally] = field(default_factory=_tallies)
+    by_form: dict[str, Tally] = field(default_factory=_tallies)
+    by_document: dict[str, Tally] = field(default_factory=dict)
+    documents: dict[str, dict] = field(default_factory=dict)  # name -> its form and gold format
+    wrong: list[dict] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    scored: list[tuple[float, bool]] = field(default_factory=list, repr=False)  # (confidence, correct) each
+    seconds: float = 0.0
+
+    @property
+    def accuracy(self) -> float:
+        return self.overall.accuracy
+
+    def calibration_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.scored:
+            return np.zeros(0), np.zeros(0, bool)
+        confidence, correct = zip(*self.scored, strict=True)
+        return np.array(confidence, float), np.array(correct, bool)
+
+    def coverage(self, thresholds: np.ndarray | None = None) -> CoverageCurve:
+        return coverage_curve(*self.calibration_arrays(), thresholds)
+
+    def reliability(self) -> Reliability:
+        return reliability(*self.calibration_arrays())
+
+    def mistake_kinds(self) -> dict[str, int]:
+        return dict(Counter(w["kind"] for w in self.wrong).most_common())
+
+    def confusions(self) -> list[dict]:
+        """true field → field it was filed under, most frequent first, with the printed labels seen."""
+        pairs: Counter[tuple[str, str]] = Counter()
+        labels: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for w in self.wrong:
+            if w["kind"] == "confusion":
+                pair = (w["true_field"], w["field"])
+                pairs[pair] += 1
+                if w["label"]:
+                    labels[pair][w["label"]] += 1
+        return [
+            {"true_field": true, "field": got, "count": n, "labels": dict(labels[true, got].most_common(3))}
+            for (true, got), n in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+        ]
+
+    def worst_documents(self, n: int = WORST_DOCUMENTS) -> list[dict]:
+        """The n lowest-accuracy documents that have anything wrong, each with its wrong fields."""
+        wrong_of: defaultdict[str, list[dict]] = defaultdict(list)
+        for w in self.wrong:
+            wrong_of[w["document"]].append(w)
+        flawed = [name for name, t in self.by_document.items() if t.right < t.total or name in self.errors]
+        flawed.sort(key=lambda name: (self.by_document[name].accuracy, name))
+        return [
+            {
+                "document": name,
+                **self.documents[name],
+                **self.by_document[name].to_dict(),
+                "error": self.errors.get(name),
+                "wrong": wrong_of[name],
+            }
+            for name in flawed[:n]
+        ]
+
+    def to_dict(self) -> dict:
+        def tallies(group: dict[str, Tally]) -> dict:
+            return {k: t.to_dict() for k, t in sorted(group.items())}
+
+        rel = self.reliability()
+        return {
+            "overall": self.overall.to_dict(),
+            "non_zero": self.non_zero.to_dict(),
+            "meta": self.meta.to_dict(),
+            "ece": round(rel.ece, 6),
+            "seconds": round(self.seconds, 3),
+            "by_form": tallies(self.by_form),
+            "by_format": tallies(self.by_format),
+            "by_section": tallies(self.by_section),
+            "by_field": tallies(self.by_field),
+            "by_document": {k: {**self.documents[k], **t.to_dict()} for k, t in self.by_document.items()},
+            "mistake_kinds": self.mistake_kinds(),
+            "confusions": self.confusions(),
+            "worst_documents": self.worst_documents(),
+            "calibration": {"coverage": self.coverage().to_dict(), "reliability": rel.to_dict()},
+            "wrong": self.wrong,
+            "errors": self.errors,
+        }
+
+
+def score_record(
+    record: dict, gold: dict, report: EvalReport, name: str, evidence: dict[str, CellEvidence] | None = None
+) -> None:
+    """Add one document's record to ``report``; ``evidence`` (key → CellEvidence) explains mistakes."""
+    schema, evidence = load_schema(), evidence or {}
+    form, fmt = input_form(Path(name), gold), str(gold["meta"].get("format"))
+    tally = report.by_document.setdefault(name, Tally())
+    report.documents[name] = {"form": form, "format": fmt}
+    if record["error"]:
+        report.errors[name] = record["error"]
+    for key in ("agency", "year", "format"):
+        report.meta.add(record["meta"].get(key) == gold["meta"].get(key))
+    for key, expected in gold["fields"].items():
+        got = record["fields"].get(key)
+        present = key in record["fields"]
+        ok = present and same_value(got, expected)
+        confidence = record["confidence"].get(key, 0.0)  # a field never produced is vouched for by nothing
+        report.scored.append((confidence, ok))
+        groups = (report.by_section[schema.section_of(key)], report.by_field[key])
+        for t in (report.overall, tally, report.by_form[form], report.by_format[fmt], *groups):
+            t.add(ok)
+        if expected not in (None, 0):
+            report.non_zero.add(ok)
+        if not ok:
+            kind, true_field = classify_mistake(got, expected, present, gold["fields"])
+            cell = evidence.get(key)
+            report.wrong.append(
+                {
+                    "document": name,
+                    "field": key,
+                    "expected": expected,
+                    "got": got,
+                    "confidence": record["confidence"].get(key),
+                    "kind": kind,
+                    "true_field": true_field,
+                    "label": cell.label if cell else None,
+                    "where": cell.where if cell else None,
+                }
+            )
+
+
+def _extract(extractor: RecordSource, path: Path) -> tuple[dict, dict[str, CellEvidence]]:
+    """The record and its cell evidence; an extractor that keeps no evidence (the baseline) gives none."""
+    with_evidence = getattr(extractor, "extract_with_evidence", None)
+    return with_evidence(path) if with_evidence else (extractor.extract(path), {})
+
+
+def score_documents(labelled: list[tuple[Path, str, dict]], extractor: RecordSource) -> EvalReport:
+    """Run ``extractor`` over (document, name, gold) triples and score every record."""
+    report = EvalReport()
+    started = time.perf_counter()
+    for document, name, gold in labelled:
+        record, evidence = _extract(extractor, document)
+        score_record(record, gold, report, name, evidence)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class Evaluation:
+    """The trained extractor's report and, when asked for, the naive baseline's on the same documents."""
+
+    directory: Path
+    trained: EvalReport
+    baseline: EvalReport | None
+    model_card: dict
+
+    @property
+    def n_documents(self) -> int:
+        return len(self.trained.by_document)
+
+    def params(self) -> dict[str, str]:
+        return {
+            "directory": str(self.directory),
+            "n_documents": str(self.n_documents),
+            "model_version": str(self.model_card.get("nianbao_version")),
+            "model_seed": str(self.model_card.get("seed")),
+            "baseline": str(self.baseline is not None),
+        }
+
+    def metrics(self) -> dict[str, float]:
+        """Flat numbers for experiment tracking; the baseline's carry a ``baseline_`` prefix."""
+        found = _metrics(self.trained)
+        if self.baseline is not None:
+            found |= {f"baseline_{k}": v for k, v in _metrics(self.baseline).items()}
+            found["accuracy_over_baseline"] = self.trained.accuracy - self.baseline.accuracy
+        return found
+
+    def difference(self) -> dict:
+        """Trained minus baseline accuracy, overall and per form, format and section."""
+        if self.baseline is None:
+            return {}
+        t, b = self.trained, self.baseline
+
+        def gaps(mine: dict[str, Tally], theirs: dict[str, Tally]) -> dict[str, float]:
+            return {k: round(mine[k].accuracy - theirs[k].accuracy, 6) for k in sorted(mine.keys() & theirs)}
+
+        return {
+            "overall": round(t.accuracy - b.accuracy, 6),
+            "non_zero": round(t.non_zero.accuracy - b.non_zero.accuracy, 6),
+            "meta": round(t.meta.accuracy - b.meta.accuracy, 6),
+            "by_form": gaps(t.by_form, b.by_form),
+            "by_format": gaps(t.by_format, b.by_format),
+            "by_section": gaps(t.by_section, b.by_section),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "directory": str(self.directory),
+            "n_documents": self.n_documents,
+            "model_card": self.model_card,
+            "trained": self.trained.to_dict(),
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "difference": self.difference(),
+        }
+
+
+def _metrics(report: EvalReport) -> dict[str, float]:
+    found = {
+        "accuracy": report.accuracy,
+        "non_zero_accuracy": report.non_zero.accuracy,
+        "meta_accuracy": report.meta.accuracy,
+        "ece": report.reliability().ece,
+        "errors": float(len(report.errors)),
+        "seconds": report.seconds,
+    }
+    groups = {"": report.by_form, "section_": report.by_section, "format_": report.by_format}
+    for prefix, group in groups.items():
+        found |= {f"accuracy_{prefix}{k}": t.accuracy for k, t in group.items()}
+    return found
+
+
+def load_labelled(directory: Path) -> list[tuple[Path, str, dict]]:
+    """(document, name relative to ``directory``, gold) for every labelled document under it."""
+    return [
+        (document, document.relative_to(directory).as_posix(), json.loads(gold.read_text("utf-8")))
+        for document, gold in find_labelled(directory)
+    ]
+
+
+def evaluate(
+    directory: Path,
+    model_path: str | None = None,
+    extractor: Extractor | None = None,
+    baseline: RecordSource | bool = True,
+) -> Evaluation:
+    """Score the trained extractor and (``baseline=True`` or a given one) the naive baseline."""
+    directory = Path(directory)
+    extractor = extractor or Extractor.load(model_path)
+    labelled = load_labelled(directory)
+    if baseline is True:
+        from nianbao.evaluation.baseline import NaiveExtractor
+
+        baseline = NaiveExtractor.load()
+    return Evaluation(
+        directory,
+        score_documents(labelled, extractor),
+        score_documents(labelled, baseline) if baseline else None,
+        json.loads(json.dumps(getattr(extractor, "model_card", {}), default=str)),  # as report.json keeps it
+    )
+
+
+def evaluate_dir(
+    directory: Path, model_path: str | None = None, extractor: Extractor | None = None
+) -> EvalReport:
+    return evaluate(directory, model_path, extractor, baseline=False).trained
 
 
 def find_labelled(directory: Path) -> list[tuple[Path, Path]]:
@@ -75,43 +455,6 @@ def find_labelled(directory: Path) -> list[tuple[Path, Path]]:
         if document is not None:
             pairs.append((document, gold))
     return pairs
-
-
-def score_record(record: dict, gold: dict, report: EvalReport, name: str) -> None:
-    schema = load_schema()
-    tally = report.by_document.setdefault(name, Tally())
-    if record["error"]:
-        report.errors[name] = record["error"]
-    for key in ("agency", "year", "format"):
-        report.meta.add(record["meta"].get(key) == gold["meta"].get(key))
-    for key, expected in gold["fields"].items():
-        got = record["fields"].get(key)
-        ok = key in record["fields"] and same_value(got, expected)
-        for t in (report.overall, tally, report.by_section[schema.section_of(key)]):
-            t.add(ok)
-        if expected not in (None, 0):
-            report.non_zero.add(ok)
-        if not ok:
-            report.wrong.append(
-                {
-                    "document": name,
-                    "field": key,
-                    "expected": expected,
-                    "got": got,
-                    "confidence": record["confidence"].get(key),
-                }
-            )
-
-
-def evaluate_dir(
-    directory: Path, model_path: str | None = None, extractor: Extractor | None = None
-) -> EvalReport:
-    extractor = extractor or Extractor.load(model_path)
-    report = EvalReport()
-    for document, gold_path in find_labelled(directory):
-        gold = json.loads(gold_path.read_text("utf-8"))
-        score_record(extractor.extract(document), gold, report, document.name)
-    return report
 
 
 def format_report(report: EvalReport, show_wrong: int = 50) -> str:
@@ -132,9 +475,29 @@ def format_report(report: EvalReport, show_wrong: int = 50) -> str:
     if report.wrong:
         lines.append(f"wrong fields ({len(report.wrong)}):")
         for w in report.wrong[:show_wrong]:
+            why = f"{w['kind']}, true field {w['true_field']}" if w["true_field"] else w["kind"]
+            label = f", label {w['label']!r} at {w['where']}" if w["label"] else ""
             lines.append(
                 f"  {w['document']}  {w['field']}: expected {w['expected']}, got {w['got']} "
-                f"(confidence {w['confidence']})"
+                f"(confidence {w['confidence']}; {why}{label})"
             )
     lines.append(f"field accuracy: {report.overall.right}/{report.overall.total} = {report.accuracy:.2%}")
+    return "\n".join(lines)
+
+
+def format_forms(evaluation: Evaluation) -> str:
+    """Accuracy per input form, the trained extractor beside the baseline."""
+    trained, baseline = evaluation.trained, evaluation.baseline
+    docs = Counter(d["form"] for d in trained.documents.values())
+    rows = [
+        (form, docs[form], t, baseline.by_form.get(form) if baseline else None)
+        for form, t in sorted(trained.by_form.items())
+    ]
+    rows.append(("all", evaluation.n_documents, trained.overall, baseline.overall if baseline else None))
+    lines = ["form      documents   trained" + ("  baseline   gain" if baseline else "")]
+    for form, n, mine, theirs in rows:
+        line = f"{form:<9} {n:>9}  {mine.accuracy:8.2%}"
+        if theirs is not None:
+            line += f"  {theirs.accuracy:8.2%}  {(mine.accuracy - theirs.accuracy) * 100:+6.2f}"
+        lines.append(line)
     return "\n".join(lines)

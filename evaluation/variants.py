@@ -11,9 +11,11 @@ draw, so one seed gives the same gold in every form.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
+import multiprocessing
 import random
 import re
 import zipfile
@@ -27,12 +29,17 @@ import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, grid, place, shape, split
+from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, render_pdf, render_scan
 from nianbao.extraction.validation import validate
 from nianbao.schema import Schema, Section, load_schema
 
-FORMS = ("md", "html", "tsv", "layout", "worddump", "docx")
-SUFFIX = {"md": ".md", "html": ".html", "tsv": ".txt", "layout": ".txt", "worddump": ".txt", "docx": ".docx"}
-GRID_FORMS = ("md", "html", "tsv", "docx")  # forms whose s3 header can show another column order
+FORMS = ("md", "html", "txt", "docx", "pdf", "scan")
+# How text reaches a user: pdftotext -layout, a tab-separated copy, a Word-to-text dump, OCR text.
+TEXT_STYLES = ("layout", "tsv", "worddump", "ocr")
+SUFFIX = {"md": ".md", "html": ".html", "txt": ".txt", "docx": ".docx", "pdf": ".pdf", "scan": ".pdf"}
+# Renderings whose s3 header can show another column order (a real grid, not a stream of text).
+GRID_RENDERINGS = ("md", "html", "tsv", "docx", "pdf", "scan")
+GENERATOR_VERSION = "2"  # bump when a seed would render differently; the evaluation set names it
 YEARS = {"2021": (2021, 2025), "2019": (2019, 2020)}
 
 Value = int | float | None
@@ -246,8 +253,15 @@ class Doc:
     nulls: dict[str, str] = field(default_factory=dict)  # key -> printed null token
     printed: dict[str, str] = field(default_factory=dict)
     omitted: set[str] = field(default_factory=set)  # s2 articles left out
+    dropped: set[str] = field(default_factory=set)  # s3 rows left out, or "s4" for the whole table
     old_other: bool = False
     inconsistent: bool = False
+    printed_labels: list[tuple[str, str]] = field(default_factory=list)  # (text as printed, concept)
+
+    def named(self, concept: str, text: str) -> str:
+        """Note a printed label with the concept it names (training examples), and return it."""
+        self.printed_labels.append((text, concept))
+        return text
 
     def sec(self, name: str) -> Section:
         return self.schema.sections[name]
@@ -308,16 +322,23 @@ def _style(rng: random.Random, big: bool) -> Style:
     )
 
 
+LEVELS = ("province", "city", "county", "bureau", "street", "township")
+
+
 def _agency(rng: random.Random) -> tuple[str, str]:
-    level = rng.choices(["province", "city", "county", "town"], [2, 3, 4, 2])[0]
-    if level == "province":
-        return rng.choice(PROVINCES) + rng.choice(PROV_DEPTS), level
-    if level == "city":
-        return rng.choice(CITIES) + rng.choice(LOCAL_DEPTS), level
+    """An agency of one of the LEVELS: a people's government, one of its bureaus, or a street/town office."""
+    level = rng.choices(LEVELS, [1, 2, 3, 6, 2, 2])[0]
+    if level in ("province", "city", "county"):
+        place = rng.choice({"province": PROVINCES, "city": CITIES, "county": COUNTIES}[level])
+        return place + rng.choice(
+            ["人民政府", "人民政府", "人民政府办公厅" if level == "province" else "人民政府办公室"]
+        ), level
     county = rng.choice(COUNTIES)
-    if level == "county":
-        return county + rng.choice(LOCAL_DEPTS), level
-    kind = "街道办事处" if county.endswith("区") or rng.random() < 0.4 else "镇人民政府"
+    if level == "bureau":
+        if rng.random() < 0.3:
+            return rng.choice(PROVINCES) + rng.choice(PROV_DEPTS), level
+        return rng.choice([*CITIES, county]) + rng.choice(LOCAL_DEPTS[2:]), level
+    kind = "街道办事处" if level == "street" else "镇人民政府"
     return county + rng.choice(TOWNS) + kind, level
 
 
@@ -337,7 +358,7 @@ def _s2_values(d: Doc) -> None:
     sec, big = d.sec("s2"), d.profile == "big"
     for row in sec.row_order(d.fmt):
         scale = S2_SCALE.get(row, 5) * (40 if big else 1)
-        if row == "rules" and d.level not in ("province", "city"):
+        if row == "rules" and d.level not in ("province", "city", "bureau"):
             scale = 0
         made = _count(d.rng, scale)
         for col in sec.columns_of(d.fmt, row):
@@ -407,6 +428,14 @@ def _deviate(d: Doc) -> None:
     if rng.random() < 0.08:
         d.omitted.add(rng.choice(sorted({ARTICLE[r] for r in s2.row_order(d.fmt)})))
         d.gold.update({s2.key(r, c): None for r, c in s2.cells[d.fmt] if ARTICLE[r] in d.omitted})
+    if rng.random() < 0.04:  # an s3 outcome row or two left out of the table
+        rows = [
+            r for r in s3.row_order(d.fmt) if r.startswith(("withheld.", "unavailable.", "not_processed."))
+        ]
+        d.dropped.update(rng.sample(rows, rng.randint(1, 2)))
+    if rng.random() < 0.03:  # the litigation table left out altogether
+        d.dropped.add("s4")
+    d.gold.update({k: None for k in d.gold if d.schema.section_of(k) in d.dropped or _row_of(k) in d.dropped})
     roll, printed = rng.random(), [k for k in d.values if d.gold.get(k, 0) is not None]
     if roll < 0.04:  # an agency that leaves every zero of s3/s4 blank
         d.nulls = {k: "" for k in printed if d.schema.section_of(k) in ("s3", "s4") and d.values[k] == 0}
@@ -421,6 +450,11 @@ def _deviate(d: Doc) -> None:
             old = int(d.values[key])
             d.values[key] = d.gold[key] = 0 if old and rng.random() < 0.5 else old + rng.choice([1, 2, 10])
             d.inconsistent = True
+
+
+def _row_of(key: str) -> str:
+    """The row part of a field key: "s3.other.fee.total" -> "other.fee"."""
+    return key.split(".", 1)[1].rsplit(".", 1)[0]
 
 
 def _num_text(d: Doc, key: str, v: int | float) -> str:
@@ -463,7 +497,10 @@ def _s2_tables(d: Doc) -> list[Block]:
         if reorder:
             rng.shuffle(rows)
         body = [
-            [Cell(d.label(sec.rows[r], S2_ROW_EXTRA.get(r, []))), *_nums(d, sec, r, cols, w - len(cols))]
+            [
+                Cell(d.named(f"row:s2.{r}", d.label(sec.rows[r], S2_ROW_EXTRA.get(r, [])))),
+                *_nums(d, sec, r, cols, w - len(cols)),
+            ]
             for r in rows
         ]
         if art in d.omitted:
@@ -484,7 +521,7 @@ def _s2_head(d: Doc, row: str, col: str) -> str:
     )
     if d.style.yuan and d.schema.is_decimal(sec.key(row, col)):  # amounts printed in 元: no 万元 header
         text = re.sub(r"[（(].*?[)）]", "", text)
-    return text
+    return d.named(f"col:s2.{col}", text)
 
 
 def _s3_columns(d: Doc) -> list[str]:
@@ -492,7 +529,7 @@ def _s3_columns(d: Doc) -> list[str]:
     cols = sec.columns_of(d.fmt, sec.row_order(d.fmt)[0])
     person, orgs, total = cols[0], cols[1:-1], cols[-1]
     roll = rng.random()
-    if d.form not in GRID_FORMS or roll > 0.12:
+    if d.form not in GRID_RENDERINGS or roll > 0.12:
         return cols
     if roll < 0.04:
         return [total, *cols[:-1]]
@@ -507,7 +544,9 @@ def _s3_header(d: Doc, order: list[str]) -> list[list[Cell]]:
     note = (
         d.wrapped(S3_NOTE.translate(HALF) if d.style.halfwidth else S3_NOTE) if d.rng.random() < 0.85 else ""
     )
-    name = {c: d.vertical(d.label(sec.columns[c], S3_COL_EXTRA.get(c, []))) for c in order}
+    name = {
+        c: d.named(f"col:s3.{c}", d.vertical(d.label(sec.columns[c], S3_COL_EXTRA.get(c, [])))) for c in order
+    }
     row1: list[Cell] = []
     org = Cell(d.rng.choice(["法人或其他组织", "法人或其他组织", "法人或者其他组织"]), cs=0)
     for c in order:
@@ -529,6 +568,8 @@ def _s3_units(d: Doc) -> list[tuple[str, list[str]]]:
     sec = d.sec("s3")
     units: list[tuple[str, list[str]]] = []
     for row in sec.row_order(d.fmt):
+        if row in d.dropped:
+            continue
         group = row.split(".")[0] if "." in row else ""
         if group == "other" and d.old_other:
             group, row = "", "other"
@@ -548,7 +589,11 @@ def _s3_units(d: Doc) -> list[tuple[str, list[str]]]:
 def _s3_table(d: Doc) -> Table:
     sec, order = d.sec("s3"), _s3_columns(d)
     units = _s3_units(d)
-    label = {r: d.wrapped(d.label(sec.rows[r], S3_ROW_EXTRA.get(r, []))) for _, rows in units for r in rows}
+    label = {
+        r: d.named(f"row:s3.{r}", d.wrapped(d.label(sec.rows[r], S3_ROW_EXTRA.get(r, []))))
+        for _, rows in units
+        for r in rows
+    }
     n_block = sum(len(rows) for kind, rows in units if kind != "top")
     body: list[list[Cell]] = []
     block = Cell(d.vertical(d.label(*S3_BLOCK)), rs=n_block)
@@ -575,10 +620,11 @@ def _s4_table(d: Doc) -> Table:
     sec, rng = d.sec("s4"), d.rng
     groups = sec.row_order(d.fmt)
     outs = sec.columns_of(d.fmt, groups[0])
-    gname = {g: d.label(sec.rows[g], S4_EXTRA.get(g, [])) for g in groups}
+    gname = {g: d.named(f"row:s4.{g}", d.label(sec.rows[g], S4_EXTRA.get(g, []))) for g in groups}
     oname = {o: d.vertical(d.wrapped(d.label(sec.columns[o], S4_EXTRA.get(o, [])))) for o in outs}
     if d.style.wrap:
         oname = {o: n if "\n" in n else n[:2] + "\n" + n[2:] for o, n in oname.items()}
+    oname = {o: d.named(f"col:s4.{o}", n) for o, n in oname.items()}
     roll = rng.random()
     if roll < 0.12:
         rows = [[Cell(""), *(Cell(oname[o]) for o in outs)]]
@@ -685,7 +731,7 @@ def _blocks(d: Doc) -> list[Block]:
         _heading(d, 3, d.sec("s3").zh),
         _s3_table(d),
         _heading(d, 4, d.sec("s4").zh),
-        _s4_table(d),
+        *([] if "s4" in d.dropped else [_s4_table(d)]),
         _heading(d, 5, "存在的主要问题及改进情况"),
         Para(
             f"{y}年，{_short(d)}政府信息公开工作取得一定成效，但仍存在一些不足：一是公开内容的深度和广度"
@@ -841,6 +887,29 @@ def _render_layout(blocks: list[Block], d: Doc) -> bytes:
     return _render_text(_tear(blocks, d), d, _layout_table, sep, d.rng.randint(24, 38)).encode("utf-8")
 
 
+# Glyphs an OCR engine mistakes for one another in report wording (right, misread).
+OCR_CONFUSIONS = dict(
+    zip("未人于予理开请转复己日业务总计数", "末入千子埋幵清传夏已曰亚各怠汁效", strict=True)
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _ocr_line(line: str, rng: random.Random, rate: float) -> str:
+    """One text line as an OCR engine reads it: confusable glyphs, stray spaces between characters."""
+    if not _CJK.search(line):
+        return line
+    chars = [OCR_CONFUSIONS.get(ch, ch) if rng.random() < rate else ch for ch in line]
+    if rng.random() < 0.15:
+        chars = [ch + " " if _CJK.match(ch) and rng.random() < 0.3 else ch for ch in chars]
+    return "".join(chars)
+
+
+def _render_ocr(blocks: list[Block], d: Doc) -> bytes:
+    rate = d.rng.choice([0.005, 0.01, 0.02])
+    text = _render_layout(blocks, d).decode("utf-8")
+    return "\n".join(_ocr_line(line, d.rng, rate) for line in text.split("\n")).encode("utf-8")
+
+
 def _crlf(d: Doc, text: str) -> str:
     return text.replace("\n", "\r\n") if d.rng.random() < 0.2 else text
 
@@ -939,13 +1008,26 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _render_pdf(blocks: list[Block], d: Doc, font: str | None = None) -> bytes:
+    title = blocks[0].text.replace("\n", "") if isinstance(blocks[0], Heading) else d.agency
+    return render_pdf(blocks, d.rng, title=title, author=d.agency, font=font)
+
+
+def _render_scan(blocks: list[Block], d: Doc) -> bytes:
+    """Printed with an embedded font (a scanner sees glyphs, whatever the PDF referenced), then scanned."""
+    return render_scan(_render_pdf(blocks, d, d.rng.choice(EMBEDDED_FONTS)), d.rng)
+
+
 RENDER: dict[str, Callable[[list[Block], Doc], bytes]] = {
     "md": _render_md,
     "html": _render_html,
     "tsv": _render_tsv,
     "layout": _render_layout,
     "worddump": _render_worddump,
+    "ocr": _render_ocr,
     "docx": _render_docx,
+    "pdf": _render_pdf,
+    "scan": _render_scan,
 }
 
 
@@ -961,10 +1043,8 @@ class Report:
     old_other: bool
 
 
-def build_report(seed: int, form: str, fmt: str | None = None) -> Report:
-    """Like :func:`make_report`, keeping the flags tests need."""
-    if form not in FORMS:
-        raise ValueError(f"unknown form {form!r}; expected one of {FORMS}")
+def _draw(seed: int, rendering: str, fmt: str | None) -> Doc:
+    """A report's content: agency, values, deviations and printed cell texts, all from one seed."""
     rng, schema = random.Random(seed), load_schema()
     drawn = "2019" if rng.random() < 0.25 else "2021"
     fmt = fmt or drawn
@@ -973,23 +1053,56 @@ def build_report(seed: int, form: str, fmt: str | None = None) -> Report:
     agency, level = _agency(rng)
     year = rng.randint(*YEARS[fmt])
     profile = rng.choices(["zero", "small", "big"], [40, 45, 15])[0]
-    d = Doc(rng, schema, form, fmt, year, agency, level, profile, _style(rng, profile == "big"))
+    d = Doc(rng, schema, rendering, fmt, year, agency, level, profile, _style(rng, profile == "big"))
     _s2_values(d)
     _s3_values(d)
     _s4_values(d)
     d.gold = {k: d.values[k] for k in schema.field_keys(fmt)}
     _deviate(d)
     d.printed = {k: d.nulls.get(k) if k in d.nulls else _num_text(d, k, v) for k, v in d.values.items()}
-    content = RENDER[form](_blocks(d), d)
+    return d
+
+
+def build_report(seed: int, form: str, fmt: str | None = None) -> Report:
+    """Like :func:`make_report`, keeping the flags tests need. ``form`` may name a text style (``"tsv"``)."""
+    style = form if form in TEXT_STYLES else None
+    form = "txt" if style else form
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; expected one of {FORMS} or a text style {TEXT_STYLES}")
+    # Drawn off the content stream, so one seed gives the same gold in every form and style.
+    rendering = style or (random.Random(f"{seed}/style").choice(TEXT_STYLES) if form == "txt" else form)
+    d = _draw(seed, rendering, fmt)
+    schema = d.schema
+    content = RENDER[rendering](_blocks(d), d)
     # What the contract asks of an extractor: printed values, plus the one cell an identity determines.
-    stated = validate(d.gold, dict.fromkeys(d.gold, 1.0), schema, fmt).values
+    stated = validate(d.gold, dict.fromkeys(d.gold, 1.0), schema, d.fmt).values
     fields = {k: (float(v) if v is not None and schema.is_decimal(k) else v) for k, v in stated.items()}
     gold = {
         "document": f"syn_{form}_{seed}{SUFFIX[form]}",
-        "meta": {"agency": agency, "year": year, "format": fmt},
+        "meta": {"agency": d.agency, "year": d.year, "format": d.fmt},
         "fields": fields,
+        "synth": {
+            "form": form,
+            "style": rendering,
+            "seed": seed,
+            "level": d.level,
+            "profile": d.profile,
+            "inconsistent": d.inconsistent,
+            "generator": GENERATOR_VERSION,
+        },
     }
     return Report(content, gold, SUFFIX[form], d.inconsistent, d.old_other)
+
+
+def printed_labels(corpus_seed: int, n: int) -> list[tuple[str, str]]:
+    """(label as printed, concept) from n synthesized reports' tables: training data for the field mapper."""
+    out: list[tuple[str, str]] = []
+    for i in range(n):
+        seed = document_seed(corpus_seed, "labels", i)
+        d = _draw(seed, random.Random(seed).choice(GRID_RENDERINGS[:4] + TEXT_STYLES), None)
+        _blocks(d)
+        out += d.printed_labels
+    return out
 
 
 def make_report(seed: int, form: str, fmt: str | None = None) -> tuple[bytes, dict, str]:
@@ -998,19 +1111,48 @@ def make_report(seed: int, form: str, fmt: str | None = None) -> tuple[bytes, di
     return r.content, r.gold, r.suffix
 
 
-def write_corpus(out_dir: Path, n: int, forms: list[str], seed: int) -> list[Path]:
-    """Write n reports per form as NAME<suffix> + NAME.gold.json; return document paths."""
+def document_seed(corpus_seed: int, form: str, index: int) -> int:
+    """Each document's own seed: a corpus is reproducible, and growing -n keeps the documents made before."""
+    return random.Random(f"{corpus_seed}/{form}/{index}").getrandbits(31)
+
+
+def _write_one(job: tuple[Path, int, str]) -> Path:
+    out_dir, doc_seed, form = job
+    content, gold, suffix = make_report(doc_seed, form)
+    path = out_dir / gold["document"]
+    path.write_bytes(content)
+    (out_dir / f"{path.name.removesuffix(suffix)}.gold.json").write_text(
+        json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def write_corpus(out_dir: Path, n: int, forms: Sequence[str], seed: int, workers: int = 1) -> list[Path]:
+    """Write n reports per form as NAME<suffix> + NAME.gold.json; return document paths in a fixed order.
+
+    MANIFEST.json in the directory records each run (generator version, seed, forms, n) and every file's
+    SHA-256, so a kept evaluation set can be checked for changes and remade.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for form in forms:
-        for i in range(n):
-            doc_seed = random.Random(f"{seed}/{form}/{i}").getrandbits(31)
-            content, gold, suffix = make_report(doc_seed, form)
-            path = out_dir / gold["document"]
-            path.write_bytes(content)
-            (out_dir / f"{path.name.removesuffix(suffix)}.gold.json").write_text(
-                json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-            )
-            paths.append(path)
+    jobs = [(out_dir, document_seed(seed, form, i), form) for form in forms for i in range(n)]
+    if workers <= 1 or len(jobs) < 8:
+        paths = [_write_one(job) for job in jobs]
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            paths = pool.map(_write_one, jobs, chunksize=4)
+    _record_run(out_dir, {"generator": GENERATOR_VERSION, "seed": seed, "forms": list(forms), "n": n}, paths)
     return paths
+
+
+def _record_run(out_dir: Path, run: dict, paths: list[Path]) -> None:
+    manifest_path = out_dir / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.is_file() else {}
+    manifest.setdefault("runs", []).append(run)
+    files = manifest.setdefault("files", {})
+    for path in paths:
+        gold = path.with_name(path.name.removesuffix(path.suffix) + ".gold.json")
+        for p in (path, gold):
+            files[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    manifest["files"] = dict(sorted(files.items()))
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

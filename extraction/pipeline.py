@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from nianbao.extraction.document import ReadError
 from nianbao.extraction.grid import document_rows
@@ -18,6 +20,30 @@ from nianbao.schema import Schema, load_schema
 # Too few mapped cells and no report title: the file is something else.
 _MIN_CELLS = 4
 MAX_BYTES = 50 * 1024 * 1024
+T = TypeVar("T")
+
+
+def empty_record(path: str | Path) -> dict:
+    """The contract's record before anything is known about the document."""
+    return {
+        "document": str(path),
+        "meta": {"agency": None, "year": None, "format": None},
+        "fields": {},
+        "confidence": {},
+        "flags": [],
+        "error": None,
+    }
+
+
+def guarded(record: dict, work: Callable[[], T]) -> T | None:
+    """Run one document's work; a failure becomes the record's error, so one bad file never stops a batch."""
+    try:
+        return work()
+    except ReadError as exc:
+        record["error"] = str(exc)
+    except Exception as exc:
+        record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
+    return None
 
 
 @dataclass
@@ -41,22 +67,9 @@ class Extractor:
         self, path: str | Path, data: bytes | None = None
     ) -> tuple[dict, dict[str, CellEvidence]]:
         """The record, and for each field read from a cell the cell's label, raw text and place."""
-        evidence: dict[str, CellEvidence] = {}
-        record: dict = {
-            "document": str(path),
-            "meta": {"agency": None, "year": None, "format": None},
-            "fields": {},
-            "confidence": {},
-            "flags": [],
-            "error": None,
-        }
-        try:
-            evidence = self._extract(Path(path), data, record)
-        except ReadError as exc:
-            record["error"] = str(exc)
-        except Exception as exc:  # one bad file must never stop a batch
-            record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
-        return record, evidence
+        record = empty_record(path)
+        evidence = guarded(record, lambda: self._extract(Path(path), data, record))
+        return record, evidence or {}
 
     def _extract(self, path: Path, data: bytes | None, record: dict) -> dict[str, CellEvidence]:
         if data is None and path.is_file() and path.stat().st_size > MAX_BYTES:

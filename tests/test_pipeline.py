@@ -13,7 +13,8 @@ from nianbao.schema import load_schema
         ("empty.txt", b"", "E_EMPTY"),
         ("blank.md", b"   \n\n ", "E_EMPTY"),
         ("binary.txt", b"\x00\x01\x02garbage" * 50, "E_BINARY"),
-        ("scan.pdf", b"%PDF-1.7\n...", "E_UNSUPPORTED"),
+        ("truncated.pdf", b"%PDF-1.7\n...", "E_CORRUPT"),
+        ("scan.png", b"\x89PNG\r\n\x1a\n", "E_UNSUPPORTED"),
         ("broken.docx", b"PK\x03\x04 not really a zip", "E_CORRUPT"),
         (
             "menu.html",

@@ -1,8 +1,9 @@
 import io
 
 import docx
+import pytest
 
-from nianbao.extraction.document import TableBlock, TextBlock
+from nianbao.extraction.document import ReadError, TableBlock, TextBlock
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.encoding import decode
 
@@ -64,3 +65,69 @@ def test_docx_merged_cells() -> None:
     grid = next(b for b in read_back.blocks if isinstance(b, TableBlock)).grid
     assert grid[1][0].text == "（三）不予公开" and grid[1][0].copy
     assert [c.text for c in grid[1][1:]] == ["2.其他法律行政法规禁止公开", "1"]
+
+
+def _pdf(draw, **canvas_args) -> bytes:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1, **canvas_args)
+    c.setFont("STSong-Light", 10)
+    draw(c)
+    c.save()
+    return buf.getvalue()
+
+
+def _ruled_table(c) -> None:
+    """A 3x3 ruled grid whose first column's lower two cells are merged (no line between them)."""
+    c.drawString(72, 760, "某县民政局2022年政府信息公开工作年度报告")
+    xs, ys = [72, 200, 300, 400], [700, 680, 660, 640]
+    for x in xs:
+        c.line(x, ys[0], x, ys[-1])
+    c.line(xs[0], ys[0], xs[-1], ys[0])
+    c.line(xs[0], ys[1], xs[-1], ys[1])
+    c.line(xs[1], ys[2], xs[-1], ys[2])  # not across column 0: rows 1-2 of it are one cell
+    c.line(xs[0], ys[3], xs[-1], ys[3])
+    for (x, y), text in {
+        (76, 686): "收到申请",
+        (204, 686): "自然人",
+        (304, 686): "总计",
+        (76, 666): "三、本年度办理结果",
+        (204, 666): "3",
+        (304, 666): "3",
+        (204, 646): "1",
+        (304, 646): "1",
+    }.items():
+        c.drawString(x, y, text)
+
+
+def test_pdf_ruled_table_with_a_merged_cell() -> None:
+    document = read("report.pdf", _pdf(_ruled_table))
+    assert document.form == "pdf"
+    tables = [b for b in document.blocks if isinstance(b, TableBlock)]
+    assert len(tables) == 1
+    grid = [[(c.text, c.copy) for c in row] for row in tables[0].grid]
+    assert grid[0] == [("收到申请", False), ("自然人", False), ("总计", False)]
+    assert grid[1][0] == ("三、本年度办理结果", False)
+    assert grid[2][0] == ("三、本年度办理结果", True), "the merged cell's text covers the row below"
+    assert [c for c, _ in grid[2][1:]] == ["1", "1"]
+    assert document.blocks[0].text == "某县民政局2022年政府信息公开工作年度报告"
+
+
+@pytest.mark.parametrize("code", ["E_ENCRYPTED", "E_NO_TEXT"])
+def test_pdf_encrypted_or_without_text_layer_is_refused_with_a_code(code: str) -> None:
+    from PIL import Image
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    if code == "E_ENCRYPTED":
+        data = _pdf(_ruled_table, encrypt=StandardEncryption("secret", canPrint=0))
+    else:
+        buf = io.BytesIO()
+        Image.new("L", (200, 300), 255).save(buf, "PDF")  # a scan: pixels, no text
+        data = buf.getvalue()
+    with pytest.raises(ReadError) as caught:
+        read("report.pdf", data)
+    assert caught.value.code == code

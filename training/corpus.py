@@ -15,6 +15,7 @@ from importlib import resources
 
 import yaml
 
+from nianbao.evaluation.variants import printed_labels
 from nianbao.schema import load_schema
 
 # OCR confusions seen in real reports (spec/real-world.md) and common look-alikes.
@@ -129,8 +130,12 @@ def _glue(text: str, furniture: list[str], rng: random.Random) -> str:
     return text + rng.choice(["", " "]) + other[: rng.randint(1, max(1, len(other) // 2))]
 
 
-def build_corpus(seed: int, per_concept: int = 160, none_per_wording: int = 12) -> LabelCorpus:
-    """Deterministic for a seed: every concept gets its wordings plus ``per_concept`` noisy copies."""
+def build_corpus(
+    seed: int, per_concept: int = 160, none_per_wording: int = 12, synthesized_reports: int = 600
+) -> LabelCorpus:
+    """Deterministic for a seed: every concept gets its wordings plus ``per_concept`` noisy copies, and
+    each distinct label printed in ``synthesized_reports`` synthesized reports (wrapped, vertical, renumbered,
+    reworded as agencies print them) is one more example."""
     rng = random.Random(seed)
     wordings = base_wordings()
     furniture = [w for w in wordings["none"] if len(w) <= 20]
@@ -149,4 +154,7 @@ def build_corpus(seed: int, per_concept: int = 160, none_per_wording: int = 12) 
                 text = _glue(text, furniture, rng)
             texts.append(text)
             labels.append(concept)
+    for text, concept in dict.fromkeys(printed_labels(seed, synthesized_reports)):
+        texts.append(text)
+        labels.append(concept)
     return LabelCorpus(texts, labels)

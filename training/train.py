@@ -39,6 +39,8 @@ def train(out: Path = FIELD_MAPPER, seed: int = SEED) -> dict:
                 "data/schema.yaml official wordings",
                 "data/labels.yaml variants",
                 "training/corpus.py perturbations",
+                "evaluation/variants.py labels printed in synthesized reports (document seeds drawn from "
+                "the training seed under the name 'labels', disjoint from evaluation corpora)",
             ],
         },
         "train_seconds": round(time.perf_counter() - started, 1),

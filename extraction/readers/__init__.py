@@ -9,12 +9,25 @@ from nianbao.extraction.readers.docx import read_docx
 from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.html import read_html
 from nianbao.extraction.readers.markdown import looks_like_markdown, markdown_blocks
+from nianbao.extraction.readers.pdf import read_pdf
 from nianbao.extraction.readers.text import text_blocks
 
-SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".shtml", ".xhtml", ".docx", ".tsv", ".csv"}
-# Forms that later issues read (PDF, scans) or that never hold a report's tables.
+SUFFIXES = {
+    ".pdf",
+    ".md",
+    ".markdown",
+    ".txt",
+    ".text",
+    ".html",
+    ".htm",
+    ".shtml",
+    ".xhtml",
+    ".docx",
+    ".tsv",
+    ".csv",
+}
+# Forms that later issues read (images) or that never hold a report's tables.
 _UNSUPPORTED = {
-    ".pdf": "PDF",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -27,7 +40,7 @@ _UNSUPPORTED = {
 
 
 def read(path: str | Path, data: bytes | None = None) -> Document:
-    """Read one file; raise ReadError with a stable code when it cannot be a text-form report."""
+    """Read one file; raise ReadError with a stable code when it cannot be read as a report."""
     path = Path(path)
     if data is None:
         try:
@@ -37,8 +50,10 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
     suffix = path.suffix.lower()
     if suffix in _UNSUPPORTED:
         raise ReadError("E_UNSUPPORTED", f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet")
-    if data.startswith(b"%PDF"):
-        raise ReadError("E_UNSUPPORTED", "PDF input is not supported yet")
+    if data[:1024].lstrip().startswith(b"%PDF"):
+        return read_pdf(str(path), data)
+    if suffix == ".pdf":
+        raise ReadError("E_CORRUPT", "the .pdf file does not start with a PDF header")
     if data.startswith(b"PK\x03\x04"):
         if suffix != ".docx" and b"word/" not in data[:4096]:
             raise ReadError("E_UNSUPPORTED", "a zip archive, not a report")
