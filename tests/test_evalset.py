@@ -18,8 +18,8 @@ from nianbao.evaluation.variants import GENERATOR_VERSION, write_corpus
 
 EVALSET = Path(__file__).resolve().parents[1] / "data" / "evalset" / "v1"
 MANIFEST = json.loads((EVALSET / "MANIFEST.json").read_text("utf-8"))
-# Floors per form; scans are 0 until OCR reads them (each gets E_NO_TEXT instead).
-FLOORS = {"md": 0.995, "html": 0.995, "txt": 0.99, "docx": 0.995, "pdf": 0.99}
+# Floors per form, a little under what v1 measured when it was made.
+FLOORS = {"md": 0.995, "html": 0.995, "txt": 0.99, "docx": 0.995, "pdf": 0.99, "scan": 0.97}
 
 
 def test_files_match_the_manifest() -> None:
@@ -48,9 +48,3 @@ def test_accuracy_per_form_stays_above_its_floor(evaluated, form: str) -> None:
     assert tally.total > 0
     wrong = [w for w in evaluated.wrong if evaluated.documents[w["document"]]["form"] == form]
     assert tally.accuracy >= FLOORS[form], json.dumps(wrong[:10], ensure_ascii=False)
-
-
-def test_scans_are_reported_not_guessed(evaluated) -> None:
-    scans = [name for name, d in evaluated.documents.items() if d["form"] == "scan"]
-    assert scans and all(evaluated.errors[name].startswith("E_NO_TEXT") for name in scans)
-    assert evaluated.by_form["scan"].right == 0

@@ -8,11 +8,12 @@ from nianbao.extraction.document import Document, ReadError
 from nianbao.extraction.readers.docx import read_docx
 from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.html import read_html
+from nianbao.extraction.readers.image import IMAGE_SUFFIXES, read_image
 from nianbao.extraction.readers.markdown import looks_like_markdown, markdown_blocks
 from nianbao.extraction.readers.pdf import read_pdf
 from nianbao.extraction.readers.text import text_blocks
 
-SUFFIXES = {
+SUFFIXES = IMAGE_SUFFIXES | {
     ".pdf",
     ".md",
     ".markdown",
@@ -26,13 +27,8 @@ SUFFIXES = {
     ".tsv",
     ".csv",
 }
-# Forms that later issues read (images) or that never hold a report's tables.
+# Forms that never hold a report's tables, or need a converter we do not ship.
 _UNSUPPORTED = {
-    ".png": "image",
-    ".jpg": "image",
-    ".jpeg": "image",
-    ".tif": "image",
-    ".tiff": "image",
     ".doc": "legacy Word .doc",
     ".xls": "spreadsheet",
     ".xlsx": "spreadsheet",
@@ -48,6 +44,8 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
         except OSError as exc:
             raise ReadError("E_IO", f"cannot read the file ({exc.strerror or exc})") from exc
     suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return read_image(str(path), data)
     if suffix in _UNSUPPORTED:
         raise ReadError("E_UNSUPPORTED", f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet")
     if data[:1024].lstrip().startswith(b"%PDF"):

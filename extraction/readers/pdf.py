@@ -2,21 +2,27 @@
 
 Why pdfplumber: it finds a ruled table's cells from the drawn edges and knows which characters fall in
 each, over pdfminer.six's text layer (embedded TrueType and non-embedded CID fonts alike). Scanned PDFs
-have no text layer: they are refused here with a stable code until OCR reads them.
+have no text layer: their pages are rasterized (pypdfium2) and read by OCR (readers/scan.py).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
+import numpy as np
 import pdfplumber
+import pypdfium2
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from nianbao.extraction.document import Block, Document, GridCell, ReadError, TableBlock, TextBlock
+from nianbao.extraction.readers.scan import read_scan
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
+MAX_PAGES = 300  # an annual report has a few pages; a longer PDF is something else, or an archive dump
+SCAN_DPI = 200
 
 
 def read_pdf(path: str, data: bytes) -> Document:
@@ -30,13 +36,31 @@ def read_pdf(path: str, data: bytes) -> Document:
     blocks: list[Block] = []
     chars = 0
     with pdf:
+        if not pdf.pages:
+            raise ReadError("E_EMPTY", "the PDF has no pages")
+        if len(pdf.pages) > MAX_PAGES:
+            raise ReadError("E_TOO_LARGE", f"{len(pdf.pages)} pages is over the {MAX_PAGES}-page limit")
         for number, page in enumerate(pdf.pages, 1):
             chars += len(page.chars)
             blocks += _page_blocks(page, number)
             page.flush_cache()
-    if not chars:
-        raise ReadError("E_NO_TEXT", "the PDF has no text layer (a scan?); OCR is needed to read it")
+    if not chars:  # a scan: no text layer at all
+        return read_scan(path, _rasterized(data))
     return Document(path, "pdf", blocks)
+
+
+def _rasterized(data: bytes) -> Iterator[np.ndarray]:
+    """Each page as a grayscale image at the scan resolution, one at a time to bound memory."""
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        raise ReadError("E_CORRUPT", f"the PDF's pages cannot be rendered for OCR ({exc})") from exc
+    try:
+        for page in pdf:
+            yield np.asarray(page.render(scale=SCAN_DPI / 72, grayscale=True).to_pil().convert("L"))
+            page.close()
+    finally:
+        pdf.close()
 
 
 def _page_blocks(page: pdfplumber.page.Page, number: int) -> list[Block]:

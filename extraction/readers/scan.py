@@ -1,0 +1,282 @@
+"""Scanned pages (image-only PDFs, PNG/JPEG/TIFF): deskew, ruled tables from the image, OCR text into cells.
+
+Why from the image: a scan has no vector rules or text layer. The ruling lines are found by morphology
+(long thin openings of the ink), the table grid from their positions, merged cells from the rules that
+are missing between neighbouring grid cells, and OCR text boxes are assigned to the cell holding their
+centre. Text outside tables becomes lines of prose. Each step is a small function over numpy arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from nianbao.extraction.document import Block, Document, GridCell, TableBlock, TextBlock
+from nianbao.extraction.ocr import OcrBox, page_text_boxes, recognize_lines
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Tunables of the image table finder, as fractions of the page so they hold at any resolution."""
+
+    h_rule: float = 1 / 40  # shortest horizontal rule, of the page width
+    v_rule: float = 1 / 80  # shortest vertical rule, of the page height
+    merge_gap: float = 0.004  # rules closer than this (of the page size) are one rule
+    cell_rule_cover: float = 0.5  # a cell border counts as drawn when this share of it is ink
+    min_table: float = 0.1  # a table's grid spans at least this share of the page width
+    max_skew_degrees: float = 5.0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table's rule positions in page pixels; ``cells`` are (r0, c0, r1, c1) grid ranges after merging."""
+
+    xs: list[int]
+    ys: list[int]
+    cells: list[tuple[int, int, int, int]]
+
+
+def read_scan(path: str, pages: Iterable[np.ndarray], settings: ScanSettings | None = None) -> Document:
+    """Grayscale page images in reading order → a Document of OCR text lines and tables."""
+    settings = settings or ScanSettings()
+    blocks: list[Block] = []
+    for number, page in enumerate(pages, 1):
+        blocks += page_blocks(deskew(page, settings), number, settings)
+    return Document(path, "scan", blocks)
+
+
+def deskew(gray: np.ndarray, settings: ScanSettings) -> np.ndarray:
+    """Rotate the page so its horizontal rules (or text lines) are level."""
+    ink = _ink(gray)
+    width = gray.shape[1]
+    lines = cv2.HoughLinesP(
+        _open(ink, (max(8, width // 30), 1)), 1, np.pi / 1800, 80, minLineLength=width // 8, maxLineGap=4
+    )
+    if lines is None:
+        return gray
+    angles = [np.degrees(np.arctan2(y1 - y0, x1 - x0)) for x0, y0, x1, y1 in lines.reshape(-1, 4)]
+    angles = [a for a in angles if abs(a) <= settings.max_skew_degrees]
+    if not angles:
+        return gray
+    angle = float(np.median(angles))
+    if abs(angle) < 0.05:
+        return gray
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Dark strokes as 255 on 0, robust to uneven scan brightness."""
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
+
+
+def _open(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+
+
+def rule_masks(gray: np.ndarray, settings: ScanSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical ruling lines: ink that survives a long thin opening, thickened by one pixel."""
+    h, w = gray.shape
+    ink = _ink(gray)
+    horizontal = _open(ink, (max(8, int(w * settings.h_rule)), 1))
+    vertical = _open(ink, (1, max(8, int(h * settings.v_rule))))
+    grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    horizontal, vertical = cv2.dilate(horizontal, grow), cv2.dilate(vertical, grow)
+    # A rule ends on a crossing rule; a stroke of text (a stacked 丨, a long 一) touches none.
+    return _ending_on(horizontal, vertical, True), _ending_on(vertical, horizontal, False)
+
+
+def _ending_on(mask: np.ndarray, crossing: np.ndarray, horizontal: bool, reach: int = 4) -> np.ndarray:
+    """Keep the segments of ``mask`` whose both ends meet ink of the crossing rules."""
+    near = cv2.dilate(crossing, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))) > 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        if horizontal:
+            ends = (near[y : y + h, x].any(), near[y : y + h, x + w - 1].any())
+        else:
+            ends = (near[y, x : x + w].any(), near[y + h - 1, x : x + w].any())
+        keep[i] = all(ends)
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def table_boxes(horizontal: np.ndarray, vertical: np.ndarray, settings: ScanSettings) -> list[tuple]:
+    """Bounding boxes (x0, y0, x1, y1) of connected rule networks wide enough to be tables."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_or(horizontal, vertical))
+    width = horizontal.shape[1]
+    boxes = [
+        (x, y, x + w, y + h)
+        for x, y, w, h, _ in stats[1:count]
+        if w >= width * settings.min_table and h >= 10
+    ]
+    return sorted(boxes, key=lambda b: b[1])
+
+
+def _positions(profile: np.ndarray, least: float, gap: int) -> list[int]:
+    """Centres of runs where a projection profile reaches ``least``, runs closer than ``gap`` joined."""
+    hits = np.flatnonzero(profile >= least)
+    if hits.size == 0:
+        return []
+    runs: list[list[int]] = [[int(hits[0])]]
+    for i in hits[1:]:
+        if i - runs[-1][-1] <= gap:
+            runs[-1].append(int(i))
+        else:
+            runs.append([int(i)])
+    return [round((r[0] + r[-1]) / 2) for r in runs]
+
+
+def table_grid(horizontal: np.ndarray, vertical: np.ndarray, box: tuple, settings: ScanSettings) -> Grid:
+    """Rule positions inside a table box; merged cells where the rule between two grid cells is missing."""
+    x0, y0, x1, y1 = box
+    h_part, v_part = horizontal[y0:y1, x0:x1] > 0, vertical[y0:y1, x0:x1] > 0
+    gap = max(3, int(horizontal.shape[1] * settings.merge_gap))
+    # A rule shorter than the narrowest cell still counts: merged cells break lines into pieces.
+    ys = [y0 + y for y in _positions(h_part.sum(axis=1), min(40, (x1 - x0) * 0.03), gap)]
+    xs = [x0 + x for x in _positions(v_part.sum(axis=0), min(20, (y1 - y0) * 0.03), gap)]
+    if len(xs) < 2 or len(ys) < 2:
+        return Grid(xs, ys, [])
+    return Grid(xs, ys, _merge_cells(horizontal, vertical, xs, ys, settings))
+
+
+def _drawn(mask: np.ndarray, fixed: int, start: int, stop: int, along_x: bool, cover: float) -> bool:
+    """Is the rule at ``fixed`` drawn over [start, stop) — along x for a horizontal rule, else along y?"""
+    lo, hi = sorted((start, stop))
+    inset = max(1, (hi - lo) // 8)  # corners belong to both rules
+    band = slice(max(0, fixed - 2), fixed + 3)
+    seg = mask[band, lo + inset : hi - inset] if along_x else mask[lo + inset : hi - inset, band]
+    if seg.size == 0:
+        return True
+    return float((seg.max(axis=0 if along_x else 1) > 0).mean()) >= cover
+
+
+def _merge_cells(
+    horizontal: np.ndarray, vertical: np.ndarray, xs: list[int], ys: list[int], settings: ScanSettings
+) -> list[tuple[int, int, int, int]]:
+    """Union grid cells not separated by a drawn rule; each merged cell as its (r0, c0, r1, c1) range."""
+    rows, cols = len(ys) - 1, len(xs) - 1
+    parent = list(range(rows * cols))
+    cover = settings.cell_rule_cover
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r in range(rows):
+        for c in range(cols):
+            here = r * cols + c
+            if c + 1 < cols and not _drawn(vertical, xs[c + 1], ys[r], ys[r + 1], False, cover):
+                parent[find(here + 1)] = find(here)
+            if r + 1 < rows and not _drawn(horizontal, ys[r + 1], xs[c], xs[c + 1], True, cover):
+                parent[find(here + cols)] = find(here)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for r in range(rows):
+        for c in range(cols):
+            groups.setdefault(find(r * cols + c), []).append((r, c))
+    cells = []
+    for members in groups.values():
+        rs, cs = [m[0] for m in members], [m[1] for m in members]
+        cells.append((min(rs), min(cs), max(rs) + 1, max(cs) + 1))
+    return sorted(cells)
+
+
+def grid_cells(gray: np.ndarray, grid: Grid, boxes: list[OcrBox]) -> list[list[GridCell]]:
+    """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
+    their own crop; covered grid positions marked as copies."""
+    owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
+    for box in boxes:
+        cx, cy = box.centre
+        c = int(np.searchsorted(grid.xs, cx)) - 1
+        r = int(np.searchsorted(grid.ys, cy)) - 1
+        owner = next((k for k in grid.cells if k[0] <= r < k[2] and k[1] <= c < k[3]), None)
+        if owner is not None:
+            owned[owner].append(box)
+    texts = {cell: as_digits(join_lines(members)) for cell, members in owned.items()}
+    missed = [
+        (cell, crop)
+        for cell in grid.cells
+        if not texts[cell] and (crop := _inked_crop(gray, grid, cell)) is not None
+    ]
+    for (cell, _), (text, _score) in zip(missed, recognize_lines([crop for _, crop in missed]), strict=True):
+        texts[cell] = as_digits(text)
+    rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
+    out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
+    for (r0, c0, r1, c1), text in texts.items():
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0))
+    return out
+
+
+_LOOKALIKES = str.maketrans("oODlI|", "000111")
+_DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
+
+
+def as_digits(text: str) -> str:
+    """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one."""
+    compact = text.replace(" ", "")
+    if (_DIGITISH.match(compact) and any(ch.isdigit() for ch in compact)) or compact in ("o", "O", "D"):
+        return compact.strip(".,，").translate(_LOOKALIKES)  # a speck read as a trailing dot
+    return text
+
+
+def _inked_crop(gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int]) -> np.ndarray | None:
+    """The cell's inside, clear of its rules, or None when nothing is written in it."""
+    r0, c0, r1, c1 = cell
+    pad = 4
+    crop = gray[grid.ys[r0] + pad : grid.ys[r1] - pad, grid.xs[c0] + pad : grid.xs[c1] - pad]
+    if crop.size == 0:
+        return None
+    ink = crop < np.median(crop) - 50  # relative to the paper: scans differ in tone
+    if ink.sum() < 12:
+        return None
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    m = 3
+    return crop[
+        max(0, rows[0] - m) : rows[-1] + m + 1,
+        max(0, cols[0] - m) : cols[-1] + m + 1,
+    ]
+
+
+def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
+    """Boxes as lines, top to bottom; a box joins the line whose last box it overlaps vertically."""
+    lines: list[list[OcrBox]] = []
+    for box in sorted(boxes, key=lambda b: b.centre[1]):
+        if lines and abs(box.centre[1] - lines[-1][-1].centre[1]) < box.height / 2:
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return [sorted(line, key=lambda b: b.x0) for line in lines]
+
+
+def join_lines(boxes: list[OcrBox]) -> str:
+    return "\n".join(" ".join(b.text for b in line) for line in group_lines(boxes))
+
+
+def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[Block]:
+    """One page: OCR boxes, tables from the rules, prose lines from the boxes outside every table."""
+    boxes = page_text_boxes(gray)
+    horizontal, vertical = rule_masks(gray, settings)
+    placed: list[tuple[float, Block]] = []
+    claimed: set[int] = set()
+    for i, box in enumerate(table_boxes(horizontal, vertical, settings), 1):
+        grid = table_grid(horizontal, vertical, box, settings)
+        if not grid.cells:
+            continue
+        inside = [b for b in boxes if box[0] <= b.centre[0] <= box[2] and box[1] <= b.centre[1] <= box[3]]
+        claimed.update(id(b) for b in inside)
+        placed.append((box[1], TableBlock(grid_cells(gray, grid, inside), f"page {number} table {i}")))
+    for line in group_lines([b for b in boxes if id(b) not in claimed]):
+        top = min(b.y0 for b in line)
+        text = " ".join(b.text for b in line).strip()
+        if text:
+            placed.append((top, TextBlock(text, f"page {number} y {round(top)}")))
+    return [block for _, block in sorted(placed, key=lambda p: p[0])]

@@ -1,0 +1,72 @@
+"""The image table finder (rules → grid → merged cells) and OCR clean-up, on drawn pages without OCR."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from nianbao.extraction.readers.scan import (
+    ScanSettings,
+    as_digits,
+    deskew,
+    rule_masks,
+    table_boxes,
+    table_grid,
+)
+
+SETTINGS = ScanSettings()
+
+
+def _page(skew: float = 0.0) -> np.ndarray:
+    """A white page with a 3x3 ruled table whose first column's lower two cells are merged, plus a
+    stack of vertical text-like strokes inside a cell (not a rule) and a line of prose."""
+    page = np.full((1400, 1000), 255, np.uint8)
+    xs, ys = [100, 400, 650, 900], [300, 360, 420, 480]
+    for x in xs:
+        cv2.line(page, (x, ys[0]), (x, ys[-1]), 0, 2)
+    cv2.line(page, (xs[0], ys[0]), (xs[-1], ys[0]), 0, 2)
+    cv2.line(page, (xs[0], ys[1]), (xs[-1], ys[1]), 0, 2)
+    cv2.line(page, (xs[1], ys[2]), (xs[-1], ys[2]), 0, 2)  # not across column 0: a merged cell
+    cv2.line(page, (xs[0], ys[3]), (xs[-1], ys[3]), 0, 2)
+    cv2.line(page, (520, 372), (520, 408), 0, 3)  # a tall stroke of a glyph, padded inside its cell
+    cv2.putText(page, "report text line", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    if skew:
+        matrix = cv2.getRotationMatrix2D((500, 700), skew, 1.0)
+        page = cv2.warpAffine(page, matrix, (1000, 1400), borderValue=255)
+    return page
+
+
+@pytest.mark.parametrize("skew", [0.0, 1.2, -0.8])
+def test_rules_grid_and_merged_cells(skew: float) -> None:
+    page = deskew(_page(skew), SETTINGS)
+    horizontal, vertical = rule_masks(page, SETTINGS)
+    boxes = table_boxes(horizontal, vertical, SETTINGS)
+    assert len(boxes) == 1
+    grid = table_grid(horizontal, vertical, boxes[0], SETTINGS)
+    assert len(grid.xs) == 4 and len(grid.ys) == 4, "a glyph's stroke is not a column rule"
+    assert (1, 0, 3, 1) in grid.cells, "no rule between the lower two cells of column 0: one cell"
+    assert len(grid.cells) == 8
+
+
+def test_a_page_without_rules_has_no_table() -> None:
+    page = np.full((800, 600), 255, np.uint8)
+    cv2.putText(page, "just prose", (50, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    horizontal, vertical = rule_masks(page, SETTINGS)
+    assert table_boxes(horizontal, vertical, SETTINGS) == []
+
+
+@pytest.mark.parametrize(
+    ("ocr", "cell"),
+    [
+        ("o", "0"),
+        ("1o", "10"),
+        ("l2", "12"),
+        ("0.", "0"),
+        ("3.5", "3.5"),
+        ("1,2O4", "1,204"),
+        ("其他", "其他"),
+    ],
+)
+def test_digit_lookalikes_in_a_number_cell(ocr: str, cell: str) -> None:
+    assert as_digits(ocr) == cell
