@@ -52,6 +52,10 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 # A number as printed: thousand-separated (1,234.5) or plain (1234.5); fullwidth digits are NFKC-folded.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 NUMERIC_CELL = re.compile(r"[+\-]?\d[\d.,]*")
+# How a box is cut for rec-only: RapidOCR's upright warp of the quadrilateral, the same with a margin of
+# PAD px (Tesseract wants one), or the naive axis-aligned rectangle (skewed scans clip neighbours into it).
+CUTS = ("tight", "padded", "axis")
+PAD = 8
 
 
 # ---------------------------------------------------------------- documents and their reference
@@ -370,8 +374,7 @@ def print_page_table(runs: dict[str, dict], pages: int) -> None:
 class Crop:
     """One RapidOCR box cut out of a page, with what the page really says there."""
 
-    path: str  # the box's quadrilateral warped upright, as RapidOCR's pipeline cuts it
-    axis_path: str  # the box's axis-aligned bounding rectangle, the naive cut
+    paths: dict[str, str]  # cut -> PNG; cuts are CUTS
     full: str  # RapidOCR's full-page reading of the box
     truth: str  # source characters whose centres the box covers, once mapped onto the scan
 
@@ -405,6 +408,18 @@ def _warp(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return np.rot90(out) if h >= 1.5 * w else out
 
 
+def _cuts(image: np.ndarray, quad: np.ndarray) -> dict[str, np.ndarray]:
+    """The three cuts of one box; the border is paper-toned, not white, as on the scan."""
+    tight = _warp(image, quad)
+    paper = int(np.percentile(tight, 95))
+    (x0, y0), (x1, y1) = quad.min(axis=0).astype(int), quad.max(axis=0).astype(int) + 1
+    return {
+        "tight": tight,
+        "padded": cv2.copyMakeBorder(tight, *[PAD] * 4, cv2.BORDER_CONSTANT, value=paper),
+        "axis": image[y0:y1, x0:x1],
+    }
+
+
 def page_crops(page: str, boxes: list, ref: list[RefLine], out: Path) -> tuple[list[Crop], float]:
     """Crops of RapidOCR's boxes with their true text; anchors are lines read identically by both sides."""
     quads = [np.array(q, dtype=np.float32) for q, _ in boxes]
@@ -421,12 +436,11 @@ def page_crops(page: str, boxes: list, ref: list[RefLine], out: Path) -> tuple[l
     chars = [(a * x - b * y + tx, b * x + a * y + ty, ch) for ln in ref for x, y, ch in ln.chars]
     image, crops = np.array(Image.open(page)), []
     for k, (quad, (_, text)) in enumerate(zip(quads, boxes, strict=True)):
-        path, axis_path = out.with_name(f"{out.name}_{k}.png"), out.with_name(f"{out.name}_{k}_axis.png")
-        Image.fromarray(_warp(image, quad)).save(path)
-        (x0, y0), (x1, y1) = quad.min(axis=0).astype(int), quad.max(axis=0).astype(int) + 1
-        Image.fromarray(image[y0:y1, x0:x1]).save(axis_path)
+        paths = {cut: str(out.with_name(f"{out.name}_{k}_{cut}.png")) for cut in CUTS}
+        for cut, pixels in _cuts(image, quad).items():
+            Image.fromarray(pixels).save(paths[cut])
         truth = "".join(ch for x, y, ch in chars if cv2.pointPolygonTest(quad, (x, y), False) >= 0)
-        crops.append(Crop(str(path), str(axis_path), text, truth))
+        crops.append(Crop(paths, text, truth))
     return crops, residual
 
 
@@ -451,13 +465,14 @@ def _cer(pairs: list[tuple[str, str]]) -> str:
     return _pct(errors, sum(len(squash(truth)) for truth, _ in pairs))
 
 
-def _crop_row(name: str, per_crop: float | None, got: list[str | None], crops: list[Crop]) -> str:
+def _crop_row(name: str, cut: str, per_crop: float | None, got: list[str | None], crops: list[Crop]) -> str:
     """One table row; ``got`` is None for crops the recognizer was not run on."""
     num, txt = [], []
     for c, g in zip(crops, got, strict=True):
         if g is not None:
             (num if NUMERIC_CELL.fullmatch(squash(c.truth)) else txt).append((c, g))
     cells = [
+        cut,
         "-" if per_crop is None else f"{per_crop:.3f}",
         _exact([(c.truth, g) for c, g in num]),
         _exact([(c.full, g) for c, g in num]),
@@ -470,37 +485,46 @@ def _crop_row(name: str, per_crop: float | None, got: list[str | None], crops: l
 
 def compare_cells(crops: list[Crop], threads: int) -> None:
     """Rec-only on cut-out boxes, against the truth and against the full-page reading of the same box."""
-    paths = [c.path for c in crops]
     numeric = [i for i, c in enumerate(crops) if NUMERIC_CELL.fullmatch(squash(c.truth))]
-    rapid = in_fresh_process(rapid_crops, paths, threads)
-    rapid_axis = in_fresh_process(rapid_crops, [c.axis_path for c in crops], threads)
-    tess = in_fresh_process(tesseract_crops, paths, False)
+    rapid = {cut: in_fresh_process(rapid_crops, [c.paths[cut] for c in crops], threads) for cut in CUTS}
+    tess = {cut: in_fresh_process(tesseract_crops, [c.paths[cut] for c in crops], False) for cut in CUTS[:2]}
     digits: list[str | None] = [None] * len(crops)
-    whitelisted = in_fresh_process(tesseract_crops, [paths[i] for i in numeric], True) if numeric else None
-    for i, text in zip(numeric, whitelisted["texts"] if whitelisted else [], strict=True):
-        digits[i] = text
+    if numeric:
+        whitelisted = in_fresh_process(tesseract_crops, [crops[i].paths["padded"] for i in numeric], True)
+        for i, text in zip(numeric, whitelisted["texts"], strict=True):
+            digits[i] = text
     print(f"\n{len(crops)} crops with text: {len(numeric)} numeric, {len(crops) - len(numeric)} text")
     print(
-        "| recognizer (same crops) | s/crop | numeric exact | numeric = full page | text exact | text CER "
+        "| recognizer | cut | s/crop | numeric exact | numeric = full page | text exact | text CER "
         "| text = full page |"
     )
-    print("|---" * 7 + "|")
-    print(_crop_row("rapidocr full page (det+cls+rec)", None, [c.full for c in crops], crops))
-    print(_crop_row("rapidocr rec-only", statistics.mean(rapid["crop_s"]), rapid["texts"], crops))
-    axis_s = statistics.mean(rapid_axis["crop_s"])
-    print(_crop_row("rapidocr rec-only, axis-aligned crops", axis_s, rapid_axis["texts"], crops))
-    print(_crop_row("tesseract psm 7", statistics.mean(tess["crop_s"]), tess["texts"], crops))
-    if whitelisted:
-        print(_crop_row("tesseract psm 7 + digit whitelist", whitelisted["crop_s"][0], digits, crops))
+    print("|---" * 8 + "|")
+    print(_crop_row("rapidocr full page (det+cls+rec)", "-", None, [c.full for c in crops], crops))
+    for cut, run in rapid.items():
+        print(_crop_row("rapidocr rec-only", cut, statistics.mean(run["crop_s"]), run["texts"], crops))
+    for cut, run in tess.items():
+        print(_crop_row("tesseract psm 7", cut, run["crop_s"][0], run["texts"], crops))
+    if numeric:
+        per_crop = whitelisted["crop_s"][0]
+        print(_crop_row("tesseract psm 7 + digit whitelist", "padded", per_crop, digits, crops))
     print(
-        f"(rapidocr rec-only in one batch: {rapid['batch_s'] / len(crops):.3f} s/crop; a tesseract CLI call "
-        f"also pays {tess['load_s']:.2f}s to start and load chi_sim, netted out above)"
+        f"(rapidocr rec-only in batches of 6: {rapid['tight']['batch_s'] / len(crops):.3f} s/crop; "
+        f"a tesseract CLI call also pays {tess['tight']['load_s']:.2f}s to start and load chi_sim, "
+        "netted out above)"
     )
-    misread = [i for i in numeric if squash(rapid["texts"][i]) != squash(crops[i].truth)]
-    misread += [i for i in numeric if squash(digits[i] or "") != squash(crops[i].truth)]
-    for i in list(dict.fromkeys(misread))[:12]:
-        reads = (crops[i].truth, crops[i].full, rapid["texts"][i], tess["texts"][i], digits[i] or "")
-        print("  truth={!r} full={!r} rec-only={!r} tess={!r} tess-digits={!r}".format(*map(squash, reads)))
+    reads = {f"rapid {cut}": run["texts"] for cut, run in rapid.items()}
+    reads |= {f"tess {cut}": run["texts"] for cut, run in tess.items()} | {"tess digits": digits}
+    _show_misreads(crops, numeric, reads)
+
+
+def _show_misreads(crops: list[Crop], numeric: list[int], reads: dict[str, list[str | None]]) -> None:
+    """A few numeric crops some reader gets wrong, to see what goes wrong."""
+    shown = 0
+    for i in numeric:
+        got = {name: squash(texts[i] or "") for name, texts in reads.items()}
+        if shown < 12 and any(g != squash(crops[i].truth) for g in got.values()):
+            print(f"  truth={squash(crops[i].truth)!r} full={squash(crops[i].full)!r} {got}")
+            shown += 1
 
 
 # ---------------------------------------------------------------- command line

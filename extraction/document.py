@@ -11,6 +11,7 @@ class GridCell:
 
     text: str
     copy: bool = False
+    score: float = 1.0  # the reader's confidence in the text: an OCR score, 1 for a born-digital file
 
 
 @dataclass(frozen=True)

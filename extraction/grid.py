@@ -34,6 +34,7 @@ class Piece:
     text: str
     pos: int
     copy: bool = False  # repeated from a spanning cell above or to the left
+    score: float = 1.0  # the reader's confidence in the text (OCR)
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
                 texts.append(Piece(cell.text, i, cell.copy))
             last_text = i
     values = [  # blank slots too: a row of blank cells is a row of unstated values
-        Piece(c.text if c.text and not c.copy and is_value(c.text) else "", i)
+        Piece(c.text, i, score=c.score) if c.text and not c.copy and is_value(c.text) else Piece("", i)
         for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1)
     ]
     return Row(texts, values, where, table, chunk, positional=True)

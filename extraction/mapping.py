@@ -150,7 +150,7 @@ class CellEvidence:
     raw: str
     where: str
     label: str
-    probability: float  # of the label → row and slot → column decisions together
+    probability: float  # of the label → row and slot → column decisions, times the reader's trust in the text
     unit_yuan: bool = False
 
 
@@ -528,7 +528,12 @@ def _file_cells(
             continue
         where = f"{obs.row.where} col {slot.pos + 1}"
         result.cells[key] = CellEvidence(
-            key, slot.text, where, label, confidence * (1.0 if exact else 0.5), bool(yuan and yuan[i])
+            key,
+            slot.text,
+            where,
+            label,
+            confidence * slot.score * (1.0 if exact else 0.5),
+            bool(yuan and yuan[i]),
         )
         if not exact:
             result.flags.append(

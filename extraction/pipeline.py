@@ -21,6 +21,7 @@ from nianbao.schema import Schema, load_schema
 _MIN_CELLS = 4
 MAX_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")
+OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
 
 
 def empty_record(path: str | Path) -> dict:
@@ -102,7 +103,8 @@ class Extractor:
                         "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}",
                     }
                 )
-        checked = validate(values, confidence, self.schema, fmt)
+        ocr_read = set(mapping.cells) if document.form in OCR_FORMS else None
+        checked = validate(values, confidence, self.schema, fmt, ocr_read)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values
         record["confidence"] = {k: round(v, 4) for k, v in checked.confidence.items()}

@@ -1,7 +1,9 @@
 """Identities (勾稽关系): fill the one cell an identity determines, flag what the source breaks.
 
 A printed value is never overwritten: a broken identity lowers the confidence of
-every field in it and is reported as ``source_inconsistent``.
+every field in it and is reported as ``source_inconsistent``. A value read by OCR is not
+printed text but a reading of it: where exactly one single-digit change of one such value
+restores every identity it takes part in, that change is made and flagged ``ocr_repaired``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,59 @@ def _infer(identity: Identity, values: dict[str, Number | None]) -> tuple[str, N
     return (key, value) if value >= 0 else None
 
 
+def _holds(identity: Identity, values: dict[str, Number | None]) -> bool:
+    return abs(_total(values, identity.lhs) - _total(values, identity.rhs)) < 1e-6
+
+
+def _one_digit_changes(value: int) -> list[int]:
+    text = str(value)
+    changed = {int(text[:i] + d + text[i + 1 :]) for i in range(len(text)) for d in "0123456789"}
+    return sorted(changed - {value})
+
+
+def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) -> None:
+    """Fix a misread digit when exactly one single-digit change of one OCR value makes every broken
+    identity hold again and keeps all other identities of that value holding."""
+    complete = [i for i in identities if all(out.values[k] is not None for k in i.fields)]
+    broken = [i for i in complete if not _holds(i, out.values)]
+    if not broken:
+        return
+    suspects = {k for i in broken for k in i.fields if k in ocr_read and isinstance(out.values[k], int)}
+    fixes = []
+    for key in sorted(suspects):
+        own = [i for i in complete if key in i.fields]
+        if not all(i in own for i in broken):
+            continue
+        for candidate in _one_digit_changes(int(out.values[key])):  # type: ignore[arg-type]
+            trial = {**out.values, key: candidate}
+            if all(_holds(i, trial) for i in own):
+                fixes.append((key, candidate, own))
+    if len(fixes) != 1:
+        return
+    key, value, own = fixes[0]
+    out.flags.append(
+        {
+            "field": key,
+            "kind": "ocr_repaired",
+            "detail": f"OCR read {out.values[key]}; the identities give {value}",
+        }
+    )
+    out.values[key] = value
+    out.confidence[key] = 0.7 * min(out.confidence[k] for i in own for k in i.fields if k != key)
+
+
 def validate(
-    values: dict[str, Number | None], confidence: dict[str, float], schema: Schema, fmt: str
+    values: dict[str, Number | None],
+    confidence: dict[str, float],
+    schema: Schema,
+    fmt: str,
+    ocr_read: set[str] | None = None,
 ) -> Validated:
+    """``ocr_read``: the fields whose values come from OCR, which a single-digit repair may change."""
     out = Validated(dict(values), dict(confidence))
     identities = schema.identities[fmt]
+    if ocr_read:
+        _repair_ocr(out, identities, ocr_read)
     changed = True
     while changed:
         changed = False

@@ -40,3 +40,25 @@ def test_broken_identity_keeps_printed_values_and_lowers_confidence() -> None:
 def test_all_null_document_infers_nothing() -> None:
     out = run(blank(value=None))
     assert not out.flags and all(v is None for v in out.values.values())
+
+
+def test_a_misread_ocr_digit_is_repaired_when_exactly_one_change_restores_the_identities() -> None:
+    schema = load_schema()
+    s4 = schema.sections["s4"]
+    values = {k: 0 for k in schema.field_keys("2021")}
+    values[s4.key("review", "upheld")] = 3
+    values[s4.key("review", "corrected")] = 2
+    values[s4.key("review", "total")] = 8  # OCR read the printed 5 as 8
+    confidence = dict.fromkeys(values, 0.9)
+    ocr_read = set(values)
+    out = validate(values, confidence, schema, "2021", ocr_read)
+    # total 8 -> 5 fixes it, but so would upheld 3 -> 6 or corrected 2 -> 5: not unique, kept
+    assert out.values[s4.key("review", "total")] == 8
+    assert any(f["kind"] == "source_inconsistent" for f in out.flags)
+    # Only the total came from OCR (the parts were typed): one change, applied and flagged.
+    out = validate(values, confidence, schema, "2021", {s4.key("review", "total")})
+    assert out.values[s4.key("review", "total")] == 5
+    assert [f["kind"] for f in out.flags] == ["ocr_repaired"]
+    assert out.confidence[s4.key("review", "total")] < 0.9
+    # Printed text is never changed.
+    assert validate(values, confidence, schema, "2021").values[s4.key("review", "total")] == 8

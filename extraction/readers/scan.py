@@ -199,23 +199,27 @@ def grid_cells(gray: np.ndarray, grid: Grid, boxes: list[OcrBox]) -> list[list[G
         owner = next((k for k in grid.cells if k[0] <= r < k[2] and k[1] <= c < k[3]), None)
         if owner is not None:
             owned[owner].append(box)
-    texts = {cell: as_digits(join_lines(members)) for cell, members in owned.items()}
+    read = {
+        cell: _reading(join_lines(members), min((b.score for b in members), default=1.0))
+        for cell, members in owned.items()
+    }
     missed = [
         (cell, crop)
         for cell in grid.cells
-        if not texts[cell] and (crop := _inked_crop(gray, grid, cell)) is not None
+        if not read[cell][0] and (crop := _inked_crop(gray, grid, cell)) is not None
     ]
-    for (cell, _), (text, _score) in zip(missed, recognize_lines([crop for _, crop in missed]), strict=True):
-        texts[cell] = as_digits(text)
+    for (cell, _), (text, score) in zip(missed, recognize_lines([crop for _, crop in missed]), strict=True):
+        read[cell] = _reading(text, score)
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
-    for (r0, c0, r1, c1), text in texts.items():
+    for (r0, c0, r1, c1), (text, score) in read.items():
         for r in range(r0, r1):
             for c in range(c0, c1):
-                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0))
+                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score)
     return out
 
 
+LOOKALIKE_TRUST = 0.9
 _LOOKALIKES = str.maketrans("oODlI|", "000111")
 _DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
 
@@ -226,6 +230,12 @@ def as_digits(text: str) -> str:
     if (_DIGITISH.match(compact) and any(ch.isdigit() for ch in compact)) or compact in ("o", "O", "D"):
         return compact.strip(".,，").translate(_LOOKALIKES)  # a speck read as a trailing dot
     return text
+
+
+def _reading(text: str, score: float) -> tuple[str, float]:
+    """A cell's OCR text and score; a number read through look-alike glyphs is trusted a little less."""
+    digits = as_digits(text)
+    return digits, score * (LOOKALIKE_TRUST if digits != text.replace(" ", "") else 1.0)
 
 
 def _inked_crop(gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int]) -> np.ndarray | None:
