@@ -1,7 +1,8 @@
 """Tesseract vs RapidOCR on synthesized scans: ``python -m nianbao.evaluation.ocr_compare -n 10 --seed 7``.
 
-Why: scanned reports must be OCRed offline, and the choice of engine (and of psm, dpi and threads) decides
-what the table reader can trust. Run by hand only; nothing in the package imports this module.
+Why: scanned reports must be OCRed offline, and the engine (and psm, dpi, threads, how cells are cut)
+decides what the table reader can trust. Run by hand only; nothing in the package imports this module.
+Results and conclusions: evaluation/OCR_COMPARISON.md.
 
 The reference for each page is the text of the very PDF the scan was printed from: the synthesizer's draws
 are replayed (same seed, same embedded font) and the replayed scan is checked byte for byte against
@@ -44,18 +45,19 @@ from nianbao.evaluation import variants
 from nianbao.evaluation.blocks import Block, Table
 from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, render_scan
 
-TESSERACT = "tesseract"
 DIGITS = "0123456789.,-"
-# Tesseract is built with OpenMP: with 2 cores, a second thread busy-waits against anything else running.
+# Tesseract is built with OpenMP: on 2 cores a second thread busy-waits against anything else running
+# (a page took 37 s instead of 2 s next to another busy process).
 TESS_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+TEXT_SCORE = 0.5  # RapidOCR's own cut-off for keeping a recognized box
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # A number as printed: thousand-separated (1,234.5) or plain (1234.5); fullwidth digits are NFKC-folded.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 NUMERIC_CELL = re.compile(r"[+\-]?\d[\d.,]*")
-# How a box is cut for rec-only: RapidOCR's upright warp of the quadrilateral, the same with a margin of
-# PAD px (Tesseract wants one), or the naive axis-aligned rectangle (skewed scans clip neighbours into it).
-CUTS = ("tight", "padded", "axis")
-PAD = 8
+# How a box is cut for recognition alone: RapidOCR's warp of the quadrilateral, which turns any box with
+# h >= 1.5 w by 90 degrees (meant for vertical text, it also catches a lone digit); the same warp never
+# turned; the plain axis-aligned rectangle.
+CUTS = ("pipeline", "upright", "axis")
 
 
 # ---------------------------------------------------------------- documents and their reference
@@ -111,18 +113,16 @@ def page_lines(pdf: bytes, dpi: int) -> list[list[RefLine]]:
     """Lines per page; pdfminer's own order lists a table column by column, which no engine does."""
     k, pages = dpi / 72, []
     for layout in extract_pages(io.BytesIO(pdf)):
-        top = layout.height
-        lines = []
+        top, lines = layout.height, []
         for ln in (ln for box in layout if isinstance(box, LTTextContainer) for ln in box):
-            if not isinstance(ln, LTTextLine):
-                continue
-            chars = [
-                ((c.x0 + c.x1) / 2 * k, (top - (c.y0 + c.y1) / 2) * k, c.get_text())
-                for c in ln
-                if isinstance(c, LTChar)
-            ]
-            box = (ln.x0 * k, (top - ln.y1) * k, ln.x1 * k, (top - ln.y0) * k)
-            lines.append(RefLine(box, ln.get_text().strip(), chars))
+            if isinstance(ln, LTTextLine):
+                chars = [
+                    ((c.x0 + c.x1) / 2 * k, (top - (c.y0 + c.y1) / 2) * k, c.get_text())
+                    for c in ln
+                    if isinstance(c, LTChar)
+                ]
+                box = (ln.x0 * k, (top - ln.y1) * k, ln.x1 * k, (top - ln.y0) * k)
+                lines.append(RefLine(box, ln.get_text().strip(), chars))
         pages.append(_row_major(lines))
     return pages
 
@@ -162,7 +162,7 @@ def make_doc(seed: int, dpi: int, tmp: Path) -> ScanDoc:
         raise RuntimeError(f"seed {seed}: {len(pages)} scanned pages but {len(ref_lines)} source pages")
     numbers: Counter[str] = Counter()
     for key, value in gold["fields"].items():
-        if value is not None and key in d.printed:
+        if value is not None and key in d.printed:  # printed as a number, not a null token
             numbers += canonical_numbers(d.printed[key] or "")
     cells = (c.text for b in blocks if isinstance(b, Table) for c in b.cells if not c.num)
     labels = [t for t in dict.fromkeys("".join(CJK.findall(c)) for c in cells) if len(t) >= 2]
@@ -170,12 +170,8 @@ def make_doc(seed: int, dpi: int, tmp: Path) -> ScanDoc:
 
 
 # ---------------------------------------------------------------- engines (each run in its own process)
-def _peak_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
 def _tesseract(args: list[str]) -> str:
-    done = subprocess.run([TESSERACT, *args], capture_output=True, text=True, env=TESS_ENV, check=True)
+    done = subprocess.run(["tesseract", *args], capture_output=True, text=True, env=TESS_ENV, check=True)
     return done.stdout
 
 
@@ -196,7 +192,25 @@ def tesseract_pages(paths: list[str], psm: int) -> dict:
         started = time.perf_counter()
         texts.append(_tesseract([path, "stdout", "-l", "chi_sim", "--psm", str(psm)]).replace("\f", ""))
         times.append(time.perf_counter() - started)
-    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": [], "rss_mb": _peak_mb(1)}
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest tesseract process
+    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": [], "rss_mb": rss_mb}
+
+
+def tesseract_crops(paths: list[str], whitelist: bool) -> dict:
+    """psm 7 on every crop in one process (a list file): chi_sim is loaded once, and netted out."""
+    tmp = os.path.dirname(paths[0])
+    load_s = _tesseract_load_s(tmp)
+    fd, listing = tempfile.mkstemp(suffix=".txt", dir=tmp)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    extra = ["-c", f"tessedit_char_whitelist={DIGITS}"] if whitelist else []
+    started = time.perf_counter()
+    out = _tesseract([listing, "stdout", "-l", "chi_sim", "--psm", "7", *extra])
+    total = time.perf_counter() - started
+    texts = out.split("\f")[: len(paths)]  # tesseract ends every image with a form feed
+    if len(texts) != len(paths):
+        raise RuntimeError(f"tesseract gave {len(texts)} results for {len(paths)} crops")
+    return {"texts": texts, "crop_s": max(total - load_s, 0.0) / len(paths), "load_s": load_s}
 
 
 def _rapid(threads: int):
@@ -209,53 +223,76 @@ def _rgb(path: str) -> np.ndarray:
     return np.array(Image.open(path).convert("RGB"))
 
 
-def rapid_pages(paths: list[str], threads: int) -> dict:
-    """Full pages, default det + cls + rec; boxes kept for the per-cell test."""
+def warp(image: np.ndarray, quad: np.ndarray, turn: bool) -> np.ndarray:
+    """The quadrilateral cut out upright; ``turn`` as RapidOCR's get_crop_img_list (tall boxes 90 deg)."""
+    w = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
+    h = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    out = cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    return np.rot90(out) if turn and h >= 1.5 * w else out
+
+
+def _timed_pages(paths: list[str], threads: int, read: Callable) -> dict:
+    """Load RapidOCR, then read(engine, image) -> [(quad, text)] on every page, timing each page."""
     started = time.perf_counter()
     engine = _rapid(threads)
     load_s = time.perf_counter() - started
-    texts, times, boxes = [], [], []
+    times, boxes = [], []
     for path in paths:
         image = _rgb(path)
         started = time.perf_counter()
-        result, _ = engine(image)
+        boxes.append(read(engine, image))
         times.append(time.perf_counter() - started)
-        result = result or []  # None, not [], when nothing is detected
-        texts.append("\n".join(text for _, text, _ in result))
-        boxes.append([(quad, text) for quad, text, _ in result])
-    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": boxes, "rss_mb": _peak_mb(0)}
+    texts = ["\n".join(text for _, text in page) for page in boxes]
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the whole worker, Python included
+    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": boxes, "rss_mb": rss_mb}
 
 
-def rapid_crops(paths: list[str], threads: int) -> dict:
-    """Recognition only, one crop per call (a cell reader's latency), then all crops in one batch."""
-    engine = _rapid(threads)
-    images = [_rgb(p) for p in paths]
-    texts, times = [], []
-    for image in images:
+def _read_default(engine, image: np.ndarray) -> list:
+    result, _ = engine(image)
+    return [(quad, text) for quad, text, _ in result or []]  # None, not [], when nothing is detected
+
+
+def _read_upright(engine, image: np.ndarray) -> list:
+    """RapidOCR's detector, our own upright cuts (never turned), recognition in batches; no cls."""
+    quads, _ = engine(image, use_cls=False, use_rec=False)
+    quads = [np.array(q, dtype=np.float32) for q in quads or []]
+    if not quads:
+        return []
+    recs, _ = engine.text_rec([warp(image, q, turn=False) for q in quads])
+    return [(q.tolist(), r[0]) for q, r in zip(quads, recs, strict=True) if r[1] >= TEXT_SCORE]
+
+
+def rapid_pages(paths: list[str], threads: int) -> dict:
+    """Full pages, default det + cls + rec; boxes kept for the per-cell test."""
+    return _timed_pages(paths, threads, _read_default)
+
+
+def rapid_upright_pages(paths: list[str], threads: int) -> dict:
+    return _timed_pages(paths, threads, _read_upright)
+
+
+def rapid_crops(cuts: dict[str, list[str]], threads: int) -> dict[str, dict]:
+    """Recognition only per cut: one ``engine(crop, use_det=False)`` call per crop, then ``text_rec`` batches.
+
+    The two differ beyond speed: the call path resizes any crop under 30 px to multiples of 32 on both
+    sides, squashing a lone digit.
+    """
+    engine, out = _rapid(threads), {}
+    for cut, paths in cuts.items():
+        images = [_rgb(p) for p in paths]
+        single, times = [], []
+        for image in images:
+            started = time.perf_counter()
+            result, _ = engine(image, use_det=False, use_cls=False, use_rec=True)
+            times.append(time.perf_counter() - started)
+            single.append(result[0][0] if result else "")
         started = time.perf_counter()
-        result, _ = engine(image, use_det=False, use_cls=False, use_rec=True)
-        times.append(time.perf_counter() - started)
-        texts.append(result[0][0] if result else "")
-    started = time.perf_counter()
-    engine.text_rec(images)
-    return {"texts": texts, "crop_s": times, "batch_s": time.perf_counter() - started}
-
-
-def tesseract_crops(paths: list[str], whitelist: bool) -> dict:
-    """psm 7 on every crop in one process (a list file): chi_sim is loaded once, and netted out."""
-    tmp = os.path.dirname(paths[0])
-    load_s = _tesseract_load_s(tmp)
-    listing = Path(tmp) / f"crops_{whitelist:d}.txt"
-    listing.write_text("\n".join(paths) + "\n")
-    extra = ["-c", f"tessedit_char_whitelist={DIGITS}"] if whitelist else []
-    started = time.perf_counter()
-    out = _tesseract([str(listing), "stdout", "-l", "chi_sim", "--psm", "7", *extra])
-    total = time.perf_counter() - started
-    texts = out.split("\f")[: len(paths)]
-    if len(texts) != len(paths):
-        raise RuntimeError(f"tesseract gave {len(texts)} results for {len(paths)} crops")
-    net = max(total - load_s, 0.0) / len(paths)
-    return {"texts": texts, "crop_s": [net] * len(paths), "load_s": load_s}
+        batch = [r[0] for r in engine.text_rec(images)[0]]
+        batch_s = (time.perf_counter() - started) / len(images)
+        out[cut] = {"single": single, "single_s": statistics.mean(times), "batch": batch, "batch_s": batch_s}
+    return out
 
 
 def in_fresh_process(fn: Callable[..., dict], *args: object) -> dict:
@@ -266,7 +303,7 @@ def in_fresh_process(fn: Callable[..., dict], *args: object) -> dict:
 
 # ---------------------------------------------------------------- scoring
 def squash(text: str) -> str:
-    """Compare glyphs, not spacing: NFKC folds （，０ to (,0 as both engines print them; whitespace goes."""
+    """Compare glyphs, not spacing: NFKC folds （，０ to (,0 as the engines print them; whitespace goes."""
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
@@ -283,6 +320,8 @@ def label_chars_found(label: str, hyp_cjk: str) -> int:
 
 @dataclass
 class Score:
+    """Sums over documents; rates are taken at the end so long documents weigh more."""
+
     ref_chars: int = 0
     bag_err: int = 0
     align_err: int = 0
@@ -323,7 +362,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
 
 
-# ---------------------------------------------------------------- the two experiments
+# ---------------------------------------------------------------- experiment 1: full pages
 @dataclass
 class Engine:
     name: str
@@ -332,7 +371,7 @@ class Engine:
 
 
 def compare_pages(docs: list[ScanDoc], engines: list[Engine]) -> dict[str, dict]:
-    """Every engine over every page; rows of the accuracy and speed table."""
+    """Every engine over every page, one engine at a time."""
     paths = [p for d in docs for p in d.pages]
     runs: dict[str, dict] = {}
     for e in engines:
@@ -351,30 +390,38 @@ def compare_pages(docs: list[ScanDoc], engines: list[Engine]) -> dict[str, dict]
     return runs
 
 
-def print_page_table(runs: dict[str, dict], pages: int) -> None:
+def print_page_table(runs: dict[str, dict]) -> None:
     print(
-        f"\n{pages} pages\n| engine | bag CER | aligned CER | CJK chars | label chars | labels exact "
-        "| numbers | non-zero numbers | s/page mean | s/page median | load s | peak RSS MB | load avg |"
+        "\n| engine | bag CER | aligned CER | CJK chars | label chars | labels exact | numbers "
+        "| non-zero numbers | s/page mean | s/page median | load s | peak RSS MB | load avg |"
     )
     print("|---" * 13 + "|")
     for name, run in runs.items():
         s: Score = run["score"]
         before, after = run["load_avg"]
-        print(
-            f"| {name} | {_pct(s.bag_err, s.ref_chars)} | {_pct(s.align_err, s.ref_chars)} "
-            f"| {_pct(s.cjk_found, s.cjk_ref)} | {_pct(s.label_found, s.label_chars)} "
-            f"| {_pct(s.labels_exact, s.labels)} | {_pct(s.nums_found, s.nums)} ({s.nums}) "
-            f"| {_pct(s.nonzero_found, s.nonzero)} ({s.nonzero}) "
-            f"| {statistics.mean(run['page_s']):.2f} | {statistics.median(run['page_s']):.2f} "
-            f"| {run['load_s']:.2f} | {run['rss_mb']:.0f} | {before:.1f}→{after:.1f} |"
-        )
+        cells = [
+            _pct(s.bag_err, s.ref_chars),
+            _pct(s.align_err, s.ref_chars),
+            _pct(s.cjk_found, s.cjk_ref),
+            _pct(s.label_found, s.label_chars),
+            _pct(s.labels_exact, s.labels),
+            f"{_pct(s.nums_found, s.nums)} of {s.nums}",
+            f"{_pct(s.nonzero_found, s.nonzero)} of {s.nonzero}",
+            f"{statistics.mean(run['page_s']):.2f}",
+            f"{statistics.median(run['page_s']):.2f}",
+            f"{run['load_s']:.2f}",
+            f"{run['rss_mb']:.0f}",
+            f"{before:.1f}→{after:.1f}",
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+# ---------------------------------------------------------------- experiment 2: cells cut from pages
 @dataclass
 class Crop:
     """One RapidOCR box cut out of a page, with what the page really says there."""
 
-    paths: dict[str, str]  # cut -> PNG; cuts are CUTS
+    paths: dict[str, str]  # cut (see CUTS) -> PNG
     full: str  # RapidOCR's full-page reading of the box
     truth: str  # source characters whose centres the box covers, once mapped onto the scan
 
@@ -398,30 +445,17 @@ def _fit(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> tuple[
     return params, float(np.median(residual))
 
 
-def _warp(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """The quadrilateral cut out and made upright, tall ones turned (RapidOCR's get_crop_img_list)."""
-    w = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
-    h = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
-    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(quad, target)
-    out = cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
-    return np.rot90(out) if h >= 1.5 * w else out
-
-
 def _cuts(image: np.ndarray, quad: np.ndarray) -> dict[str, np.ndarray]:
-    """The three cuts of one box; the border is paper-toned, not white, as on the scan."""
-    tight = _warp(image, quad)
-    paper = int(np.percentile(tight, 95))
     (x0, y0), (x1, y1) = quad.min(axis=0).astype(int), quad.max(axis=0).astype(int) + 1
     return {
-        "tight": tight,
-        "padded": cv2.copyMakeBorder(tight, *[PAD] * 4, cv2.BORDER_CONSTANT, value=paper),
+        "pipeline": warp(image, quad, turn=True),
+        "upright": warp(image, quad, turn=False),
         "axis": image[y0:y1, x0:x1],
     }
 
 
 def page_crops(page: str, boxes: list, ref: list[RefLine], out: Path) -> tuple[list[Crop], float]:
-    """Crops of RapidOCR's boxes with their true text; anchors are lines read identically by both sides."""
+    """Cuts of RapidOCR's boxes with their true text; anchors are lines both sides read identically."""
     quads = [np.array(q, dtype=np.float32) for q, _ in boxes]
     once_ref = {t: ln for t, ln in ((squash(ln.text), ln) for ln in ref) if len(t) >= 4}
     ref_count, box_count = Counter(squash(ln.text) for ln in ref), Counter(squash(t) for _, t in boxes)
@@ -445,7 +479,7 @@ def page_crops(page: str, boxes: list, ref: list[RefLine], out: Path) -> tuple[l
 
 
 def cell_crops(docs: list[ScanDoc], rapid: dict, n_pages: int, tmp: Path) -> list[Crop]:
-    """Crops from the n pages with the most RapidOCR boxes (the table pages); empty boxes dropped."""
+    """Cuts from the n pages with the most RapidOCR boxes (the table pages); empty boxes dropped."""
     pages = [(p, lines) for d in docs for p, lines in zip(d.pages, d.ref_lines, strict=True)]
     chosen = sorted(range(len(pages)), key=lambda i: (-len(rapid["boxes"][i]), i))[:n_pages]
     crops: list[Crop] = []
@@ -483,47 +517,60 @@ def _crop_row(name: str, cut: str, per_crop: float | None, got: list[str | None]
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
+def _only(idx: list[int], texts: list[str], n: int) -> list[str | None]:
+    """Texts read for the crops idx only, spread out to all n crops."""
+    out: list[str | None] = [None] * n
+    for i, text in zip(idx, texts, strict=True):
+        out[i] = text
+    return out
+
+
 def compare_cells(crops: list[Crop], threads: int) -> None:
-    """Rec-only on cut-out boxes, against the truth and against the full-page reading of the same box."""
+    """Recognition alone on cut-out boxes, against the truth and the full-page reading of the same box."""
+    n = len(crops)
     numeric = [i for i, c in enumerate(crops) if NUMERIC_CELL.fullmatch(squash(c.truth))]
-    rapid = {cut: in_fresh_process(rapid_crops, [c.paths[cut] for c in crops], threads) for cut in CUTS}
-    tess = {cut: in_fresh_process(tesseract_crops, [c.paths[cut] for c in crops], False) for cut in CUTS[:2]}
-    digits: list[str | None] = [None] * len(crops)
-    if numeric:
-        whitelisted = in_fresh_process(tesseract_crops, [crops[i].paths["padded"] for i in numeric], True)
-        for i, text in zip(numeric, whitelisted["texts"], strict=True):
-            digits[i] = text
-    print(f"\n{len(crops)} crops with text: {len(numeric)} numeric, {len(crops) - len(numeric)} text")
+    rapid = in_fresh_process(rapid_crops, {cut: [c.paths[cut] for c in crops] for cut in CUTS}, threads)
+    rows: list[tuple[str, str, float | None, list[str | None]]] = [
+        ("rapidocr full page (det+cls+rec)", "-", None, [c.full for c in crops])
+    ]
+    for cut, run in rapid.items():
+        rows.append(("rapidocr `engine(crop, use_det=False)`", cut, run["single_s"], run["single"]))
+        rows.append(("rapidocr `engine.text_rec(crops)`", cut, run["batch_s"], run["batch"]))
+    for cut in CUTS[1:]:
+        tess = in_fresh_process(tesseract_crops, [c.paths[cut] for c in crops], False)
+        rows.append(("tesseract psm 7", cut, tess["crop_s"], tess["texts"]))
+        if numeric:
+            digits = in_fresh_process(tesseract_crops, [crops[i].paths[cut] for i in numeric], True)
+            rows.append(
+                (
+                    "tesseract psm 7 + digit whitelist",
+                    cut,
+                    digits["crop_s"],
+                    _only(numeric, digits["texts"], n),
+                )
+            )
+    print(f"\n{n} crops with text: {len(numeric)} numeric, {n - len(numeric)} text")
     print(
         "| recognizer | cut | s/crop | numeric exact | numeric = full page | text exact | text CER "
         "| text = full page |"
     )
     print("|---" * 8 + "|")
-    print(_crop_row("rapidocr full page (det+cls+rec)", "-", None, [c.full for c in crops], crops))
-    for cut, run in rapid.items():
-        print(_crop_row("rapidocr rec-only", cut, statistics.mean(run["crop_s"]), run["texts"], crops))
-    for cut, run in tess.items():
-        print(_crop_row("tesseract psm 7", cut, run["crop_s"][0], run["texts"], crops))
-    if numeric:
-        per_crop = whitelisted["crop_s"][0]
-        print(_crop_row("tesseract psm 7 + digit whitelist", "padded", per_crop, digits, crops))
+    for row in rows:
+        print(_crop_row(*row, crops))
     print(
-        f"(rapidocr rec-only in batches of 6: {rapid['tight']['batch_s'] / len(crops):.3f} s/crop; "
-        f"a tesseract CLI call also pays {tess['tight']['load_s']:.2f}s to start and load chi_sim, "
-        "netted out above)"
+        f"(a tesseract CLI call also pays {tess['load_s']:.2f}s to start and load chi_sim, netted out above)"
     )
-    reads = {f"rapid {cut}": run["texts"] for cut, run in rapid.items()}
-    reads |= {f"tess {cut}": run["texts"] for cut, run in tess.items()} | {"tess digits": digits}
-    _show_misreads(crops, numeric, reads)
+    _show_misreads(crops, numeric, {f"{name} [{cut}]": got for name, cut, _, got in rows})
 
 
 def _show_misreads(crops: list[Crop], numeric: list[int], reads: dict[str, list[str | None]]) -> None:
     """A few numeric crops some reader gets wrong, to see what goes wrong."""
     shown = 0
     for i in numeric:
-        got = {name: squash(texts[i] or "") for name, texts in reads.items()}
-        if shown < 12 and any(g != squash(crops[i].truth) for g in got.values()):
-            print(f"  truth={squash(crops[i].truth)!r} full={squash(crops[i].full)!r} {got}")
+        truth = squash(crops[i].truth)
+        wrong = {name: squash(got[i] or "") for name, got in reads.items() if squash(got[i] or "") != truth}
+        if wrong and shown < 8:
+            print(f"  truth {truth!r}, misread by: {wrong}")
             shown += 1
 
 
@@ -549,6 +596,7 @@ def main() -> None:
     parser.add_argument("--threads", default="2", help="RapidOCR onnxruntime intra-op threads, e.g. 1,2")
     parser.add_argument("--cell-pages", type=int, default=2, help="pages whose boxes feed the per-cell test")
     args = parser.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
     print(f"{date.today()} | {_versions()}")
     seeds = [variants.document_seed(args.seed, "scan", i) for i in range(args.n)]
     with tempfile.TemporaryDirectory() as name:
@@ -556,18 +604,17 @@ def main() -> None:
         docs = [make_doc(s, args.dpi, tmp) for s in seeds]
         pages = sum(len(d.pages) for d in docs)
         raster = sum(d.raster_s for d in docs) / pages
-        print(
-            f"{args.n} scans, {pages} pages at {args.dpi} dpi (rasterize {raster:.2f}s/page); seeds {seeds}"
-        )
+        print(f"{args.n} scans, {pages} pages at {args.dpi} dpi, rasterized in {raster:.2f}s/page")
         engines = [Engine(f"tesseract chi_sim psm {p}", tesseract_pages, int(p)) for p in args.psm.split(",")]
-        engines += [
-            Engine(f"rapidocr det+cls+rec, {t} thr", rapid_pages, int(t)) for t in args.threads.split(",")
-        ]
+        engines += [Engine(f"rapidocr det+cls+rec (default), {t} thr", rapid_pages, t) for t in threads]
+        engines.append(
+            Engine(f"rapidocr det + upright cuts + rec, {threads[0]} thr", rapid_upright_pages, threads[0])
+        )
         runs = compare_pages(docs, engines)
-        print_page_table(runs, pages)
-        threads = int(args.threads.split(",")[0])
-        crops = cell_crops(docs, runs[f"rapidocr det+cls+rec, {threads} thr"], args.cell_pages, tmp)
-        compare_cells(crops, threads)
+        print(f"\n{pages} pages")
+        print_page_table(runs)
+        default = runs[f"rapidocr det+cls+rec (default), {threads[0]} thr"]
+        compare_cells(cell_crops(docs, default, args.cell_pages, tmp), threads[0])
 
 
 if __name__ == "__main__":

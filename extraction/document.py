@@ -6,12 +6,24 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class PageBox:
+    """A region of a page in PDF points from the top-left corner (pixels of scans converted), 1-based page."""
+
+    page: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+@dataclass(frozen=True)
 class GridCell:
     """One grid position of a table. ``copy`` marks a position covered by a span of another cell."""
 
     text: str
     copy: bool = False
     score: float = 1.0  # the reader's confidence in the text: an OCR score, 1 for a born-digital file
+    box: PageBox | None = None  # where on the page, for readers of paged forms (PDF, scans)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
+from nianbao.extraction.document import Document, GridCell, PageBox, TableBlock, TextBlock
 from nianbao.extraction.numbers import is_page_mark, is_value
 
 _NUMBERED = re.compile(
@@ -35,6 +35,7 @@ class Piece:
     pos: int
     copy: bool = False  # repeated from a spanning cell above or to the left
     score: float = 1.0  # the reader's confidence in the text (OCR)
+    box: PageBox | None = None
 
 
 @dataclass
@@ -76,7 +77,9 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
                 texts.append(Piece(cell.text, i, cell.copy))
             last_text = i
     values = [  # blank slots too: a row of blank cells is a row of unstated values
-        Piece(c.text, i, score=c.score) if c.text and not c.copy and is_value(c.text) else Piece("", i)
+        Piece(c.text, i, score=c.score, box=c.box)
+        if c.text and not c.copy and is_value(c.text)
+        else Piece("", i)
         for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1)
     ]
     return Row(texts, values, where, table, chunk, positional=True)

@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from nianbao.extraction.document import PageBox
 from nianbao.extraction.grid import Row, is_numbered
 from nianbao.models.field_mapper import FieldMapper, normalize_label
 from nianbao.schema import Schema, Section
@@ -152,6 +153,7 @@ class CellEvidence:
     label: str
     probability: float  # of the label → row and slot → column decisions, times the reader's trust in the text
     unit_yuan: bool = False
+    box: PageBox | None = None  # the cell on its page, for paged inputs
 
 
 @dataclass
@@ -534,6 +536,7 @@ def _file_cells(
             label,
             confidence * slot.score * (1.0 if exact else 0.5),
             bool(yuan and yuan[i]),
+            slot.box,
         )
         if not exact:
             result.flags.append(

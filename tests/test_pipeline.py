@@ -108,3 +108,11 @@ def test_pdf_page_limits(extractor, tmp_path: Path) -> None:
         _blank_pdf(1).replace(b"/Count 1", b"/Count 0").replace(b"/Kids [ 3 0 R ]", b"/Kids [ ]")
     )
     assert extractor.extract(zero)["error"].split(":")[0] in ("E_EMPTY", "E_CORRUPT")
+
+
+def test_fields_of_a_pdf_carry_their_page_and_cell_box(extractor) -> None:
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    record, evidence = extractor.extract_with_evidence(next(samples.glob("syn_pdf_*.pdf")))
+    assert record["error"] is None and evidence
+    boxes = [e.box for e in evidence.values()]
+    assert all(b is not None and b.page >= 1 and 0 <= b.x0 < b.x1 <= 596 and b.top < b.bottom for b in boxes)

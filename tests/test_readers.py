@@ -114,6 +114,9 @@ def test_pdf_ruled_table_with_a_merged_cell() -> None:
     assert grid[1][0] == ("三、本年度办理结果", False)
     assert grid[2][0] == ("三、本年度办理结果", True), "the merged cell's text covers the row below"
     assert [c for c, _ in grid[2][1:]] == ["1", "1"]
+    box = tables[0].grid[0][1].box  # 自然人: x 200-300, y 700-680 from the bottom of an 842 pt A4 page
+    assert box is not None and box.page == 1
+    assert (round(box.x0), round(box.top), round(box.x1), round(box.bottom)) == (200, 142, 300, 162)
     assert document.blocks[0].text == "某县民政局2022年政府信息公开工作年度报告"
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from nianbao.extraction.document import Document, ReadError
-from nianbao.extraction.readers.scan import read_scan
+from nianbao.extraction.readers.scan import ScanSettings, read_scan
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 MAX_PIXELS = 60_000_000  # an A4 page at 600 dpi is 35 Mpx; far beyond that is a decompression bomb
@@ -25,7 +25,8 @@ def read_image(path: str, data: bytes) -> Document:
             )
         if getattr(image, "n_frames", 1) > MAX_FRAMES:
             raise ReadError("E_TOO_LARGE", f"{image.n_frames} pages is over the {MAX_FRAMES}-page limit")
-        return read_scan(path, _frames(image))
+        dpi = float(image.info.get("dpi", (200, 200))[0]) or 200.0
+        return read_scan(path, _frames(image), ScanSettings(dpi=dpi))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ReadError("E_CORRUPT", f"not a readable image ({exc.__class__.__name__})") from exc
     except Image.DecompressionBombError as exc:

@@ -17,12 +17,12 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
-from nianbao.extraction.document import Block, Document, GridCell, ReadError, TableBlock, TextBlock
-from nianbao.extraction.readers.scan import read_scan
+from nianbao.extraction.document import Block, Document, GridCell, PageBox, ReadError, TableBlock, TextBlock
+from nianbao.extraction.readers.scan import ScanSettings, read_scan
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 MAX_PAGES = 300  # an annual report has a few pages; a longer PDF is something else, or an archive dump
-SCAN_DPI = 200
+SCAN = ScanSettings()
 
 
 def read_pdf(path: str, data: bytes) -> Document:
@@ -45,11 +45,11 @@ def read_pdf(path: str, data: bytes) -> Document:
             blocks += _page_blocks(page, number)
             page.flush_cache()
     if not chars:  # a scan: no text layer at all
-        return read_scan(path, _rasterized(data))
+        return read_scan(path, rasterize(data), SCAN)
     return Document(path, "pdf", blocks)
 
 
-def _rasterized(data: bytes) -> Iterator[np.ndarray]:
+def rasterize(data: bytes) -> Iterator[np.ndarray]:
     """Each page as a grayscale image at the scan resolution, one at a time to bound memory."""
     try:
         pdf = pypdfium2.PdfDocument(data)
@@ -57,7 +57,7 @@ def _rasterized(data: bytes) -> Iterator[np.ndarray]:
         raise ReadError("E_CORRUPT", f"the PDF's pages cannot be rendered for OCR ({exc})") from exc
     try:
         for page in pdf:
-            yield np.asarray(page.render(scale=SCAN_DPI / 72, grayscale=True).to_pil().convert("L"))
+            yield np.asarray(page.render(scale=SCAN.dpi / 72, grayscale=True).to_pil().convert("L"))
             page.close()
     finally:
         pdf.close()
@@ -68,7 +68,7 @@ def _page_blocks(page: pdfplumber.page.Page, number: int) -> list[Block]:
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
     placed: list[tuple[float, Block]] = [
-        (t.bbox[1], TableBlock(span_grid(t.extract(), t.rows), f"page {number} table {i}"))
+        (t.bbox[1], TableBlock(span_grid(t.extract(), t.rows, number), f"page {number} table {i}"))
         for i, t in enumerate(tables, 1)
     ]
     outside = page.filter(lambda obj: not any(_inside(obj, box) for box in boxes)) if boxes else page
@@ -85,7 +85,7 @@ def _inside(obj: dict, box: Box) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def span_grid(texts: list[list[str | None]], rows: list) -> list[list[GridCell]]:
+def span_grid(texts: list[list[str | None]], rows: list, page: int) -> list[list[GridCell]]:
     """pdfplumber marks positions covered by a merged cell with None; give them the covering cell's text."""
     origins = [
         (box, text or "")
@@ -98,7 +98,7 @@ def span_grid(texts: list[list[str | None]], rows: list) -> list[list[GridCell]]
         out = []
         for c, (box, text) in enumerate(zip(row.cells, row_texts, strict=True)):
             if box is not None:
-                out.append(GridCell(text or ""))
+                out.append(GridCell(text or "", box=PageBox(page, *box)))
                 continue
             x = _column_x(rows, c)
             y = row.bbox[1] + 1

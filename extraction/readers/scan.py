@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nianbao.extraction.document import Block, Document, GridCell, TableBlock, TextBlock
+from nianbao.extraction.document import Block, Document, GridCell, PageBox, TableBlock, TextBlock
 from nianbao.extraction.ocr import OcrBox, page_text_boxes, recognize_lines
 
 
@@ -29,6 +29,7 @@ class ScanSettings:
     cell_rule_cover: float = 0.5  # a cell border counts as drawn when this share of it is ink
     min_table: float = 0.1  # a table's grid spans at least this share of the page width
     max_skew_degrees: float = 5.0
+    dpi: float = 200.0  # of the page images; scanned PDFs are rasterized at this resolution
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,9 @@ def _merge_cells(
     return sorted(cells)
 
 
-def grid_cells(gray: np.ndarray, grid: Grid, boxes: list[OcrBox]) -> list[list[GridCell]]:
+def grid_cells(
+    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float
+) -> list[list[GridCell]]:
     """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
     their own crop; covered grid positions marked as copies."""
     owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
@@ -212,10 +215,12 @@ def grid_cells(gray: np.ndarray, grid: Grid, boxes: list[OcrBox]) -> list[list[G
         read[cell] = _reading(text, score)
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
+    points = 72 / dpi
     for (r0, c0, r1, c1), (text, score) in read.items():
+        box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
         for r in range(r0, r1):
             for c in range(c0, c1):
-                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score)
+                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
     return out
 
 
@@ -283,7 +288,12 @@ def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[B
             continue
         inside = [b for b in boxes if box[0] <= b.centre[0] <= box[2] and box[1] <= b.centre[1] <= box[3]]
         claimed.update(id(b) for b in inside)
-        placed.append((box[1], TableBlock(grid_cells(gray, grid, inside), f"page {number} table {i}")))
+        placed.append(
+            (
+                box[1],
+                TableBlock(grid_cells(gray, grid, inside, number, settings.dpi), f"page {number} table {i}"),
+            )
+        )
     for line in group_lines([b for b in boxes if id(b) not in claimed]):
         top = min(b.y0 for b in line)
         text = " ".join(b.text for b in line).strip()
