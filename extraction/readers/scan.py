@@ -226,14 +226,15 @@ def grid_cells(
 
 LOOKALIKE_TRUST = 0.9
 _LOOKALIKES = str.maketrans("oODlI|", "000111")
+_LONE_ZERO = ("o", "O", "D", "。", "〇", "○")  # a cell of one round glyph in a number column
 _DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
 
 
 def as_digits(text: str) -> str:
     """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one."""
     compact = text.replace(" ", "")
-    if (_DIGITISH.match(compact) and any(ch.isdigit() for ch in compact)) or compact in ("o", "O", "D"):
-        return compact.strip(".,，").translate(_LOOKALIKES)  # a speck read as a trailing dot
+    if (_DIGITISH.match(compact) and any(ch.isdigit() for ch in compact)) or compact in _LONE_ZERO:
+        return "0" if compact in _LONE_ZERO else compact.strip(".,，").translate(_LOOKALIKES)
     return text
 
 
@@ -254,11 +255,8 @@ def _inked_crop(gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int]) -
     if ink.sum() < 12:
         return None
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    m = 3
-    return crop[
-        max(0, rows[0] - m) : rows[-1] + m + 1,
-        max(0, cols[0] - m) : cols[-1] + m + 1,
-    ]
+    m = 4
+    return crop[max(0, rows[0] - m) : rows[-1] + m + 1, max(0, cols[0] - m) : cols[-1] + m + 1]
 
 
 def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
