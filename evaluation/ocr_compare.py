@@ -49,15 +49,18 @@ DIGITS = "0123456789.,-"
 # Tesseract is built with OpenMP: on 2 cores a second thread busy-waits against anything else running
 # (a page took 37 s instead of 2 s next to another busy process).
 TESS_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-TEXT_SCORE = 0.5  # RapidOCR's own cut-off for keeping a recognized box
+# Our own-cuts pipeline keeps faint lone digits that RapidOCR's defaults drop: the detector's box_thresh
+# 0.5 -> 0.3 and no text_score cut-off (0.5 by default); see OCR_COMPARISON.md.
+OWN_CUTS_OPTIONS = {"det_box_thresh": 0.3}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # A number as printed: thousand-separated (1,234.5) or plain (1234.5); fullwidth digits are NFKC-folded.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 NUMERIC_CELL = re.compile(r"[+\-]?\d[\d.,]*")
 # How a box is cut for recognition alone: RapidOCR's warp of the quadrilateral, which turns any box with
-# h >= 1.5 w by 90 degrees (meant for vertical text, it also catches a lone digit); the same warp never
-# turned; the plain axis-aligned rectangle.
+# h >= 1.5 w by 90 degrees (meant for vertical text, it also catches a lone digit: "0" is read "o"); the
+# same warp turning only boxes taller than TALL lines (vertical text); the plain axis-aligned rectangle.
 CUTS = ("pipeline", "upright", "axis")
+TALL = 1.6  # a lone digit is one line high, the shortest vertical label two
 
 
 # ---------------------------------------------------------------- documents and their reference
@@ -170,6 +173,12 @@ def make_doc(seed: int, dpi: int, tmp: Path) -> ScanDoc:
 
 
 # ---------------------------------------------------------------- engines (each run in its own process)
+def _cpu_s(who: int) -> float:
+    """CPU seconds used so far: unlike wall time, barely moved by other processes on the machine."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _tesseract(args: list[str]) -> str:
     done = subprocess.run(["tesseract", *args], capture_output=True, text=True, env=TESS_ENV, check=True)
     return done.stdout
@@ -187,13 +196,14 @@ def _tesseract_load_s(tmp: str) -> float:
 def tesseract_pages(paths: list[str], psm: int) -> dict:
     """Full pages through the CLI, one call per page (what pytesseract does too)."""
     load_s = _tesseract_load_s(os.path.dirname(paths[0]))
-    texts, times = [], []
+    texts, times, cpu = [], [], _cpu_s(resource.RUSAGE_CHILDREN)
     for path in paths:
         started = time.perf_counter()
         texts.append(_tesseract([path, "stdout", "-l", "chi_sim", "--psm", str(psm)]).replace("\f", ""))
         times.append(time.perf_counter() - started)
+    cpu = (_cpu_s(resource.RUSAGE_CHILDREN) - cpu) / len(paths)
     rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest tesseract process
-    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": [], "rss_mb": rss_mb}
+    return {"load_s": load_s, "page_s": times, "cpu_s": cpu, "texts": texts, "boxes": [], "rss_mb": rss_mb}
 
 
 def tesseract_crops(paths: list[str], whitelist: bool) -> dict:
@@ -213,10 +223,11 @@ def tesseract_crops(paths: list[str], whitelist: bool) -> dict:
     return {"texts": texts, "crop_s": max(total - load_s, 0.0) / len(paths), "load_s": load_s}
 
 
-def _rapid(threads: int):
+def _rapid(threads: int, **options: float):
+    """Options go to the constructor: passed to a call instead, they stick to the engine for later calls."""
     from rapidocr_onnxruntime import RapidOCR  # imported here: the parent process never loads onnxruntime
 
-    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, **options)
 
 
 def _rgb(path: str) -> np.ndarray:
@@ -233,20 +244,36 @@ def warp(image: np.ndarray, quad: np.ndarray, turn: bool) -> np.ndarray:
     return np.rot90(out) if turn and h >= 1.5 * w else out
 
 
-def _timed_pages(paths: list[str], threads: int, read: Callable) -> dict:
+def vertical(quads: list[np.ndarray]) -> list[bool]:
+    """Boxes to turn: tall and narrow, and more than one line high (the median box is one line)."""
+    heights = [float(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))) for q in quads]
+    widths = [float(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3]))) for q in quads]
+    line = statistics.median(heights) if heights else 0.0
+    return [h >= 1.5 * w and h >= TALL * line for h, w in zip(heights, widths, strict=True)]
+
+
+def _timed_pages(paths: list[str], threads: int, read: Callable, **options: float) -> dict:
     """Load RapidOCR, then read(engine, image) -> [(quad, text)] on every page, timing each page."""
     started = time.perf_counter()
-    engine = _rapid(threads)
+    engine = _rapid(threads, **options)
     load_s = time.perf_counter() - started
-    times, boxes = [], []
+    times, boxes, cpu = [], [], 0.0
     for path in paths:
         image = _rgb(path)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu_s(resource.RUSAGE_SELF)
         boxes.append(read(engine, image))
         times.append(time.perf_counter() - started)
+        cpu += _cpu_s(resource.RUSAGE_SELF) - cpu_started
     texts = ["\n".join(text for _, text in page) for page in boxes]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the whole worker, Python included
-    return {"load_s": load_s, "page_s": times, "texts": texts, "boxes": boxes, "rss_mb": rss_mb}
+    return {
+        "load_s": load_s,
+        "page_s": times,
+        "cpu_s": cpu / len(paths),
+        "texts": texts,
+        "boxes": boxes,
+        "rss_mb": rss_mb,
+    }
 
 
 def _read_default(engine, image: np.ndarray) -> list:
@@ -254,14 +281,17 @@ def _read_default(engine, image: np.ndarray) -> list:
     return [(quad, text) for quad, text, _ in result or []]  # None, not [], when nothing is detected
 
 
-def _read_upright(engine, image: np.ndarray) -> list:
-    """RapidOCR's detector, our own upright cuts (never turned), recognition in batches; no cls."""
+def _read_own_cuts(engine, image: np.ndarray) -> list:
+    """RapidOCR's detector, our own cuts (only vertical text turned), recognition in batches; no cls.
+
+    Every recognized box is kept: a table reader checks a cell against its column anyway.
+    """
     quads, _ = engine(image, use_cls=False, use_rec=False)
     quads = [np.array(q, dtype=np.float32) for q in quads or []]
     if not quads:
         return []
-    recs, _ = engine.text_rec([warp(image, q, turn=False) for q in quads])
-    return [(q.tolist(), r[0]) for q, r in zip(quads, recs, strict=True) if r[1] >= TEXT_SCORE]
+    recs, _ = engine.text_rec([warp(image, q, t) for q, t in zip(quads, vertical(quads), strict=True)])
+    return [(q.tolist(), r[0]) for q, r in zip(quads, recs, strict=True)]
 
 
 def rapid_pages(paths: list[str], threads: int) -> dict:
@@ -269,8 +299,9 @@ def rapid_pages(paths: list[str], threads: int) -> dict:
     return _timed_pages(paths, threads, _read_default)
 
 
-def rapid_upright_pages(paths: list[str], threads: int) -> dict:
-    return _timed_pages(paths, threads, _read_upright)
+def rapid_own_cuts_pages(paths: list[str], threads: int) -> dict:
+    """Full pages, RapidOCR's detector and recognizer but our cuts: what a table reader would run."""
+    return _timed_pages(paths, threads, _read_own_cuts, **OWN_CUTS_OPTIONS)
 
 
 def rapid_crops(cuts: dict[str, list[str]], threads: int) -> dict[str, dict]:
@@ -370,21 +401,31 @@ class Engine:
     arg: int
 
 
+def _score(docs: list[ScanDoc], texts: list[str]) -> Score:
+    score, at = Score(), 0
+    for d in docs:
+        score.add_doc(d, texts[at : at + len(d.pages)])
+        at += len(d.pages)
+    return score
+
+
 def compare_pages(docs: list[ScanDoc], engines: list[Engine]) -> dict[str, dict]:
-    """Every engine over every page, one engine at a time."""
+    """Every engine over every page, one engine at a time; first the source text scored as if read.
+
+    The source text's row shows what reading order alone costs the label metrics: a label wrapped in its
+    cell, or printed vertically, is not contiguous in a row-major reading.
+    """
     paths = [p for d in docs for p in d.pages]
-    runs: dict[str, dict] = {}
+    runs: dict[str, dict] = {
+        "source text, row-major": {"score": _score(docs, [t for d in docs for t in d.ref_pages])}
+    }
     for e in engines:
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
         run = in_fresh_process(e.fn, paths, e.arg)
         run["wall_s"] = time.perf_counter() - started
         run["load_avg"] = (load_before, os.getloadavg()[0])
-        score, at = Score(), 0
-        for d in docs:
-            score.add_doc(d, run["texts"][at : at + len(d.pages)])
-            at += len(d.pages)
-        run["score"] = score
+        run["score"] = _score(docs, run["texts"])
         runs[e.name] = run
         print(f"  {e.name}: {run['wall_s']:.0f}s", flush=True)
     return runs
@@ -393,12 +434,11 @@ def compare_pages(docs: list[ScanDoc], engines: list[Engine]) -> dict[str, dict]
 def print_page_table(runs: dict[str, dict]) -> None:
     print(
         "\n| engine | bag CER | aligned CER | CJK chars | label chars | labels exact | numbers "
-        "| non-zero numbers | s/page mean | s/page median | load s | peak RSS MB | load avg |"
+        "| non-zero numbers | s/page mean | s/page median | CPU s/page | load s | peak RSS MB | load avg |"
     )
-    print("|---" * 13 + "|")
+    print("|---" * 14 + "|")
     for name, run in runs.items():
         s: Score = run["score"]
-        before, after = run["load_avg"]
         cells = [
             _pct(s.bag_err, s.ref_chars),
             _pct(s.align_err, s.ref_chars),
@@ -407,12 +447,19 @@ def print_page_table(runs: dict[str, dict]) -> None:
             _pct(s.labels_exact, s.labels),
             f"{_pct(s.nums_found, s.nums)} of {s.nums}",
             f"{_pct(s.nonzero_found, s.nonzero)} of {s.nonzero}",
-            f"{statistics.mean(run['page_s']):.2f}",
-            f"{statistics.median(run['page_s']):.2f}",
-            f"{run['load_s']:.2f}",
-            f"{run['rss_mb']:.0f}",
-            f"{before:.1f}→{after:.1f}",
         ]
+        if "page_s" in run:
+            before, after = run["load_avg"]
+            cells += [
+                f"{statistics.mean(run['page_s']):.2f}",
+                f"{statistics.median(run['page_s']):.2f}",
+                f"{run['cpu_s']:.2f}",
+                f"{run['load_s']:.2f}",
+                f"{run['rss_mb']:.0f}",
+                f"{before:.1f}→{after:.1f}",
+            ]
+        else:
+            cells += ["-"] * 6
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
@@ -445,11 +492,11 @@ def _fit(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> tuple[
     return params, float(np.median(residual))
 
 
-def _cuts(image: np.ndarray, quad: np.ndarray) -> dict[str, np.ndarray]:
+def _cuts(image: np.ndarray, quad: np.ndarray, tall: bool) -> dict[str, np.ndarray]:
     (x0, y0), (x1, y1) = quad.min(axis=0).astype(int), quad.max(axis=0).astype(int) + 1
     return {
         "pipeline": warp(image, quad, turn=True),
-        "upright": warp(image, quad, turn=False),
+        "upright": warp(image, quad, turn=tall),
         "axis": image[y0:y1, x0:x1],
     }
 
@@ -469,9 +516,9 @@ def page_crops(page: str, boxes: list, ref: list[RefLine], out: Path) -> tuple[l
     (a, b, tx, ty), residual = _fit(pairs)
     chars = [(a * x - b * y + tx, b * x + a * y + ty, ch) for ln in ref for x, y, ch in ln.chars]
     image, crops = np.array(Image.open(page)), []
-    for k, (quad, (_, text)) in enumerate(zip(quads, boxes, strict=True)):
+    for k, (quad, (_, text), tall) in enumerate(zip(quads, boxes, vertical(quads), strict=True)):
         paths = {cut: str(out.with_name(f"{out.name}_{k}_{cut}.png")) for cut in CUTS}
-        for cut, pixels in _cuts(image, quad).items():
+        for cut, pixels in _cuts(image, quad, tall).items():
             Image.fromarray(pixels).save(paths[cut])
         truth = "".join(ch for x, y, ch in chars if cv2.pointPolygonTest(quad, (x, y), False) >= 0)
         crops.append(Crop(paths, text, truth))
@@ -608,7 +655,7 @@ def main() -> None:
         engines = [Engine(f"tesseract chi_sim psm {p}", tesseract_pages, int(p)) for p in args.psm.split(",")]
         engines += [Engine(f"rapidocr det+cls+rec (default), {t} thr", rapid_pages, t) for t in threads]
         engines.append(
-            Engine(f"rapidocr det + upright cuts + rec, {threads[0]} thr", rapid_upright_pages, threads[0])
+            Engine(f"rapidocr det(0.3) + own cuts + rec, {threads[0]} thr", rapid_own_cuts_pages, threads[0])
         )
         runs = compare_pages(docs, engines)
         print(f"\n{pages} pages")

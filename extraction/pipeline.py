@@ -22,6 +22,7 @@ _MIN_CELLS = 4
 MAX_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")
 OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
+OCR_BLANK_TRUST = 0.5
 
 
 def empty_record(path: str | Path) -> dict:
@@ -90,7 +91,10 @@ class Extractor:
             if cell is None:
                 values[key] = None
                 seen = self.schema.section_of(key) in mapping.sections_seen
-                confidence[key] = 0.85 if seen else 0.7
+                # A blank read by OCR may be a faint glyph the engine missed: less sure than a printed blank.
+                confidence[key] = (0.85 if seen else 0.7) * (
+                    OCR_BLANK_TRUST if document.form in OCR_FORMS else 1
+                )
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value
