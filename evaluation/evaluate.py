@@ -19,9 +19,9 @@ import numpy as np
 
 from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor
+from nianbao.extraction.readers.image import IMAGE_SUFFIXES
 from nianbao.schema import load_schema
 
-_SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 FORM_OF_SUFFIX = {
     ".md": "md",
     ".markdown": "md",
@@ -31,7 +31,7 @@ FORM_OF_SUFFIX = {
     ".tsv": "txt",
     ".docx": "docx",
     ".pdf": "pdf",
-    **dict.fromkeys(_SCAN_SUFFIXES, "scan"),
+    **dict.fromkeys(IMAGE_SUFFIXES, "scan"),  # page images are read as scans
 }
 RELIABILITY_BINS = 10
 WORST_DOCUMENTS = 20

@@ -882,9 +882,18 @@ def _render_worddump(blocks: list[Block], d: Doc) -> bytes:
     return _crlf(d, _render_text(blocks, d, _worddump_table, "\n")).encode("utf-8")
 
 
-def _render_layout(blocks: list[Block], d: Doc) -> bytes:
+def _layout_text(blocks: list[Block], d: Doc) -> str:
     sep = d.rng.choice(["\n", "\n\n"])
-    return _render_text(_tear(blocks, d), d, _layout_table, sep, d.rng.randint(24, 38)).encode("utf-8")
+    return _render_text(_tear(blocks, d), d, _layout_table, sep, d.rng.randint(24, 38))
+
+
+def _render_layout(blocks: list[Block], d: Doc) -> bytes:
+    return _layout_text(blocks, d).encode("utf-8")
+
+
+def _title_of(blocks: list[Block], d: Doc) -> str:
+    """The document title as one line, for an HTML <title> or PDF metadata."""
+    return blocks[0].text.replace("\n", "") if isinstance(blocks[0], Heading) else d.agency
 
 
 # Glyphs an OCR engine mistakes for one another in report wording (right, misread).
@@ -906,7 +915,7 @@ def _ocr_line(line: str, rng: random.Random, rate: float) -> str:
 
 def _render_ocr(blocks: list[Block], d: Doc) -> bytes:
     rate = d.rng.choice([0.005, 0.01, 0.02])
-    text = _render_layout(blocks, d).decode("utf-8")
+    text = _layout_text(blocks, d)
     return "\n".join(_ocr_line(line, d.rng, rate) for line in text.split("\n")).encode("utf-8")
 
 
@@ -954,7 +963,7 @@ def _render_html(blocks: list[Block], d: Doc) -> bytes:
             ]
         )
     )
-    title = blocks[0].text.replace("\n", "") if isinstance(blocks[0], Heading) else d.agency
+    title = _title_of(blocks, d)
     page = (
         f"<!DOCTYPE html>\n<html>\n<head>\n{meta}\n<title>{title}</title>\n</head>\n<body>\n"
         '<div class="nav"><a href="/">首页</a> &gt; <a href="/zwgk/">政务公开</a> &gt; '
@@ -1009,8 +1018,7 @@ def _stable_zip(data: bytes) -> bytes:
 
 
 def _render_pdf(blocks: list[Block], d: Doc, font: str | None = None) -> bytes:
-    title = blocks[0].text.replace("\n", "") if isinstance(blocks[0], Heading) else d.agency
-    return render_pdf(blocks, d.rng, title=title, author=d.agency, font=font)
+    return render_pdf(blocks, d.rng, title=_title_of(blocks, d), author=d.agency, font=font)
 
 
 def _render_scan(blocks: list[Block], d: Doc) -> bytes:

@@ -86,15 +86,14 @@ class Extractor:
         values: dict[str, int | float | None] = {}
         confidence: dict[str, float] = {}
         flags: list[dict] = list(mapping.flags)
+        ocr = document.form in OCR_FORMS
         for key in self.schema.field_keys(fmt):
             cell = mapping.cells.get(key)
             if cell is None:
                 values[key] = None
                 seen = self.schema.section_of(key) in mapping.sections_seen
                 # A blank read by OCR may be a faint glyph the engine missed: less sure than a printed blank.
-                confidence[key] = (0.85 if seen else 0.7) * (
-                    OCR_BLANK_TRUST if document.form in OCR_FORMS else 1
-                )
+                confidence[key] = (0.85 if seen else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value
@@ -107,8 +106,7 @@ class Extractor:
                         "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}",
                     }
                 )
-        ocr_read = set(mapping.cells) if document.form in OCR_FORMS else None
-        checked = validate(values, confidence, self.schema, fmt, ocr_read)
+        checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values
         record["confidence"] = {k: round(v, 4) for k, v in checked.confidence.items()}

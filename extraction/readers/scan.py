@@ -194,14 +194,13 @@ def grid_cells(
 ) -> list[list[GridCell]]:
     """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
     their own crop; covered grid positions marked as copies."""
+    owner = {(r, c): cell for cell in grid.cells for r, c in _positions_of(cell)}
     owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
     for box in boxes:
         cx, cy = box.centre
-        c = int(np.searchsorted(grid.xs, cx)) - 1
-        r = int(np.searchsorted(grid.ys, cy)) - 1
-        owner = next((k for k in grid.cells if k[0] <= r < k[2] and k[1] <= c < k[3]), None)
-        if owner is not None:
-            owned[owner].append(box)
+        slot = (int(np.searchsorted(grid.ys, cy)) - 1, int(np.searchsorted(grid.xs, cx)) - 1)
+        if slot in owner:
+            owned[owner[slot]].append(box)
     read = {
         cell: _reading(join_lines(members), min((b.score for b in members), default=1.0))
         for cell, members in owned.items()
@@ -216,12 +215,18 @@ def grid_cells(
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
     points = 72 / dpi
-    for (r0, c0, r1, c1), (text, score) in read.items():
+    for cell, (text, score) in read.items():
+        r0, c0, r1, c1 = cell
         box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
-        for r in range(r0, r1):
-            for c in range(c0, c1):
-                out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
+        for r, c in _positions_of(cell):
+            out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
     return out
+
+
+def _positions_of(cell: tuple[int, int, int, int]) -> list[tuple[int, int]]:
+    """The grid positions a merged cell covers, its own first."""
+    r0, c0, r1, c1 = cell
+    return [(r, c) for r in range(r0, r1) for c in range(c0, c1)]
 
 
 LOOKALIKE_TRUST = 0.9
@@ -233,8 +238,10 @@ _DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
 def as_digits(text: str) -> str:
     """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one."""
     compact = text.replace(" ", "")
-    if (_DIGITISH.match(compact) and any(ch.isdigit() for ch in compact)) or compact in _LONE_ZERO:
-        return "0" if compact in _LONE_ZERO else compact.strip(".,，").translate(_LOOKALIKES)
+    if compact in _LONE_ZERO:
+        return "0"
+    if _DIGITISH.match(compact) and any(ch.isdigit() for ch in compact):
+        return compact.strip(".,，").translate(_LOOKALIKES)  # a speck read as a trailing dot
     return text
 
 
@@ -270,8 +277,12 @@ def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
     return [sorted(line, key=lambda b: b.x0) for line in lines]
 
 
+def _line_text(line: list[OcrBox]) -> str:
+    return " ".join(b.text for b in line)
+
+
 def join_lines(boxes: list[OcrBox]) -> str:
-    return "\n".join(" ".join(b.text for b in line) for line in group_lines(boxes))
+    return "\n".join(_line_text(line) for line in group_lines(boxes))
 
 
 def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[Block]:
@@ -294,7 +305,7 @@ def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[B
         )
     for line in group_lines([b for b in boxes if id(b) not in claimed]):
         top = min(b.y0 for b in line)
-        text = " ".join(b.text for b in line).strip()
+        text = _line_text(line).strip()
         if text:
             placed.append((top, TextBlock(text, f"page {number} y {round(top)}")))
     return [block for _, block in sorted(placed, key=lambda p: p[0])]
