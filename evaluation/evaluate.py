@@ -35,6 +35,7 @@ FORM_OF_SUFFIX = {
 }
 RELIABILITY_BINS = 10
 WORST_DOCUMENTS = 20
+REVIEW_TARGET = 0.999  # accuracy the fields kept without review must reach
 
 
 class RecordSource(Protocol):
@@ -129,6 +130,38 @@ def coverage_curve(
     return CoverageCurve(thresholds, coverage, accuracy)
 
 
+@dataclass(frozen=True)
+class ReviewPoint:
+    """The least review that leaves ``target`` accuracy on the rest: every field with confidence below
+    ``threshold`` goes to a reviewer (``share`` of all fields); the others are kept as extracted."""
+
+    target: float
+    threshold: float
+    share: float
+    kept_accuracy: float
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 6) for k, v in vars(self).items()}
+
+
+def review_needed(confidence: np.ndarray, correct: np.ndarray, target: float = REVIEW_TARGET) -> ReviewPoint:
+    """Cut at confidence values only (fields of equal confidence are sent or kept together, as a threshold
+    does), keeping as many fields as the target allows."""
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    if not len(confidence):
+        return ReviewPoint(target, 0.0, 0.0, 1.0)
+    order = np.argsort(-confidence, kind="stable")
+    ranked, right = confidence[order], np.cumsum(correct[order])
+    ends = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last index of each tie group
+    accuracy = right[ends] / (ends + 1)
+    good = np.flatnonzero(accuracy >= target)
+    if not len(good):
+        return ReviewPoint(target, float(np.nextafter(ranked[0], np.inf)), 1.0, 1.0)
+    end = ends[good[-1]]
+    kept = end + 1
+    return ReviewPoint(target, float(ranked[end]), 1 - kept / len(ranked), float(right[end] / kept))
+
+
 def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS) -> Reliability:
     confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -214,6 +247,9 @@ class EvalReport:
     def reliability(self) -> Reliability:
         return reliability(*self.calibration_arrays())
 
+    def review(self, target: float = REVIEW_TARGET) -> ReviewPoint:
+        return review_needed(*self.calibration_arrays(), target)
+
     def mistake_kinds(self) -> dict[str, int]:
         return dict(Counter(w["kind"] for w in self.wrong).most_common())
 
@@ -269,7 +305,11 @@ class EvalReport:
             "mistake_kinds": self.mistake_kinds(),
             "confusions": self.confusions(),
             "worst_documents": self.worst_documents(),
-            "calibration": {"coverage": self.coverage().to_dict(), "reliability": rel.to_dict()},
+            "calibration": {
+                "coverage": self.coverage().to_dict(),
+                "reliability": rel.to_dict(),
+                "review": self.review().to_dict(),
+            },
             "wrong": self.wrong,
             "errors": self.errors,
         }
@@ -398,6 +438,7 @@ def _metrics(report: EvalReport) -> dict[str, float]:
         "non_zero_accuracy": report.non_zero.accuracy,
         "meta_accuracy": report.meta.accuracy,
         "ece": report.reliability().ece,
+        "review_share": report.review().share,
         "errors": float(len(report.errors)),
         "seconds": report.seconds,
     }
@@ -482,6 +523,11 @@ def format_report(report: EvalReport, show_wrong: int = 50) -> str:
                 f"(confidence {w['confidence']}; {why}{label})"
             )
     lines.append(f"field accuracy: {report.overall.right}/{report.overall.total} = {report.accuracy:.2%}")
+    review = report.review()
+    lines.append(
+        f"review: {review.share:.2%} of fields (confidence < {review.threshold:.3f}) to a reviewer leaves "
+        f"{review.kept_accuracy:.3%} right on the rest (target {review.target:.1%})"
+    )
     return "\n".join(lines)
 
 

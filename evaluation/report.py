@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from nianbao.evaluation.evaluate import EvalReport, Evaluation, Tally
+from nianbao.evaluation.evaluate import REVIEW_TARGET, EvalReport, Evaluation, Tally
 from nianbao.schema import load_schema
 
 EXPERIMENT = "nianbao-evaluate"
@@ -158,6 +158,11 @@ def _gain(mine: Tally | None, theirs: Tally | None) -> str:
     return "–" if mine is None or theirs is None else f"{(mine.accuracy - theirs.accuracy) * 100:+.2f} pt"
 
 
+def _review(report: EvalReport) -> str:
+    review = report.review(REVIEW_TARGET)
+    return f"{review.share:.2%} of fields (confidence < {review.threshold:.3f})"
+
+
 def _compare(
     reports: dict[str, EvalReport],
     pick: Callable[[EvalReport], dict[str, Tally]],
@@ -208,6 +213,7 @@ def _summary(evaluation: Evaluation, reports: dict[str, EvalReport]) -> str:
         ["documents", evaluation.n_documents],
         ["model", f"nianbao {card.get('nianbao_version')}, seed {card.get('seed')}"],
         *[[f"ECE ({name})", f"{r.reliability().ece:.4f}"] for name, r in reports.items()],
+        *[[f"review to leave {REVIEW_TARGET:.1%} right ({name})", _review(r)] for name, r in reports.items()],
         *[[f"documents failed ({name})", len(r.errors)] for name, r in reports.items()],
         *[[f"seconds ({name})", f"{r.seconds:.2f}"] for name, r in reports.items()],
     ]

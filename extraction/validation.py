@@ -115,6 +115,7 @@ def validate(
             out.flags.append(
                 {
                     "identity": f"{identity.id}:{identity.where}",
+                    "fields": list(identity.fields),
                     "kind": "source_inconsistent",
                     "detail": f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}",
                 }

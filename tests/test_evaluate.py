@@ -16,6 +16,7 @@ from nianbao.evaluation.evaluate import (
     evaluate,
     expected_calibration_error,
     reliability,
+    review_needed,
     score_record,
 )
 from nianbao.evaluation.report import log_run, write_report
@@ -55,6 +56,20 @@ def test_coverage_curve_runs_from_everything_to_the_sure_fields() -> None:
     assert np.all(np.diff(curve.coverage) <= 0)
     empty = coverage_curve(np.array([0.5]), np.array([True]), np.array([0.9]))
     assert empty.coverage[0] == 0.0 and np.isnan(empty.accuracy[0])
+
+
+def test_review_sends_the_least_confident_fields_until_the_rest_reach_the_target() -> None:
+    # 1000 sure fields with one mistake among them, and 10 doubtful ones of which 5 are wrong
+    confidence = np.r_[np.full(1000, 0.99), np.full(10, 0.3)]
+    correct = np.r_[np.ones(999, bool), [False], np.tile([True, False], 5)]
+    point = review_needed(confidence, correct, target=0.999)
+    assert point.threshold == pytest.approx(0.99)
+    assert point.share == pytest.approx(10 / 1010)
+    assert point.kept_accuracy == pytest.approx(0.999)
+    # ties go together: when the sure group itself is below target, everything is reviewed
+    stricter = review_needed(confidence, correct, target=0.9995)
+    assert stricter.share == 1.0
+    assert review_needed(np.full(4, 0.8), np.ones(4, bool)).share == 0.0
 
 
 # -- scoring -----------------------------------------------------------------------------------------

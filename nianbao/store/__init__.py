@@ -1,0 +1,300 @@
+"""Where extractions and reviews live: a real SQL database (SQLite file by default, PostgreSQL by URL).
+
+Why an audit trail: a value a reviewer changed must still show what the extractor said, who changed it
+and when. So nothing is overwritten: a document is one row per content hash, each extraction one row per
+(document, pipeline version, model version), each review decision a new row; the value in use is the
+newest review's, else the extracted one. The schema is created and upgraded by Alembic migrations
+(``migrations/``), never by ``create_all``, so a database made by an older nianbao is upgraded in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from nianbao.extraction.mapping import CellEvidence
+
+DEFAULT_URL = "sqlite:///nianbao.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+STATES = ("done", "partial", "failed")
+ACTIONS = ("accept", "correct", "not_stated")  # what a reviewer can decide about one field
+Value = int | float | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
+
+
+class DocumentRow(Base):
+    """A file's content, once: the same bytes under two paths are one document."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(Text)  # where it was last seen
+    size: Mapped[int] = mapped_column(Integer)
+    form: Mapped[str | None] = mapped_column(String(16))
+    pages: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    extractions: Mapped[list[ExtractionRow]] = relationship(back_populates="document")
+
+
+class ExtractionRow(Base):
+    """One extraction of a document by one pipeline and model version, with the record it gave."""
+
+    __tablename__ = "extractions"
+    __table_args__ = (UniqueConstraint("document_id", "pipeline_version", "model_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    pipeline_version: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # one of STATES
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    agency: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(8))
+    record: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    document: Mapped[DocumentRow] = relationship(back_populates="extractions")
+    fields: Mapped[list[FieldRow]] = relationship(back_populates="extraction", order_by="FieldRow.id")
+
+
+class FieldRow(Base):
+    """One canonical field as extracted, with its confidence, flags and where it was read."""
+
+    __tablename__ = "field_values"
+    __table_args__ = (UniqueConstraint("extraction_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Value] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float)
+    flags: Mapped[list] = mapped_column(JSON)  # the record's flags that name this field
+    source_text: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(Text)  # the printed row label it was filed from
+    location: Mapped[str | None] = mapped_column(Text)  # "page 1 table 2 row 3 col 4"
+    page: Mapped[int | None] = mapped_column(Integer)
+    x0: Mapped[float | None] = mapped_column(Float)  # cell box in PDF points, top-down
+    top: Mapped[float | None] = mapped_column(Float)
+    x1: Mapped[float | None] = mapped_column(Float)
+    bottom: Mapped[float | None] = mapped_column(Float)
+    extraction: Mapped[ExtractionRow] = relationship(back_populates="fields")
+    reviews: Mapped[list[ReviewRow]] = relationship(back_populates="field", order_by="ReviewRow.id")
+
+    @property
+    def current(self) -> Value:
+        """The value in use: the newest review's, else the extracted one."""
+        return self.reviews[-1].new_value if self.reviews else self.value
+
+
+class ReviewRow(Base):
+    """One reviewer decision; appended, never edited."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field_values.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # one of ACTIONS
+    old_value: Mapped[Value] = mapped_column(JSON)
+    new_value: Mapped[Value] = mapped_column(JSON)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    field: Mapped[FieldRow] = relationship(back_populates="reviews")
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def error_code(error: str | None) -> str | None:
+    """The stable code at the front of a record's error ("E_CORRUPT: …" → "E_CORRUPT")."""
+    return error.split(":", 1)[0].strip() if error else None
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database's schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores REFERENCES without it
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the review page) never block the writer
+    cursor.execute("PRAGMA busy_timeout=30000")  # several batch workers write the same file
+    cursor.close()
+
+
+@dataclass
+class Store:
+    """The database behind batch runs, the review page and exports."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL) -> Store:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        upgrade(engine)
+        return cls(engine, sessionmaker(engine, expire_on_commit=False))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add_document(self, data: bytes, path: str, form: str | None = None) -> int:
+        """The document's id, adding it the first time its content is seen."""
+        digest = content_hash(data)
+        with self.sessions.begin() as session:
+            row = session.scalar(select(DocumentRow).where(DocumentRow.sha256 == digest))
+            if row is None:
+                row = DocumentRow(sha256=digest, path=path, size=len(data), form=form)
+                session.add(row)
+                session.flush()
+            else:
+                row.path = path
+            return row.id
+
+    def find_extraction(self, document_id: int, pipeline_version: str, model_version: str) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(ExtractionRow.id).where(
+                    ExtractionRow.document_id == document_id,
+                    ExtractionRow.pipeline_version == pipeline_version,
+                    ExtractionRow.model_version == model_version,
+                )
+            )
+
+    def save_extraction(
+        self,
+        document_id: int,
+        record: dict,
+        evidence: dict[str, CellEvidence],
+        pipeline_version: str,
+        model_version: str,
+        state: str | None = None,
+    ) -> int:
+        """A record and its fields, in one transaction; saving the same key again returns the first id."""
+        found = self.find_extraction(document_id, pipeline_version, model_version)
+        if found is not None:
+            return found
+        state = state or ("failed" if record["error"] else "done")
+        if state not in STATES:
+            raise ValueError(f"state {state!r} is not one of {STATES}")
+        meta = record["meta"]
+        flags_of: dict[str, list[dict]] = {}
+        for flag in record["flags"]:
+            for key in flag_fields(flag):
+                flags_of.setdefault(key, []).append(flag)
+        extraction = ExtractionRow(
+            document_id=document_id,
+            pipeline_version=pipeline_version,
+            model_version=model_version,
+            state=state,
+            error_code=error_code(record["error"]),
+            error=record["error"],
+            agency=meta.get("agency"),
+            year=meta.get("year"),
+            format=meta.get("format"),
+            record=record,
+            fields=[
+                _field_row(key, value, record["confidence"].get(key, 0.0), flags_of.get(key, []), evidence)
+                for key, value in record["fields"].items()
+            ],
+        )
+        with self.sessions.begin() as session:
+            session.add(extraction)
+        return extraction.id
+
+    def review(self, field_id: int, action: str, reviewer: str, value: Value = None) -> ReviewRow:
+        """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value``, ``not_stated``
+        sets null."""
+        if action not in ACTIONS:
+            raise ValueError(f"action {action!r} is not one of {ACTIONS}")
+        with self.sessions.begin() as session:
+            row = session.get(FieldRow, field_id)
+            if row is None:
+                raise KeyError(field_id)
+            old = row.current
+            new = {"accept": old, "correct": value, "not_stated": None}[action]
+            review = ReviewRow(field=row, action=action, old_value=old, new_value=new, reviewer=reviewer)
+            session.add(review)
+        return review
+
+    def corrections(self) -> Iterator[dict]:
+        """Every review decision as a label: document, field, value, reviewer, time (oldest first)."""
+        query = (
+            select(ReviewRow, FieldRow.key, DocumentRow.path, DocumentRow.sha256)
+            .join(FieldRow, ReviewRow.field_id == FieldRow.id)
+            .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
+            .join(DocumentRow, ExtractionRow.document_id == DocumentRow.id)
+            .order_by(ReviewRow.id)
+        )
+        with self.sessions() as session:
+            for review, key, path, sha256 in session.execute(query):
+                yield {
+                    "document": path,
+                    "sha256": sha256,
+                    "field": key,
+                    "value": review.new_value,
+                    "action": review.action,
+                    "reviewer": review.reviewer,
+                    "time": review.created_at.isoformat(),
+                }
+
+
+def flag_fields(flag: dict) -> list[str]:
+    """The fields a record flag is about: its own field, or every field of a broken identity."""
+    return [flag["field"]] if "field" in flag else list(flag.get("fields", []))
+
+
+def _field_row(
+    key: str, value: Value, confidence: float, flags: list[dict], evidence: dict[str, CellEvidence]
+) -> FieldRow:
+    cell = evidence.get(key)
+    box = cell.box if cell else None
+    return FieldRow(
+        key=key,
+        value=value,
+        confidence=confidence,
+        flags=flags,
+        source_text=cell.raw if cell else None,
+        label=cell.label if cell else None,
+        location=cell.where if cell else None,
+        page=box.page if box else None,
+        x0=box.x0 if box else None,
+        top=box.top if box else None,
+        x1=box.x1 if box else None,
+        bottom=box.bottom if box else None,
+    )

@@ -1,0 +1,140 @@
+"""The database store: schema by migration, documents by content, extractions by version, an audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from nianbao.extraction.pipeline import Extractor
+from nianbao.store import DocumentRow, ExtractionRow, FieldRow, ReviewRow, Store, flag_fields
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    opened = Store.open(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def pdf_extraction(extractor: Extractor) -> tuple[Path, dict, dict]:
+    path = sorted(SAMPLES.glob("*.pdf"))[0]
+    record, evidence = extractor.extract_with_evidence(path)
+    assert record["error"] is None and evidence
+    return path, record, evidence
+
+
+def _count(store: Store, row: type) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(row))
+
+
+def test_migrations_make_the_schema_and_opening_again_changes_nothing(db_url: str) -> None:
+    first = Store.open(db_url)
+    tables = set(inspect(first.engine).get_table_names())
+    assert {"documents", "extractions", "field_values", "reviews", "alembic_version"} <= tables
+    first.close()
+    again = Store.open(db_url)  # an upgrade at head is a no-op, not an error
+    with again.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    again.close()
+
+
+def test_a_document_is_its_content_not_its_path(store: Store) -> None:
+    first = store.add_document(b"same bytes", "a/report.txt", "txt")
+    second = store.add_document(b"same bytes", "b/copy.txt", "txt")
+    other = store.add_document(b"other bytes", "c/other.txt", "txt")
+    assert first == second != other
+    with store.sessions() as session:
+        assert session.get(DocumentRow, first).path == "b/copy.txt"
+    assert _count(store, DocumentRow) == 2
+
+
+def test_an_extraction_keeps_every_field_with_its_provenance(store: Store, pdf_extraction) -> None:
+    path, record, evidence = pdf_extraction
+    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    saved = store.save_extraction(document, record, evidence, "p1", "m1")
+    assert store.save_extraction(document, record, evidence, "p1", "m1") == saved  # keyed, not duplicated
+    assert store.find_extraction(document, "p1", "m2") is None
+    with store.sessions() as session:
+        extraction = session.get(ExtractionRow, saved)
+        assert extraction.state == "done" and extraction.format == record["meta"]["format"]
+        assert extraction.record == record
+        fields = {row.key: row for row in extraction.fields}
+    assert set(fields) == set(record["fields"])
+    for key, cell in evidence.items():
+        row = fields[key]
+        assert row.value == record["fields"][key] and row.confidence == record["confidence"][key]
+        assert row.source_text == cell.raw and row.location == cell.where
+        assert (row.page, row.x0, row.top, row.x1, row.bottom) == pytest.approx(
+            (cell.box.page, cell.box.x0, cell.box.top, cell.box.x1, cell.box.bottom)
+        )
+    assert _count(store, FieldRow) == len(record["fields"])
+
+
+def test_a_failed_file_is_stored_with_its_error_code(
+    store: Store, extractor: Extractor, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj <<")
+    record, evidence = extractor.extract_with_evidence(broken)
+    document = store.add_document(broken.read_bytes(), str(broken))
+    with store.sessions() as session:
+        extraction = session.get(ExtractionRow, store.save_extraction(document, record, evidence, "p", "m"))
+        assert extraction.state == "failed" and extraction.error_code == "E_CORRUPT"
+        assert not extraction.fields
+
+
+def test_reviews_append_and_the_newest_decides_the_value(store: Store, pdf_extraction) -> None:
+    path, record, evidence = pdf_extraction
+    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    extraction = store.save_extraction(document, record, evidence, "p1", "m1")
+    key = next(iter(evidence))
+    with store.sessions() as session:
+        field_id = session.scalar(
+            select(FieldRow.id).where(FieldRow.extraction_id == extraction, FieldRow.key == key)
+        )
+    extracted = record["fields"][key]
+    store.review(field_id, "accept", "alice")
+    store.review(field_id, "correct", "bob", 41)
+    store.review(field_id, "not_stated", "carol")
+    with pytest.raises(ValueError):
+        store.review(field_id, "guess", "mallory", 1)
+    with store.sessions() as session:
+        row = session.get(FieldRow, field_id)
+        trail = [(r.action, r.old_value, r.new_value, r.reviewer) for r in row.reviews]
+        assert row.value == extracted and row.current is None  # the extraction itself is never overwritten
+    assert trail == [
+        ("accept", extracted, extracted, "alice"),
+        ("correct", extracted, 41, "bob"),
+        ("not_stated", 41, None, "carol"),
+    ]
+    labels = list(store.corrections())
+    assert [(c["field"], c["value"], c["reviewer"]) for c in labels] == [
+        (key, extracted, "alice"),
+        (key, 41, "bob"),
+        (key, None, "carol"),
+    ]
+    assert all(c["document"] == str(path) and c["time"] for c in labels)
+    assert _count(store, ReviewRow) == 3
+
+
+def test_an_identity_flag_reaches_every_field_it_names(store: Store, pdf_extraction) -> None:
+    path, record, evidence = pdf_extraction
+    keys = list(record["fields"])[:2]
+    flag = {"identity": "x:y", "fields": keys, "kind": "source_inconsistent", "detail": "1 = 2"}
+    assert flag_fields(flag) == keys
+    broken = {**record, "flags": [*record["flags"], flag]}
+    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    extraction = store.save_extraction(document, broken, evidence, "p1", "m1")
+    with store.sessions() as session:
+        flagged = {
+            row.key
+            for row in session.get(ExtractionRow, extraction).fields
+            if any(f["kind"] == "source_inconsistent" for f in row.flags)
+        }
+    assert flagged == set(keys)
