@@ -1,54 +1,14 @@
-import io
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from bad_inputs import BAD_INPUTS, blank_pdf
 
 from nianbao.cli import main
 from nianbao.schema import load_schema
 
 
-def _png_declaring(width: int, height: int) -> bytes:
-    """A valid 1x1 PNG whose header claims another size: a decompression bomb's calling card."""
-    buf = io.BytesIO()
-    Image.new("L", (1, 1), 255).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return bytes(data)
-
-
-def _image_pdf() -> bytes:
-    """A scanned blank page: no text layer, nothing for OCR to read."""
-    buf = io.BytesIO()
-    Image.new("L", (600, 800), 255).save(buf, "PDF")
-    return buf.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "code"),
-    [
-        ("empty.txt", b"", "E_EMPTY"),
-        ("blank.md", b"   \n\n ", "E_EMPTY"),
-        ("binary.txt", b"\x00\x01\x02garbage" * 50, "E_BINARY"),
-        ("truncated.pdf", b"%PDF-1.7\n...", "E_CORRUPT"),
-        ("cut.png", b"\x89PNG\r\n\x1a\n", "E_CORRUPT"),
-        ("bomb.png", _png_declaring(100_000, 100_000), "E_TOO_LARGE"),
-        ("blank-scan.pdf", _image_pdf(), "E_NOT_REPORT"),
-        ("old.doc", b"\xd0\xcf\x11\xe0 legacy word", "E_UNSUPPORTED"),
-        ("broken.docx", b"PK\x03\x04 not really a zip", "E_CORRUPT"),
-        (
-            "menu.html",
-            "<html><body><p>欢迎访问本网站</p><table><tr><td>联系我们</td></tr></table></body></html>".encode(),
-            "E_NOT_REPORT",
-        ),
-        ("notes.txt", "今天开会讨论了明年的工作计划。\n参会人员 12 人。\n".encode(), "E_NOT_REPORT"),
-    ],
-)
+@pytest.mark.parametrize(("name", "content", "code"), BAD_INPUTS)
 def test_bad_input_gets_a_clear_error(
     extractor, tmp_path: Path, name: str, content: bytes, code: str
 ) -> None:
@@ -88,24 +48,13 @@ def test_evaluate_seeds_meets_the_bar(seeds: Path, capsys) -> None:
     assert "field accuracy" in capsys.readouterr().out
 
 
-def _blank_pdf(pages: int) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1)
-    for _ in range(pages):
-        c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
 def test_pdf_page_limits(extractor, tmp_path: Path) -> None:
     huge = tmp_path / "archive.pdf"
-    huge.write_bytes(_blank_pdf(301))
+    huge.write_bytes(blank_pdf(301))
     assert extractor.extract(huge)["error"].startswith("E_TOO_LARGE")
     zero = tmp_path / "zero.pdf"
     zero.write_bytes(
-        _blank_pdf(1).replace(b"/Count 1", b"/Count 0").replace(b"/Kids [ 3 0 R ]", b"/Kids [ ]")
+        blank_pdf(1).replace(b"/Count 1", b"/Count 0").replace(b"/Kids [ 3 0 R ]", b"/Kids [ ]")
     )
     assert extractor.extract(zero)["error"].split(":")[0] in ("E_EMPTY", "E_CORRUPT")
 

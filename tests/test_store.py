@@ -5,10 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from nianbao.extraction.pipeline import Extractor
-from nianbao.store import DocumentRow, ExtractionRow, FieldRow, ReviewRow, Store, flag_fields
+from nianbao.store import (
+    MIGRATIONS,
+    DocumentRow,
+    ExtractionRow,
+    FieldRow,
+    ReviewRow,
+    Store,
+    content_hash,
+    file_hash,
+    flag_fields,
+)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -40,14 +53,44 @@ def test_migrations_make_the_schema_and_opening_again_changes_nothing(db_url: st
     first.close()
     again = Store.open(db_url)  # an upgrade at head is a no-op, not an error
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
     again.close()
 
 
+def _alembic() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _head() -> str:
+    return ScriptDirectory.from_config(_alembic()).get_current_head()
+
+
+def test_an_older_database_is_upgraded_in_place_keeping_its_rows(db_url: str) -> None:
+    engine, config = create_engine(db_url), _alembic()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")  # the first schema, as an early nianbao made it
+        connection.execute(
+            text("INSERT INTO documents (sha256, path, size, created_at) VALUES ('ab', 'old.txt', 1, :t)"),
+            {"t": "2025-01-01 00:00:00+00:00"},
+        )
+    engine.dispose()
+    store = Store.open(db_url)
+    assert "files" in inspect(store.engine).get_table_names()
+    with store.sessions() as session:
+        assert session.scalar(select(DocumentRow.path)) == "old.txt"
+    assert store.add_document("ab", "old.txt", 1) == 1  # the same content is the same document
+    store.set_file("old.txt", "failed", 1, "E_CORRUPT: truncated")
+    assert store.file_states() == {"old.txt": ("failed", "E_CORRUPT")}
+    store.close()
+
+
 def test_a_document_is_its_content_not_its_path(store: Store) -> None:
-    first = store.add_document(b"same bytes", "a/report.txt", "txt")
-    second = store.add_document(b"same bytes", "b/copy.txt", "txt")
-    other = store.add_document(b"other bytes", "c/other.txt", "txt")
+    first = store.add_document(content_hash(b"same bytes"), "a/report.txt", 10, "txt")
+    second = store.add_document(content_hash(b"same bytes"), "b/copy.txt", 10, "txt")
+    other = store.add_document(content_hash(b"other bytes"), "c/other.txt", 11, "txt")
     assert first == second != other
     with store.sessions() as session:
         assert session.get(DocumentRow, first).path == "b/copy.txt"
@@ -56,10 +99,10 @@ def test_a_document_is_its_content_not_its_path(store: Store) -> None:
 
 def test_an_extraction_keeps_every_field_with_its_provenance(store: Store, pdf_extraction) -> None:
     path, record, evidence = pdf_extraction
-    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
     saved = store.save_extraction(document, record, evidence, "p1", "m1")
     assert store.save_extraction(document, record, evidence, "p1", "m1") == saved  # keyed, not duplicated
-    assert store.find_extraction(document, "p1", "m2") is None
+    assert store.extractions_of(document) == [("p1", "m1", "done")]
     with store.sessions() as session:
         extraction = session.get(ExtractionRow, saved)
         assert extraction.state == "done" and extraction.format == record["meta"]["format"]
@@ -82,16 +125,21 @@ def test_a_failed_file_is_stored_with_its_error_code(
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7\n1 0 obj <<")
     record, evidence = extractor.extract_with_evidence(broken)
-    document = store.add_document(broken.read_bytes(), str(broken))
+    document = store.add_document(file_hash(broken), str(broken), 19)
     with store.sessions() as session:
         extraction = session.get(ExtractionRow, store.save_extraction(document, record, evidence, "p", "m"))
         assert extraction.state == "failed" and extraction.error_code == "E_CORRUPT"
         assert not extraction.fields
+    # a retry that succeeds takes the failed attempt's place under the same key
+    good = {**record, "error": None, "fields": {"s2.rules.new": 3}, "confidence": {"s2.rules.new": 0.9}}
+    retried = store.save_extraction(document, good, {}, "p", "m")
+    assert store.extractions_of(document) == [("p", "m", "done")]
+    assert store.save_extraction(document, record, evidence, "p", "m") == retried  # a success stays
 
 
 def test_reviews_append_and_the_newest_decides_the_value(store: Store, pdf_extraction) -> None:
     path, record, evidence = pdf_extraction
-    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
     extraction = store.save_extraction(document, record, evidence, "p1", "m1")
     key = next(iter(evidence))
     with store.sessions() as session:
@@ -129,7 +177,7 @@ def test_an_identity_flag_reaches_every_field_it_names(store: Store, pdf_extract
     flag = {"identity": "x:y", "fields": keys, "kind": "source_inconsistent", "detail": "1 = 2"}
     assert flag_fields(flag) == keys
     broken = {**record, "flags": [*record["flags"], flag]}
-    document = store.add_document(path.read_bytes(), str(path), "pdf")
+    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
     extraction = store.save_extraction(document, broken, evidence, "p1", "m1")
     with store.sessions() as session:
         flagged = {

@@ -36,7 +36,8 @@ from nianbao.extraction.mapping import CellEvidence
 
 DEFAULT_URL = "sqlite:///nianbao.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
-STATES = ("done", "partial", "failed")
+STATES = ("done", "partial", "failed")  # of an extraction
+FILE_STATES = ("pending", *STATES)
 ACTIONS = ("accept", "correct", "not_stated")  # what a reviewer can decide about one field
 Value = int | float | None
 
@@ -126,8 +127,31 @@ class ReviewRow(Base):
     field: Mapped[FieldRow] = relationship(back_populates="reviews")
 
 
+class FileRow(Base):
+    """A path of a batch run and how it ended: the state of a file, whatever its content turned out to be
+    (a file that vanished or could not be read has no document)."""
+
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # one of FILE_STATES
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    """A file's SHA-256 read in chunks, so an archive's largest files never sit in memory whole."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def error_code(error: str | None) -> str | None:
@@ -173,28 +197,17 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def add_document(self, data: bytes, path: str, form: str | None = None) -> int:
-        """The document's id, adding it the first time its content is seen."""
-        digest = content_hash(data)
+    def add_document(self, digest: str, path: str, size: int, form: str | None = None) -> int:
+        """The document's id, adding it the first time its content (SHA-256 ``digest``) is seen."""
         with self.sessions.begin() as session:
             row = session.scalar(select(DocumentRow).where(DocumentRow.sha256 == digest))
             if row is None:
-                row = DocumentRow(sha256=digest, path=path, size=len(data), form=form)
+                row = DocumentRow(sha256=digest, path=path, size=size, form=form)
                 session.add(row)
                 session.flush()
             else:
                 row.path = path
             return row.id
-
-    def find_extraction(self, document_id: int, pipeline_version: str, model_version: str) -> int | None:
-        with self.sessions() as session:
-            return session.scalar(
-                select(ExtractionRow.id).where(
-                    ExtractionRow.document_id == document_id,
-                    ExtractionRow.pipeline_version == pipeline_version,
-                    ExtractionRow.model_version == model_version,
-                )
-            )
 
     def save_extraction(
         self,
@@ -205,10 +218,8 @@ class Store:
         model_version: str,
         state: str | None = None,
     ) -> int:
-        """A record and its fields, in one transaction; saving the same key again returns the first id."""
-        found = self.find_extraction(document_id, pipeline_version, model_version)
-        if found is not None:
-            return found
+        """A record and its fields, in one transaction. Saving the same key again returns the first id,
+        except that a failed extraction gives way to a new attempt (it holds no fields to keep)."""
         state = state or ("failed" if record["error"] else "done")
         if state not in STATES:
             raise ValueError(f"state {state!r} is not one of {STATES}")
@@ -217,25 +228,86 @@ class Store:
         for flag in record["flags"]:
             for key in flag_fields(flag):
                 flags_of.setdefault(key, []).append(flag)
-        extraction = ExtractionRow(
-            document_id=document_id,
-            pipeline_version=pipeline_version,
-            model_version=model_version,
-            state=state,
-            error_code=error_code(record["error"]),
-            error=record["error"],
-            agency=meta.get("agency"),
-            year=meta.get("year"),
-            format=meta.get("format"),
-            record=record,
-            fields=[
-                _field_row(key, value, record["confidence"].get(key, 0.0), flags_of.get(key, []), evidence)
-                for key, value in record["fields"].items()
-            ],
-        )
         with self.sessions.begin() as session:
+            found = session.scalar(
+                select(ExtractionRow).where(
+                    ExtractionRow.document_id == document_id,
+                    ExtractionRow.pipeline_version == pipeline_version,
+                    ExtractionRow.model_version == model_version,
+                )
+            )
+            if found is not None and found.state != "failed":
+                return found.id
+            if found is not None:
+                session.delete(found)
+                session.flush()
+            extraction = ExtractionRow(
+                document_id=document_id,
+                pipeline_version=pipeline_version,
+                model_version=model_version,
+                state=state,
+                error_code=error_code(record["error"]),
+                error=record["error"],
+                agency=meta.get("agency"),
+                year=meta.get("year"),
+                format=meta.get("format"),
+                record=record,
+                fields=[
+                    _field_row(
+                        key, value, record["confidence"].get(key, 0.0), flags_of.get(key, []), evidence
+                    )
+                    for key, value in record["fields"].items()
+                ],
+            )
             session.add(extraction)
-        return extraction.id
+            session.flush()
+            return extraction.id
+
+    def extractions_of(self, document_id: int) -> list[tuple[str, str, str]]:
+        """(pipeline version, model version, state) of every extraction of a document, oldest first."""
+        query = (
+            select(ExtractionRow.pipeline_version, ExtractionRow.model_version, ExtractionRow.state)
+            .where(ExtractionRow.document_id == document_id)
+            .order_by(ExtractionRow.id)
+        )
+        with self.sessions() as session:
+            return [tuple(row) for row in session.execute(query)]
+
+    def set_file(
+        self, path: str, state: str, document_id: int | None = None, error: str | None = None
+    ) -> None:
+        """Where a batch stands on one path; the newest state replaces the last (progress, not audit)."""
+        if state not in FILE_STATES:
+            raise ValueError(f"state {state!r} is not one of {FILE_STATES}")
+        with self.sessions.begin() as session:
+            row = session.scalar(select(FileRow).where(FileRow.path == path))
+            if row is None:
+                row = FileRow(path=path)
+                session.add(row)
+            row.document_id, row.state = document_id, state
+            row.error, row.error_code = error, error_code(error)
+
+    def settle_files(self) -> None:
+        """Pending files take the state and error of their document's newest extraction, if it has one
+        (a duplicate path, a file skipped as already stored, or one whose run was killed mid-way)."""
+        with self.sessions.begin() as session:
+            for row in session.scalars(select(FileRow).where(FileRow.state == "pending")):
+                newest = session.scalar(
+                    select(ExtractionRow)
+                    .where(ExtractionRow.document_id == row.document_id)
+                    .order_by(ExtractionRow.id.desc())
+                    .limit(1)
+                )
+                if newest is not None:
+                    row.state, row.error, row.error_code = newest.state, newest.error, newest.error_code
+
+    def file_states(self) -> dict[str, tuple[str, str | None]]:
+        """path → (state, error code) of every file a batch has seen."""
+        with self.sessions() as session:
+            return {
+                p: (s, c)
+                for p, s, c in session.execute(select(FileRow.path, FileRow.state, FileRow.error_code))
+            }
 
     def review(self, field_id: int, action: str, reviewer: str, value: Value = None) -> ReviewRow:
         """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value``, ``not_stated``

@@ -1,0 +1,347 @@
+"""Bulk extraction of an archive into the store, resumable and exactly once per document.
+
+Why this shape: the parent process alone writes the database (one transaction per document, keyed by
+content hash + pipeline version + model version), workers only read files and extract. So a run killed
+at any moment leaves whole documents or nothing, and the same command again skips what is stored. A
+worker that hangs on one file is stopped by a per-file timer and that file gets E_TIMEOUT; nothing else
+waits for it. Engines are interchangeable: local processes, or a Dask cluster (``--engine dask``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
+
+from nianbao import __version__
+from nianbao.extraction.mapping import CellEvidence
+from nianbao.extraction.pipeline import Extractor, empty_record
+from nianbao.schema import load_schema
+from nianbao.store import Store, file_hash
+
+log = logging.getLogger("nianbao.batch")
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How a batch runs; unknown keys are refused by the dataclass itself."""
+
+    workers: int = max(1, os.cpu_count() or 1)
+    engine: str = "local"  # one of ENGINES
+    scheduler: str | None = None  # a Dask scheduler address; a LocalCluster when None
+    timeout_s: float = 300.0  # per file: a scan of a few pages takes well under a minute
+    retry_failed: bool = False
+    reextract: bool = False  # redo documents that only an older pipeline or model extracted
+    model: str | None = None  # field mapper artifact or registry URI; the shipped one when None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine {self.engine!r} is not one of {ENGINES}")
+        if self.workers < 1 or self.timeout_s <= 0:
+            raise ValueError("workers must be >= 1 and timeout_s > 0")
+
+
+@dataclass
+class Outcome:
+    """What a worker returns for one file."""
+
+    path: str
+    record: dict
+    evidence: dict[str, CellEvidence]
+    seconds: float
+    peak_rss_mb: float
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    duplicates: int = 0  # paths whose content another path of this run already holds
+    skipped: int = 0  # already stored by an earlier run
+    counts: dict[str, int] = field(default_factory=lambda: {"done": 0, "partial": 0, "failed": 0})
+    errors: dict[str, str] = field(default_factory=dict)  # path → error
+    seconds: float = 0.0
+    peak_worker_rss_mb: float = 0.0
+
+    @property
+    def extracted(self) -> int:
+        return sum(self.counts.values())
+
+    def line(self) -> str:
+        rate = self.extracted / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.files} files: {self.counts['done']} done, {self.counts['partial']} partial, "
+            f"{self.counts['failed']} failed, {self.skipped} already stored, {self.duplicates} duplicates; "
+            f"{self.extracted} extracted in {self.seconds:.1f} s ({rate:.2f}/s), "
+            f"peak worker memory {self.peak_worker_rss_mb:.0f} MB"
+        )
+
+
+def model_version(card: dict) -> str:
+    """A short fingerprint of the model card: two artifacts made differently never share it."""
+    digest = hashlib.sha256(json.dumps(card, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{card.get('component', 'field_mapper')}:{digest[:16]}"
+
+
+def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
+    """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
+    if record["error"]:
+        return "failed"
+    by_section: dict[str, list] = {}
+    for key, value in record["fields"].items():
+        by_section.setdefault(schema_sections(key), []).append(value)
+    if any(all(v is None for v in values) for values in by_section.values()):
+        return "partial"
+    return "done"
+
+
+def archive_files(paths: Iterable[str | Path], suffixes: set[str] | None = None) -> Iterator[Path]:
+    """Files as given; directories walked in name order, skipping gold labels and hidden files, keeping
+    only ``suffixes`` when given (a batch keeps every file, so an unsupported one is reported, not lost)."""
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            yield path
+            continue
+        for child in sorted(path.rglob("*")):
+            if (
+                (child.is_file() or child.is_symlink())
+                and not child.name.endswith(".gold.json")
+                and not child.name.startswith(".")
+                and (suffixes is None or child.suffix.lower() in suffixes)
+            ):
+                yield child
+
+
+# ---------------------------------------------------------------- the worker side
+@cache
+def _extractor(model: str | None) -> Extractor:
+    return Extractor.load(model)
+
+
+class FileTimeout(BaseException):
+    """Raised by the per-file timer. A BaseException, so no reader's ``except Exception`` can disguise it
+    as a parse error of its own."""
+
+
+def _on_timer(_signum: int, _frame: object) -> None:
+    raise FileTimeout
+
+
+def extract_file(path: str, model: str | None, timeout_s: float) -> Outcome:
+    """One file in a worker process: the record, its evidence, and the worker's peak memory so far."""
+    import resource
+
+    extractor = _extractor(model)
+    timed = threading.current_thread() is threading.main_thread()  # Dask runs tasks in threads: no timer
+    if timed:
+        signal.signal(signal.SIGALRM, _on_timer)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    started = time.perf_counter()
+    try:
+        record, evidence = extractor.extract_with_evidence(path)
+    except FileTimeout:
+        record, evidence = empty_record(path), {}
+        record["error"] = f"E_TIMEOUT: extraction took longer than the {timeout_s:g} s per-file limit"
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Outcome(path, record, evidence, time.perf_counter() - started, peak)
+
+
+def crashed(path: str, exc: BaseException) -> Outcome:
+    """The outcome of a file whose worker died or failed outside the extractor's own guard;
+    ``--retry-failed`` tries it again."""
+    record = empty_record(path)
+    record["error"] = f"E_CRASH: the worker failed while extracting ({exc.__class__.__name__})"
+    return Outcome(path, record, {}, 0.0, 0.0)
+
+
+# ---------------------------------------------------------------- engines
+class LocalEngine:
+    """Worker processes on this machine, started fresh (spawn) so each holds only what extraction needs."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers, self.window = workers, 2 * workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+
+    def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
+        """Results in completion order, never more than ``window`` files in flight. A worker that dies
+        (killed, out of memory) fails the files it had in flight, and a new pool carries on."""
+        pending: dict[Future, tuple] = {}
+
+        def finished() -> Iterator[Outcome]:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool as exc:
+                    self._restart()
+                    yield crashed(job[0], exc)
+                except (Exception, FileTimeout) as exc:  # the worker lives on; only this file failed
+                    yield crashed(job[0], exc)
+
+        for job in jobs:
+            pending[self.pool.submit(work, *job)] = job
+            if len(pending) >= self.window:
+                yield from finished()
+        while pending:
+            yield from finished()
+
+    def _restart(self) -> None:
+        if self.pool._broken:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+class DaskEngine:
+    """The same work on a Dask distributed cluster: the scheduler at ``address``, else a LocalCluster."""
+
+    def __init__(self, workers: int, address: str | None) -> None:
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        if address is None:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        self.client = Client(address or self.cluster)
+        self.window = 2 * workers
+
+    def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
+        from dask.distributed import as_completed
+
+        flow = as_completed()
+        for job in jobs:
+            flow.add(self.client.submit(work, *job, pure=False))
+            if flow.count() >= self.window:
+                yield next(flow).result()
+        for future in flow:
+            yield future.result()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_engine(settings: BatchSettings) -> LocalEngine | DaskEngine:
+    if settings.engine == "dask":
+        return DaskEngine(settings.workers, settings.scheduler)
+    return LocalEngine(settings.workers)
+
+
+# ---------------------------------------------------------------- the parent side
+class Progress:
+    """A bar with files/s, ETA and errors on a terminal; a plain log line every few seconds otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr, every_s: float = 5.0) -> None:
+        self.total, self.stream, self.every_s = total, stream, every_s
+        self.done = self.errors = 0
+        self.started = self.last = time.monotonic()
+        self.bar = None
+        if stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="file", file=stream)
+
+    def step(self, failed: bool) -> None:
+        self.done += 1
+        self.errors += failed
+        if self.bar is not None:
+            self.bar.set_postfix(errors=self.errors, refresh=False)
+            self.bar.update()
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every_s or self.done == self.total:
+            rate = self.done / max(now - self.started, 1e-9)
+            eta = (self.total - self.done) / rate if rate else float("inf")
+            print(
+                f"{self.done}/{self.total} files, {rate:.2f}/s, ETA {eta:.0f} s, {self.errors} errors",
+                file=self.stream,
+                flush=True,
+            )
+            self.last = now
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def plan(
+    store: Store, paths: Iterable[Path], settings: BatchSettings, current: tuple[str, str], summary: Summary
+) -> Iterator[tuple[str, int]]:
+    """(path, document id) of every file still to extract; the others are recorded as what they are."""
+    seen: set[int] = set()
+    for path in paths:
+        summary.files += 1
+        name = str(path)
+        try:
+            digest, size = file_hash(path), path.stat().st_size
+        except OSError as exc:  # vanished or unreadable before it could be hashed: no document to key it
+            error = f"E_IO: cannot read the file ({exc.strerror or exc})"
+            store.set_file(name, "failed", None, error)
+            summary.counts["failed"] += 1
+            summary.errors[name] = error
+            continue
+        document = store.add_document(digest, name, size, path.suffix.lower().lstrip(".") or None)
+        store.set_file(name, "pending", document)  # settled from its document's extraction at the end
+        if document in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(document)
+        earlier = store.extractions_of(document)
+        stored = [(pv, mv) for pv, mv, state in earlier if state != "failed"]
+        failed_now = any((pv, mv) == current and state == "failed" for pv, mv, state in earlier)
+        kept = current in stored or (stored and not settings.reextract)
+        if kept or (failed_now and not settings.retry_failed):
+            summary.skipped += 1
+            continue
+        yield name, document
+
+
+def run_batch(
+    paths: Iterable[Path], store: Store, settings: BatchSettings, progress_stream=sys.stderr
+) -> Summary:
+    """Extract every file under ``paths`` not already in ``store``; returns what happened."""
+    started = time.perf_counter()
+    card = Extractor.load(settings.model).model_card
+    current = (__version__, model_version(card))
+    section_of = load_schema().section_of
+    summary = Summary()
+    todo = list(plan(store, paths, settings, current, summary))
+    document_of = dict(todo)
+    progress = Progress(len(todo), progress_stream)
+    engine = make_engine(settings)
+    try:
+        jobs = ((name, settings.model, settings.timeout_s) for name, _ in todo)
+        for outcome in engine.run(jobs, extract_file):
+            state = extraction_state(outcome.record, section_of)
+            document = document_of[outcome.path]
+            store.save_extraction(document, outcome.record, outcome.evidence, *current, state)
+            summary.counts[state] += 1
+            if outcome.record["error"]:
+                summary.errors[outcome.path] = outcome.record["error"]
+            summary.peak_worker_rss_mb = max(summary.peak_worker_rss_mb, outcome.peak_rss_mb)
+            progress.step(state == "failed")
+    finally:
+        progress.close()
+        engine.close()
+        store.settle_files()
+    summary.seconds = time.perf_counter() - started
+    return summary

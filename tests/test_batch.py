@@ -1,0 +1,118 @@
+"""Batch runs: every file ends with its own state, reruns skip what is stored, nothing is extracted twice."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from bad_inputs import BAD_INPUTS, blank_pdf
+from sqlalchemy import func, select
+
+from nianbao.batch import BatchSettings, Summary, archive_files, extraction_state, run_batch
+from nianbao.schema import load_schema
+from nianbao.store import ExtractionRow, Store
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+GOOD = ["syn_md_705851321.md", "syn_txt_1298476811.txt", "syn_pdf_370615787.pdf"]
+
+
+def _encrypted_pdf() -> bytes:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, encrypt=StandardEncryption("secret", canPrint=0))
+    c.drawString(100, 700, "secret report")
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """Good reports, a duplicate under another name, a GBK copy, and every kind of bad file."""
+    root = tmp_path / "archive"
+    (root / "bad").mkdir(parents=True)
+    for name in GOOD:
+        shutil.copy(SAMPLES / name, root / name)
+    shutil.copy(SAMPLES / GOOD[0], root / "bad" / "same-as-md.md")
+    gbk = (SAMPLES / GOOD[1]).read_text("utf-8").encode("gb18030")
+    (root / "gbk-report.txt").write_bytes(gbk)
+    for name, content, _ in BAD_INPUTS:
+        (root / "bad" / name).write_bytes(content)
+    (root / "bad" / "locked.pdf").write_bytes(_encrypted_pdf())
+    (root / "bad" / "archive-dump.pdf").write_bytes(blank_pdf(301))
+    (root / "bad" / "gone.md").symlink_to(root / "nowhere.md")  # listed, then not there to read
+    return root
+
+
+EXPECTED_ERRORS = {
+    **{f"bad/{name}": code for name, _, code in BAD_INPUTS},
+    "bad/locked.pdf": "E_ENCRYPTED",
+    "bad/archive-dump.pdf": "E_TOO_LARGE",
+    "bad/gone.md": "E_IO",
+}
+
+
+def _states(store: Store, root: Path) -> dict[str, tuple[str, str | None]]:
+    return {str(Path(p).relative_to(root)): s for p, s in store.file_states().items()}
+
+
+def _extractions(store: Store) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(ExtractionRow))
+
+
+def test_every_file_ends_with_its_own_state_and_a_rerun_does_nothing(archive: Path, tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'batch.db'}")
+    files = list(archive_files([archive]))
+    first = run_batch(files, store, BatchSettings(workers=2))
+    states = _states(store, archive)
+    assert set(states) == {str(p.relative_to(archive)) for p in files}
+    for name, code in EXPECTED_ERRORS.items():
+        assert states[name] == ("failed", code), name
+    for name in [*GOOD, "gbk-report.txt", "bad/same-as-md.md"]:
+        assert states[name][0] in ("done", "partial"), (name, states[name])
+    assert first.duplicates == 1 and first.counts["failed"] == len(EXPECTED_ERRORS)
+    assert first.extracted == len(files) - 1
+    assert set(first.errors) == {str(archive / n) for n in EXPECTED_ERRORS}
+    assert first.peak_worker_rss_mb > 0
+    stored = _extractions(store)
+    assert stored == len(files) - 2  # the duplicate and the unreadable file have no extraction of their own
+
+    again = run_batch(files, store, BatchSettings(workers=1))
+    assert again.skipped == len(files) - 2 and _extractions(store) == stored
+    assert again.counts == {"done": 0, "partial": 0, "failed": 1}  # only the unreadable path, looked at again
+
+    retried = run_batch(files, store, BatchSettings(workers=1, retry_failed=True))
+    assert retried.counts["failed"] == len(EXPECTED_ERRORS) and retried.counts["done"] == 0
+    assert _extractions(store) == stored  # a failed attempt is replaced, not piled up
+    assert _states(store, archive) == states
+    store.close()
+
+
+def test_a_file_over_its_time_limit_fails_alone(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'batch.db'}")
+    slow = SAMPLES / GOOD[2]  # a PDF takes far more than a millisecond
+    summary = run_batch([slow], store, BatchSettings(workers=1, timeout_s=0.001))
+    assert summary.errors[str(slow)].startswith("E_TIMEOUT")
+    assert run_batch([slow], store, BatchSettings(workers=1, retry_failed=True)).counts["failed"] == 0
+    store.close()
+
+
+def test_a_section_that_came_out_empty_makes_the_extraction_partial() -> None:
+    section_of = load_schema().section_of
+    record = {"error": None, "fields": {"s2.rules.new": 1, "s3.new.total": None, "s3.new.commercial": None}}
+    assert extraction_state(record, section_of) == "partial"
+    record["fields"]["s3.new.total"] = 0
+    assert extraction_state(record, section_of) == "done"
+    assert extraction_state({**record, "error": "E_CORRUPT: x"}, section_of) == "failed"
+
+
+def test_settings_refuse_what_they_do_not_know() -> None:
+    with pytest.raises(TypeError):
+        BatchSettings(wrokers=2)
+    with pytest.raises(ValueError):
+        BatchSettings(engine="spark")
+    assert Summary().extracted == 0
