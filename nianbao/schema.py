@@ -76,6 +76,11 @@ class Schema:
     def field_keys(self, fmt: str) -> list[str]:
         return [s.key(r, c) for s in self.sections.values() for r, c in s.cells[fmt]]
 
+    def all_field_keys(self) -> list[str]:
+        """Every key of every template, each once, in template order (newest template first)."""
+        ordered = sorted(self.formats, key=lambda f: -self.format_first_year.get(f, 0))
+        return list(dict.fromkeys(k for fmt in ordered for k in self.field_keys(fmt)))
+
     def format_of_year(self, year: int) -> str:
         """The template in force for reports on ``year`` (the oldest one before any started)."""
         started = [f for f, first in self.format_first_year.items() if first <= year]
