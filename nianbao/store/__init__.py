@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from nianbao.extraction.mapping import CellEvidence
+if TYPE_CHECKING:
+    from nianbao.extraction.mapping import CellEvidence
 
 DEFAULT_URL = "sqlite:///nianbao.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
