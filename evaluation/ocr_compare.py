@@ -44,6 +44,7 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 from nianbao.evaluation import variants
 from nianbao.evaluation.blocks import Block, Table
 from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, render_scan
+from nianbao.extraction.ocr import DET_BOX_THRESH, vertical, warp
 
 DIGITS = "0123456789.,-"
 # Tesseract is built with OpenMP: on 2 cores a second thread busy-waits against anything else running
@@ -51,16 +52,16 @@ DIGITS = "0123456789.,-"
 TESS_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 # Our own-cuts pipeline keeps faint lone digits that RapidOCR's defaults drop: the detector's box_thresh
 # 0.5 -> 0.3 and no text_score cut-off (0.5 by default); see OCR_COMPARISON.md.
-OWN_CUTS_OPTIONS = {"det_box_thresh": 0.3}
+OWN_CUTS_OPTIONS = {"det_box_thresh": DET_BOX_THRESH}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # A number as printed: thousand-separated (1,234.5) or plain (1234.5); fullwidth digits are NFKC-folded.
 NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 NUMERIC_CELL = re.compile(r"[+\-]?\d[\d.,]*")
 # How a box is cut for recognition alone: RapidOCR's warp of the quadrilateral, which turns any box with
 # h >= 1.5 w by 90 degrees (meant for vertical text, it also catches a lone digit: "0" is read "o"); the
-# same warp turning only boxes taller than TALL lines (vertical text); the plain axis-aligned rectangle.
+# same warp turning only boxes taller than TALL_LINES lines (vertical text, as the scan reader cuts them);
+# the plain axis-aligned rectangle.
 CUTS = ("pipeline", "upright", "axis")
-TALL = 1.6  # a lone digit is one line high, the shortest vertical label two
 
 
 # ---------------------------------------------------------------- documents and their reference
@@ -232,24 +233,6 @@ def _rapid(threads: int, **options: float):
 
 def _rgb(path: str) -> np.ndarray:
     return np.array(Image.open(path).convert("RGB"))
-
-
-def warp(image: np.ndarray, quad: np.ndarray, turn: bool) -> np.ndarray:
-    """The quadrilateral cut out upright; ``turn`` as RapidOCR's get_crop_img_list (tall boxes 90 deg)."""
-    w = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
-    h = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
-    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(quad, target)
-    out = cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
-    return np.rot90(out) if turn and h >= 1.5 * w else out
-
-
-def vertical(quads: list[np.ndarray]) -> list[bool]:
-    """Boxes to turn: tall and narrow, and more than one line high (the median box is one line)."""
-    heights = [float(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))) for q in quads]
-    widths = [float(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3]))) for q in quads]
-    line = statistics.median(heights) if heights else 0.0
-    return [h >= 1.5 * w and h >= TALL * line for h, w in zip(heights, widths, strict=True)]
 
 
 def _timed_pages(paths: list[str], threads: int, read: Callable, **options: float) -> dict:

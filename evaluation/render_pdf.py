@@ -4,6 +4,11 @@ Why: most real 政府信息公开工作年度报告 are PDFs, either printed fro
 (a text layer, tables as ruled grids that break across pages, often a non-embedded Song font) or scanned
 from paper (images only). Both renderers draw every choice from the caller's ``random.Random``, and every
 writer runs in an invariant mode, so one rng state gives byte-identical files.
+
+A text PDF's ``look`` is how its printer drew the tables (PDF_LOOKS): ruled by vector lines (the common
+case), unruled (columns only by alignment), ruled by a raster image behind vector text (only an image
+table finder sees the rules), drawn in a font without a Unicode map (text extraction yields "(cid:N)"),
+or with every glyph drawn twice a fraction of a point apart (fake bold).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pypdfium2 as pdfium
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -37,6 +42,10 @@ TTF = {
     "wqy-zenhei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
     "uming": ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
 }
+PDF_LOOKS = ("ruled", "unruled", "image-rules", "no-unicode", "fake-bold")
+LOOK_WEIGHTS = (72, 12, 6, 5, 5)  # most printers rule tables with vector lines
+BOLD_OFFSET = 0.3  # pt between the two strokes of a fake-bold glyph
+RULE_DPI = 150  # of the raster image that carries an image-ruled table's lines
 FOLIOS = ("— {n} —", "- {n} -", "第{n}页")
 SCAN_DATE = time.gmtime(946684800)  # 2000-01-01, as reportlab's invariant mode: Pillow stamps the clock
 MIN_TABLE_SIZE = 5.0  # pt; a table that needs less than this overflows the margin instead
@@ -58,6 +67,29 @@ def _font(name: str) -> str:
     else:
         pdfmetrics.registerFont(UnicodeCIDFont(name))  # a CID font reportlab never embeds
     return name
+
+
+@functools.cache
+def _unmapped_font(name: str) -> str:
+    """A second registration of an embedded font, whose Unicode map :func:`_drop_unicode_maps` removes."""
+    if name not in TTF:
+        raise ValueError(f"only an embedded font can lose its Unicode map, not {name!r}")
+    path, index, _ = TTF[_font(name)]
+    font = TTFont(f"{name}-unmapped", path, subfontIndex=index)
+    font.face.name += b"-Unmapped"  # reportlab shares one registration between fonts of one face name
+    pdfmetrics.registerFont(font)
+    return font.fontName
+
+
+def _drop_unicode_maps(pdf: bytes, internal_name: str) -> bytes:
+    """Rename /ToUnicode in the font dictionaries of one font's subsets (reportlab names them /F3+0, /F3+1,
+    ...). The new key has the same length, so every xref offset stays right."""
+
+    def unmap(match: re.Match[bytes]) -> bytes:
+        return match[0].replace(b"/ToUnicode", b"/ToUnicodX")
+
+    pattern = re.compile(rb"<<[^<>]*/Name " + re.escape(internal_name.encode()) + rb"\+\d+[^<>]*>>")
+    return pattern.sub(unmap, pdf)
 
 
 # ---------------------------------------------------------------- text measure
@@ -253,8 +285,8 @@ def _align(cell: Cell, lines: tuple[str, ...], head: int, st: Style) -> str:
 class Pages:
     """The canvas with a cursor: where the next line goes, turning the page when it would not fit."""
 
-    def __init__(self, c: canvas.Canvas, st: Style) -> None:
-        self.c, self.st, self.n = c, st, 1
+    def __init__(self, c: canvas.Canvas, st: Style, look: str = "ruled") -> None:
+        self.c, self.st, self.n, self.look = c, st, 1, look
         self.y = self.top
 
     @property
@@ -282,17 +314,28 @@ class Pages:
         self.n, self.y = self.n + 1, self.top
 
 
-def _text(c: canvas.Canvas, x: float, y: float, s: str, font: str, size: float, bold: bool = False) -> None:
-    """One line at baseline ``y``; bold is faked by fill+stroke, as Word does for a CJK font without one."""
-    c.saveState()  # the render mode and line width outlive the text object
-    obj = c.beginText(x, y)
-    obj.setFont(font, size)
-    if bold:
-        c.setLineWidth(size * 0.03)
-        obj.setTextRenderMode(2)
-    obj.textOut(s)
-    c.drawText(obj)
-    c.restoreState()
+def _text(
+    c: canvas.Canvas,
+    x: float,
+    y: float,
+    s: str,
+    font: str,
+    size: float,
+    bold: bool = False,
+    twice: bool = False,
+) -> None:
+    """One line at baseline ``y``; bold is faked by fill+stroke, as Word does for a CJK font without one.
+    ``twice``: the fake bold of other printers, every glyph drawn again a fraction of a point to the right."""
+    for dx in (0.0, BOLD_OFFSET) if twice else (0.0,):
+        c.saveState()  # the render mode and line width outlive the text object
+        obj = c.beginText(x + dx, y)
+        obj.setFont(font, size)
+        if bold:
+            c.setLineWidth(size * 0.03)
+            obj.setTextRenderMode(2)
+        obj.textOut(s)
+        c.drawText(obj)
+        c.restoreState()
 
 
 def _draw_lines(
@@ -304,7 +347,7 @@ def _draw_lines(
         pages.y -= lead
         width = pdfmetrics.stringWidth(line, st.font, size)
         x = st.left + (st.text_width - width) / 2 if centre else st.left + (indent if i == 0 else 0.0)
-        _text(pages.c, x, pages.y + (lead - size) / 2, line, st.font, size, bold)
+        _text(pages.c, x, pages.y + (lead - size) / 2, line, st.font, size, bold, pages.look == "fake-bold")
 
 
 def _lead_in(st: Style, b: Block | None) -> float:
@@ -334,34 +377,62 @@ def _draw_para(pages: Pages, p: Para) -> None:
 
 
 def _draw_grid(pages: Pages, t: Table, fit: Fit) -> None:
-    """Every cell a ruled box (a merged cell is one box), text centred vertically; advances the cursor."""
-    st, c = pages.st, pages.c
+    """Every cell a ruled box (a merged cell is one box), text centred vertically; advances the cursor.
+
+    The look decides how the boxes are drawn (vector lines, a raster image, not at all) and the text's font.
+    """
+    st, c, look = pages.st, pages.c, pages.look
     heights = _row_heights(t, st, fit)
     x0 = st.left + max(0.0, (st.text_width - sum(fit.widths)) / 2)
     xs = [x0 + sum(fit.widths[:i]) for i in range(len(fit.widths) + 1)]
     ys = [pages.y - sum(heights[:i]) for i in range(len(heights) + 1)]
     covered = {(cell.r + i, cell.c + j) for cell in t.cells for i in range(cell.rs) for j in range(cell.cs)}
     blanks = [Cell("", r=r, c=col) for r in range(len(heights)) for col in range(len(fit.widths))]
+    cells = t.cells + [b for b in blanks if (b.r, b.c) not in covered]
+    if look == "image-rules":
+        _rule_image(c, [(xs[b.c], ys[b.r + b.rs], xs[b.c + b.cs], ys[b.r]) for b in cells], st.rule)
     c.setLineWidth(st.rule)
-    c.setFont(st.font, fit.size)
+    c.setFont(_unmapped_font(st.font) if look == "no-unicode" else st.font, fit.size)
     line = _line_height(fit.size)
-    for cell in t.cells + [b for b in blanks if (b.r, b.c) not in covered]:
+    for cell in cells:
         left, right = xs[cell.c], xs[cell.c + cell.cs]
         top, bottom = ys[cell.r], ys[cell.r + cell.rs]
-        c.rect(left, bottom, right - left, top - bottom, stroke=1, fill=0)
+        if look not in ("unruled", "image-rules"):
+            c.rect(left, bottom, right - left, top - bottom, stroke=1, fill=0)
         lines = _lines(cell, st.font, fit, st.pad)
         align = _align(cell, lines, t.head, st)
         y = top - (top - bottom - len(lines) * line) / 2
         for s in lines:
             y -= line
             base = y + line / 2 - 0.38 * fit.size  # the ideographic em box centred on the line
-            if align == "left":
-                c.drawString(left + st.pad, base, s)
-            elif align == "right":
-                c.drawRightString(right - st.pad, base, s)
-            else:
-                c.drawCentredString((left + right) / 2, base, s)
+            for dx in (0.0, BOLD_OFFSET) if look == "fake-bold" else (0.0,):
+                if align == "left":
+                    c.drawString(left + st.pad + dx, base, s)
+                elif align == "right":
+                    c.drawRightString(right - st.pad + dx, base, s)
+                else:
+                    c.drawCentredString((left + right) / 2 + dx, base, s)
     pages.y = ys[-1]
+
+
+def _rule_image(c: canvas.Canvas, boxes: list[tuple[float, float, float, float]], rule: float) -> None:
+    """The table's cell boxes as one grayscale image under the text, as a scanned form pasted into a page."""
+    left, bottom = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, top = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    scale, margin = RULE_DPI / 72, 2.0
+    size = (math.ceil((right - left + 2 * margin) * scale), math.ceil((top - bottom + 2 * margin) * scale))
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    width = max(1, round(rule * scale))
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return (x - left + margin) * scale, (top + margin - y) * scale
+
+    for x0, y0, x1, y1 in boxes:
+        draw.rectangle([px(x0, y1), px(x1, y0)], outline=0, width=width)
+    c.drawInlineImage(
+        image, left - margin, bottom - margin, right - left + 2 * margin, top - bottom + 2 * margin
+    )
 
 
 def _draw_table(pages: Pages, t: Table) -> None:
@@ -387,21 +458,33 @@ def _draw_table(pages: Pages, t: Table) -> None:
 
 
 def render_pdf(
-    blocks: list[Block], rng: random.Random, *, title: str, author: str, font: str | None = None
+    blocks: list[Block],
+    rng: random.Random,
+    *,
+    title: str,
+    author: str,
+    font: str | None = None,
+    look: str = "ruled",
 ) -> bytes:
     """A4 text PDF with ruled tables, as an office suite or government CMS prints a report.
 
     ``Page`` blocks are ignored: the PDF makes its own pages, tearing tables where they end, so pass
     blocks whose tables are whole. ``font`` is drawn from ``rng`` when None; "STSong-Light" is not
     embedded, as in many government PDFs, so a viewer (and :func:`render_scan`) substitutes a font.
+    ``look`` is one of PDF_LOOKS; "no-unicode" draws the tables in an embedded font whose Unicode map
+    is dropped, so it needs an embedded font (drawn from EMBEDDED_FONTS when ``font`` is None).
     """
+    if look not in PDF_LOOKS:
+        raise ValueError(f"unknown look {look!r}; expected one of {PDF_LOOKS}")
+    if font is None and look == "no-unicode":
+        font = rng.choice(EMBEDDED_FONTS)
     name = _font(font or rng.choices(FONTS, FONT_WEIGHTS)[0])
     st = _style(rng, name)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=1, initialFontName=name, initialFontSize=st.size)
     c.setTitle(title)
     c.setAuthor(author)
-    pages = Pages(c, st)
+    pages = Pages(c, st, look)
     printed = [b for b in blocks if not isinstance(b, Page)]
     for b, after in zip(printed, [*printed[1:], None], strict=True):
         if isinstance(b, Heading):
@@ -411,8 +494,9 @@ def render_pdf(
         elif isinstance(b, Table):
             _draw_table(pages, b)
     pages.turn()
+    unmapped = c._doc.fontMapping.get(_unmapped_font(name)) if look == "no-unicode" else None
     c.save()
-    return buf.getvalue()
+    return _drop_unicode_maps(buf.getvalue(), unmapped) if unmapped else buf.getvalue()
 
 
 # ---------------------------------------------------------------- scanning

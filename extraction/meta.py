@@ -57,3 +57,21 @@ def find_meta(lines: list[str]) -> Meta:
         return Meta(agency, int(period["year"]))
     years = Counter(int(y) for y in _YEAR.findall(text[:3000]))
     return Meta(agency, years.most_common(1)[0][0] if years else None)
+
+
+def reconcile(found: Meta, candidate: Meta) -> tuple[Meta, list[dict]]:
+    """The title rules' reading, gaps filled by a second reader's ``candidate`` (the spaCy entity ruler);
+    where both read a value and differ, the rules' stays and a ``meta_disagrees`` flag asks for review."""
+    flags = [
+        {
+            "field": f"meta.{name}",
+            "kind": "meta_disagrees",
+            "detail": f"title rules read {mine!r}, the entity ruler {theirs!r}",
+        }
+        for name, mine, theirs in (
+            ("agency", found.agency, candidate.agency),
+            ("year", found.year, candidate.year),
+        )
+        if mine is not None and theirs is not None and mine != theirs
+    ]
+    return Meta(found.agency or candidate.agency, found.year or candidate.year), flags

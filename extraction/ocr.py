@@ -1,12 +1,17 @@
 """Offline OCR of page images: text boxes with their place and the engine's confidence.
 
 Why RapidOCR (PP-OCRv4 det + rec as ONNX): its wheel carries the models, so nothing is downloaded at run
-time, and it recognises a table cell's crop without a detection pass. The comparison with Tesseract's
-chi_sim (Debian) is `python -m nianbao.evaluation.ocr_compare`. The engine is loaded once per process.
+time, and it recognises a table cell's crop without a detection pass. How it is used here (a lower box
+threshold, our own upright cuts, no score cut-off, one inter-op thread) comes from the comparison with
+Tesseract in evaluation/OCR_COMPARISON.md (``python -m nianbao.evaluation.ocr_compare``). The engine is
+loaded once per process.
 """
 
 from __future__ import annotations
 
+import ctypes
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +21,23 @@ import numpy as np
 BAND_HEIGHT = 400  # pixels of page given to the detector at once
 BAND_MARGIN = 60  # more than a text line is tall at 200 dpi
 DET_SCALE = 0.6  # detection needs less resolution than recognition
-MIN_SCORE = 0.5  # the engine's own default: lower scores are mostly noise
+# The detector's default 0.5 drops faint lone digits on light scans; the recogniser's score is kept for
+# every box instead of cutting at it (a table reader checks a cell against its column anyway).
+DET_BOX_THRESH = 0.3
+TALL_LINES = 1.6  # a box this many median line heights tall (and narrow) is vertical text; a lone digit is 1
+# One onnxruntime thread per worker process: a second one buys at most 1.5x on an idle machine, is slower
+# than one beside other busy processes on 2 cores, and its scratch memory counts against the 500 MB a worker.
+THREADS = 1
+# What a cell that must hold a number may be read as, once its reading says it is one.
+NUMBER_CLASSES = "0123456789+-.,元"
+# A reading made only of these is a number misread at worst: digit look-alikes, dashes for a minus sign.
+_NUMBER_GLYPHS = frozenset("0123456789oOQDlI|iSBZ〇○。+-.,，一—－~_元 ")
+# At least one of these: a dash alone is a printed null, not a number.
+_DIGIT_GLYPHS = frozenset("0123456789oOQDlI|〇○")
+_LONE_DOTS = frozenset(".。·")
+# A minus is short and thin: before a number's first digit the recogniser often gives it 0.3-0.45 and blank
+# the rest, where a step without a sign gives it under 0.03.
+SIGN_MIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -37,50 +58,159 @@ class OcrBox:
         return self.y1 - self.y0
 
 
+# glibc keeps freed buffers below its (self-raising) mmap threshold for reuse, so a worker's resident
+# memory ratchets up to the largest mix of OCR tensors it has seen. Buffers of 2 MB and more mapped on
+# their own go back to the system when freed: a scan worker peaks near 500 MB instead of 590 MB.
+M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+MMAP_THRESHOLD = 2 << 20
+
+
+def _return_large_buffers() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 @lru_cache(maxsize=1)
-def _engine():
+def engine():
+    """The process's RapidOCR with the settings above, loaded on first use (onnxruntime is imported then)."""
     from rapidocr_onnxruntime import RapidOCR
 
+    _return_large_buffers()
     # "max": never upscale a band to a minimum side, which is what costs memory on a wide, short image.
-    engine = RapidOCR(det_limit_type="max")
-    # One line at a time: a batch pads every line to the widest, and a paragraph line is 1,500 px wide.
-    engine.text_rec.rec_batch_num = 1
-    return engine
+    return RapidOCR(
+        det_limit_type="max",
+        det_box_thresh=DET_BOX_THRESH,
+        intra_op_num_threads=THREADS,
+        inter_op_num_threads=1,  # the models are sequential graphs: an inter-op pool would only spin
+    )
+
+
+def warp(image: np.ndarray, quad: np.ndarray, turn: bool) -> np.ndarray:
+    """The quadrilateral cut out upright; with ``turn`` a box at least 1.5 times as tall as wide is turned
+    90 degrees, as RapidOCR's get_crop_img_list turns every such box (which makes a lone "0" an "o")."""
+    w = max(1, int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3]))))
+    h = max(1, int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))))
+    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    out = cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    return np.rot90(out) if turn and h >= 1.5 * w else out
+
+
+def vertical(quads: Sequence[np.ndarray]) -> list[bool]:
+    """Boxes to turn: tall and narrow, and more than one line high (the median box is one line)."""
+    heights = [float(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))) for q in quads]
+    widths = [float(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3]))) for q in quads]
+    line = statistics.median(heights) if heights else 0.0
+    return [h >= 1.5 * w and h >= TALL_LINES * line for h, w in zip(heights, widths, strict=True)]
+
+
+def detect_quads(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_MARGIN) -> list[np.ndarray]:
+    """Text-line quadrilaterals of a grayscale page, in page pixels.
+
+    The detector's memory grows with the pixels it sees (about 300 bytes a pixel), so it sees the page
+    in horizontal bands at DET_SCALE. A band reaches ``margin`` beyond its core on both sides and keeps
+    the lines centred in its core, so a line on a band edge is found whole, once.
+    """
+    detector = engine().text_det
+    quads: list[np.ndarray] = []
+    height = gray.shape[0]
+    for top in range(0, height, band):
+        lo, hi = max(0, top - margin), min(height, top + band + margin)
+        small = cv2.resize(gray[lo:hi], None, fx=DET_SCALE, fy=DET_SCALE, interpolation=cv2.INTER_AREA)
+        found, _ = detector(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+        for quad in [] if found is None else found:
+            quad = np.asarray(quad, np.float32) / DET_SCALE + np.float32([0, lo])
+            if top <= quad[:, 1].mean() < top + band:
+                quads.append(quad)
+    return quads
 
 
 def page_text_boxes(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_MARGIN) -> list[OcrBox]:
     """Every text line on a grayscale page, as axis-aligned boxes with the recogniser's score.
 
-    The detector's memory grows with the pixels it sees (about 300 bytes a pixel), so it sees the page
-    in horizontal bands at DET_SCALE; the recogniser reads each found line from the full-resolution
-    page. A band reaches ``margin`` beyond its core on both sides and keeps the lines centred in its
-    core, so a line on a band edge is read whole, once.
+    Lines are found at low resolution (detect_quads) and read from the full-resolution page, each cut
+    upright by us: only real vertical text is turned.
     """
-    engine = _engine()
-    boxes: list[OcrBox] = []
-    height = gray.shape[0]
-    for top in range(0, height, band):
-        lo, hi = max(0, top - margin), min(height, top + band + margin)
-        part = cv2.cvtColor(gray[lo:hi], cv2.COLOR_GRAY2BGR)
-        small = cv2.resize(part, None, fx=DET_SCALE, fy=DET_SCALE, interpolation=cv2.INTER_AREA)
-        quads, _ = engine.text_det(small)
-        if quads is None or len(quads) == 0:
-            continue
-        quads = [np.asarray(q, np.float32) / DET_SCALE for q in quads]
-        quads = [q for q in quads if top <= lo + q[:, 1].mean() < top + band]
-        read, _ = engine.text_rec(engine.get_crop_img_list(part, quads))
-        for quad, (text, score) in zip(quads, read, strict=True):
-            if score >= MIN_SCORE and str(text).strip():
-                xs, ys = quad[:, 0], quad[:, 1] + lo
-                boxes.append(OcrBox(str(text), xs.min(), ys.min(), xs.max(), ys.max(), float(score)))
-    return boxes
+    quads = detect_quads(gray, band, margin)
+    read = read_lines([warp(gray, q, turn) for q, turn in zip(quads, vertical(quads), strict=True)])
+    return [
+        OcrBox(text, *map(float, (*q.min(axis=0), *q.max(axis=0))), score)
+        for q, (text, score) in zip(quads, read, strict=True)
+        if text.strip()
+    ]
 
 
-def recognize_lines(crops: list[np.ndarray]) -> list[tuple[str, float]]:
-    """Recognition alone on crops that each hold one line (a table cell): no detection pass, which also
-    misses lone small glyphs such as a cell's single "0"."""
-    if not crops:
-        return []
-    images = [cv2.cvtColor(c, cv2.COLOR_GRAY2BGR) if c.ndim == 2 else c for c in crops]
-    results, _ = _engine().text_rec(images)
-    return [(str(text), float(score)) for text, score in results]
+def read_lines(crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+    """Recognition alone on crops that each hold one line (a text line, a table cell), with its score.
+
+    One crop at a time: a batch pads every line to the widest, and a paragraph line is 1,500 px wide.
+    A crop whose free reading is a number, or a number's look-alike ("o" for 0, "一" for a minus, a lone
+    round dot for a faint 0), is read again as a number (_decode_number), so the score is that of the
+    digits chosen, not of the glyphs they were mistaken for.
+    """
+    rec = engine().text_rec
+    _, height, width = rec.rec_image_shape
+    out = []
+    for crop in crops:
+        image = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) if crop.ndim == 2 else crop
+        ratio = max(width / height, image.shape[1] / image.shape[0])
+        probs = rec.session(rec.resize_norm_img(image, ratio)[np.newaxis].astype(np.float32))[0]
+        text, score = _decode(probs, None)
+        if reads_as_number(text):
+            text, score = _decode_number(probs)
+        out.append((text, score))
+    return out
+
+
+def reads_as_number(text: str) -> bool:
+    """Is this reading a number, perhaps through digit look-alikes? Text with any other glyph is not.
+    A lone dot is a faint lone "0" whose crop is too narrow for the recogniser to tell (1-2 CTC steps)."""
+    compact = text.replace(" ", "")
+    if compact in _LONE_DOTS:
+        return True
+    return bool(compact) and set(compact) <= _NUMBER_GLYPHS and not _DIGIT_GLYPHS.isdisjoint(compact)
+
+
+@lru_cache(maxsize=1)
+def _edge_free_columns() -> np.ndarray:
+    """Columns of _number_classes() that a number's first and last glyph cannot be."""
+    return np.array([1 + NUMBER_CLASSES.index(ch) for ch in ".,"], np.intp)
+
+
+@lru_cache(maxsize=1)
+def _number_classes() -> np.ndarray:
+    """The recogniser's class indices of CTC blank (0) and NUMBER_CLASSES."""
+    index = engine().text_rec.postprocess_op.dict
+    return np.array([0] + [index[ch] for ch in NUMBER_CLASSES], np.intp)
+
+
+def _decode_number(probs: np.ndarray) -> tuple[str, float]:
+    """The free reading's glyphs, each read as its likeliest number character.
+
+    The free argmax says where the glyphs are (its non-blank steps stay non-blank, blank steps may stay
+    blank), and so does a sign likelier than SIGN_MIN before the first of them; NUMBER_CLASSES say what
+    they are. A number neither starts nor ends with "." or ",", so the outer glyph steps choose among
+    the others.
+    """
+    classes = _number_classes()
+    glyphs = np.flatnonzero(probs[0].argmax(axis=1) != 0)
+    index = engine().text_rec.postprocess_op.dict
+    sign = np.maximum(probs[0, : glyphs[0], index["-"]], probs[0, : glyphs[0], index["+"]])
+    glyphs = np.concatenate([np.flatnonzero(sign >= SIGN_MIN), glyphs])  # a short faint dash loses to blank
+    allowed = probs[0][:, classes]
+    allowed[glyphs, 0] = -1.0  # column 0 is the CTC blank
+    allowed[np.ix_(glyphs[[0, -1]], _edge_free_columns())] = -1.0
+    return _decode(allowed[np.newaxis], classes)
+
+
+def _decode(scores: np.ndarray, classes: np.ndarray | None) -> tuple[str, float]:
+    """The library's greedy CTC decode of one crop's (1, steps, columns) scores; column j is the class
+    ``classes[j]`` (all classes in order when None)."""
+    best = scores.argmax(axis=2)
+    index = best if classes is None else classes[best]
+    decode = engine().text_rec.postprocess_op.decode
+    text, score = decode(index, scores.max(axis=2), is_remove_duplicate=True)[0]
+    return str(text), float(score)

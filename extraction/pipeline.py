@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
+
+import numpy as np
 
 from nianbao.extraction.document import ReadError
 from nianbao.extraction.grid import document_rows
 from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingSettings
-from nianbao.extraction.meta import find_meta
+from nianbao.extraction.meta import find_meta, reconcile
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
 from nianbao.extraction.validation import validate
-from nianbao.models import load_field_mapper
+from nianbao.models import load_calibrator, load_field_mapper
+from nianbao.models.calibration import field_features
+from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import Schema, load_schema
 
 # Too few mapped cells and no report title: the file is something else.
@@ -23,6 +27,12 @@ MAX_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")
 OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
 OCR_BLANK_TRUST = 0.5
+
+
+class Calibrator(Protocol):
+    """models.calibration.ConfidenceCalibrator, or a stand-in that records what it is shown."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 
 
 def empty_record(path: str | Path) -> dict:
@@ -55,12 +65,19 @@ class Extractor:
     decoder: Decoder
     schema: Schema
     model_card: dict
+    # spaCy's entity ruler reads agency/year where the title rules found none; loaded on first need, so a
+    # worker whose reports all have readable titles never pays its memory (~100 MB) or load time.
+    sections: bool = False
+    calibrator: Calibrator | None = None  # raw confidence → P(right); None: the raw confidence is reported
 
     @classmethod
     def load(cls, model_path: str | None = None, settings: MappingSettings | None = None) -> Extractor:
         model, card = load_field_mapper(model_path)
         schema = load_schema()
-        return cls(Decoder(LabelScorer(model), schema, settings), schema, card)
+        calibrated = load_calibrator()
+        calibrator = calibrated[0] if calibrated else None
+        decoder = Decoder(LabelScorer(model), schema, settings)
+        return cls(decoder, schema, card, SECTIONS_PIPELINE.is_dir(), calibrator)
 
     def extract(self, path: str | Path, data: bytes | None = None) -> dict:
         return self.extract_with_evidence(path, data)[0]
@@ -78,14 +95,18 @@ class Extractor:
             raise ReadError("E_TOO_LARGE", f"{path.stat().st_size} bytes is over the {MAX_BYTES}-byte limit")
         document = read(path, data)
         text = document.text()
-        meta = find_meta(text.splitlines())
-        mapping = self.decoder.decode(document_rows(document), text, meta.year)
+        lines = text.splitlines()
+        rows = document_rows(document)
+        meta, meta_flags = find_meta(lines), []
+        if self.sections and (meta.agency is None or meta.year is None):  # the rules first
+            meta, meta_flags = reconcile(meta, SectionReader.load().meta(lines))
+        mapping = self.decoder.decode(rows, text, meta.year)
         if len(mapping.cells) < _MIN_CELLS and meta.agency is None:
             raise ReadError("E_NOT_REPORT", "no 政府信息公开 statistics table and no report title found")
         fmt = mapping.format
         values: dict[str, int | float | None] = {}
         confidence: dict[str, float] = {}
-        flags: list[dict] = list(mapping.flags)
+        flags: list[dict] = list(mapping.flags) + meta_flags
         ocr = document.form in OCR_FORMS
         for key in self.schema.field_keys(fmt):
             cell = mapping.cells.get(key)
@@ -109,6 +130,11 @@ class Extractor:
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values
-        record["confidence"] = {k: round(v, 4) for k, v in checked.confidence.items()}
+        record["confidence"] = checked.confidence
         record["flags"] = flags + checked.flags
+        if self.calibrator is not None and record["fields"]:
+            keys, features = field_features(record, ocr)
+            calibrated = self.calibrator.predict_proba(features)[:, 1]
+            record["confidence"] = dict(zip(keys, map(float, calibrated), strict=True))
+        record["confidence"] = {k: round(v, 4) for k, v in record["confidence"].items()}
         return mapping.cells

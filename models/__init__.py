@@ -10,14 +10,17 @@ from pathlib import Path
 
 import joblib
 import sklearn
+from sklearn.base import BaseEstimator
 
+from nianbao.models.calibration import ConfidenceCalibrator
 from nianbao.models.field_mapper import FieldMapper
 
 ARTIFACTS = Path(str(resources.files("nianbao.models").joinpath("artifacts")))
 FIELD_MAPPER = ARTIFACTS / "field_mapper.joblib"
+CALIBRATOR = ARTIFACTS / "calibrator.joblib"
 
 
-def save_model(model: FieldMapper, path: Path, card: dict) -> None:
+def save_model(model: BaseEstimator, path: Path, card: dict) -> None:
     """Write the model and, beside it, a JSON model card saying how it was made."""
     path.parent.mkdir(parents=True, exist_ok=True)
     card = {**card, "sklearn_version": sklearn.__version__}
@@ -25,16 +28,29 @@ def save_model(model: FieldMapper, path: Path, card: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
 
-@cache
-def load_field_mapper(path: str | None = None) -> tuple[FieldMapper, dict]:
-    """The shipped field mapper, or the one at ``path``; warns when another scikit-learn made it."""
-    bundle = joblib.load(path or FIELD_MAPPER)
+def _load(path: Path) -> tuple[BaseEstimator, dict]:
+    """A saved model and its card; warns when another scikit-learn made it."""
+    bundle = joblib.load(path)
     card = bundle["card"]
     if card.get("sklearn_version") != sklearn.__version__:
         warnings.warn(
-            f"field mapper made with scikit-learn {card.get('sklearn_version')}, "
+            f"{path.name} made with scikit-learn {card.get('sklearn_version')}, "
             f"running {sklearn.__version__}; "
-            "retrain with `python -m nianbao.training.train` if results look off",
-            stacklevel=2,
+            "retrain with `nianbao train` if results look off",
+            stacklevel=3,
         )
     return bundle["model"], card
+
+
+@cache
+def load_field_mapper(path: str | None = None) -> tuple[FieldMapper, dict]:
+    """The shipped field mapper, or the one at ``path``."""
+    return _load(Path(path) if path else FIELD_MAPPER)
+
+
+@cache
+def load_calibrator(path: str | None = None) -> tuple[ConfidenceCalibrator, dict] | None:
+    """The shipped confidence calibrator and its card (which holds the review policy), or None when no
+    calibrator has been trained yet: confidences are then the raw scores."""
+    path = Path(path) if path else CALIBRATOR
+    return _load(path) if path.is_file() else None

@@ -10,29 +10,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nianbao.extraction.readers import SUFFIXES
+from nianbao.store import DEFAULT_URL as DEFAULT_DB
 
 
 def iter_documents(paths: list[str]) -> Iterator[Path]:
     """Files as given; directories walked for report files (gold labels and hidden files skipped)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if (
-                    child.is_file()
-                    and child.suffix.lower() in SUFFIXES
-                    and not child.name.endswith(".gold.json")
-                    and not child.name.startswith(".")
-                ):
-                    yield child
-        else:
-            yield path
+    from nianbao.batch import archive_files
+
+    return archive_files(paths, SUFFIXES)
 
 
 def _extract(args: argparse.Namespace) -> int:
     from nianbao.extraction.pipeline import Extractor
 
-    extractor = Extractor.load(args.model)
+    model = args.model
+    if model and (model.startswith("models:/") or "://" in model):  # MLflow only when a URI asks for it
+        from nianbao.training.registry import resolve_model
+
+        model = resolve_model(model, args.tracking_uri)
+    extractor = Extractor.load(model)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
     try:
@@ -95,10 +91,75 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from nianbao.training.train import train
+    from nianbao.training.config import ConfigError
+    from nianbao.training.labelled import CorrectionError
+    from nianbao.training.train import run
 
-    card = train(Path(args.out), args.seed) if args.out else train(seed=args.seed)
-    print(json.dumps(card, ensure_ascii=False, indent=1))
+    try:
+        return run(args)
+    except (ConfigError, CorrectionError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from nianbao.training.promote import promote
+
+    return promote(args.name, args.version, force=args.force, tracking=args.tracking_uri)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from nianbao.batch import BatchSettings, archive_files, run_batch
+    from nianbao.store import Store
+
+    settings = BatchSettings(
+        workers=args.workers,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        timeout_s=args.timeout,
+        retry_failed=args.retry_failed,
+        reextract=args.reextract,
+        model=args.model,
+    )
+    store = Store.open(args.db)
+    try:
+        summary = run_batch(archive_files(args.paths), store, settings)
+    finally:
+        store.close()
+    print(summary.line())
+    return 1 if summary.counts["failed"] else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nianbao.export import export
+    from nianbao.store import Store
+
+    store = Store.open(args.db)
+    try:
+        n = export(store, Path(args.output), args.format, args.threshold, include_all=args.all)
+    finally:
+        store.close()
+    print(f"{n} documents → {args.output}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from nianbao.app import AppSettings, serve
+
+    serve(args.db, args.token, args.host, args.port, AppSettings(threshold=args.threshold))
+    return 0
+
+
+def _review_export(args: argparse.Namespace) -> int:
+    from nianbao.app import export_corrections
+    from nianbao.store import Store
+
+    store = Store.open(args.db)
+    try:
+        n = export_corrections(store, Path(args.output))
+    finally:
+        store.close()
+    print(f"{n} review decisions → {args.output}")
     return 0
 
 
@@ -109,7 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     extract = sub.add_parser("extract", help="extract records from reports (files or directories)")
     extract.add_argument("paths", nargs="+")
     extract.add_argument("-o", "--output", help="JSON Lines file (default: standard output)")
-    extract.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    extract.add_argument(
+        "--model",
+        help="field mapper: an artifact path or a registry URI such as "
+        "models:/nianbao-field-mapper@production (default: the shipped artifact)",
+    )
+    extract.add_argument(
+        "--tracking-uri", help="MLflow store for a models:/ URI (default: sqlite:///mlflow.db)"
+    )
     extract.set_defaults(run=_extract)
 
     evaluate = sub.add_parser(
@@ -144,10 +212,68 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     synth.set_defaults(run=_synth)
 
-    train = sub.add_parser("train", help="rebuild the field mapper from the label corpus (seeded)")
-    train.add_argument("--out", help="artifact path (default: the shipped artifact)")
-    train.add_argument("--seed", type=int, default=20240601)
+    train = sub.add_parser(
+        "train", help="train every component from training/config.toml (seeded), tracked in MLflow"
+    )
+    train.add_argument("--config", type=Path, default=None, help="default: training/config.toml")
+    train.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DIR|FILE.jsonl",
+        help="labelled documents (NAME.gold.json beside each) or a corrections file; repeatable",
+    )
+    train.add_argument("--tracking-uri", help="MLflow store (default: the config's, sqlite:///mlflow.db)")
+    train.add_argument("--register", metavar="NAME", help="register the field mapper under this name")
+    train.add_argument("--out", type=Path, help="artifact directory (default: the shipped artifacts)")
+    train.add_argument("--seed", type=int, help="override the config's [training] seed")
+    train.add_argument("--no-sections", action="store_true", help="train the field mapper only")
+    train.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     train.set_defaults(run=_train)
+
+    promote = sub.add_parser(
+        "promote", help="move the production alias to a registered version that is not worse than the current"
+    )
+    promote.add_argument("name", help="registered model, e.g. nianbao-field-mapper")
+    promote.add_argument("version")
+    promote.add_argument("--force", action="store_true", help="promote even when the candidate is worse")
+    promote.add_argument("--tracking-uri", help="MLflow store (default: sqlite:///mlflow.db)")
+    promote.set_defaults(run=_promote)
+
+    batch = sub.add_parser("batch", help="extract an archive into the database, resumably, in parallel")
+    batch.add_argument("paths", nargs="+", help="files or directories (every file in them is accounted for)")
+    batch.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    batch.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    batch.add_argument("--engine", choices=["local", "dask"], default="local")
+    batch.add_argument("--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    batch.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per file")
+    batch.add_argument("--retry-failed", action="store_true", help="try failed files again")
+    batch.add_argument("--reextract", action="store_true", help="redo what an older pipeline or model made")
+    batch.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    batch.set_defaults(run=_batch)
+
+    export = sub.add_parser("export", help="write the dataset: a row per document, every canonical field")
+    export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True)
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("--threshold", type=float, default=0.9, help="confidence accepted without review")
+    export.add_argument("--all", action="store_true", help="also values still waiting for review")
+    export.set_defaults(run=_export)
+
+    serve = sub.add_parser("serve", help="the review web page and REST service (OpenAPI docs at /docs)")
+    serve.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    serve.add_argument("--token", help="token that writes need (default: $NIANBAO_TOKEN, else a new one)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threshold", type=float, default=0.9, help="confidence accepted without review")
+    serve.set_defaults(run=_serve)
+
+    review = sub.add_parser("review", help="reviewers' decisions")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    review_export = review_sub.add_parser("export", help="corrections as JSON Lines for nianbao train --data")
+    review_export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    review_export.add_argument("-o", "--output", required=True)
+    review_export.set_defaults(run=_review_export)
     return parser
 
 

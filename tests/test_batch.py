@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -116,3 +122,60 @@ def test_settings_refuse_what_they_do_not_know() -> None:
     with pytest.raises(ValueError):
         BatchSettings(engine="spark")
     assert Summary().extracted == 0
+
+
+def _text_archive(root: Path) -> list[Path]:
+    root.mkdir()
+    files = [p for p in sorted(SAMPLES.iterdir()) if p.suffix in (".md", ".html", ".txt", ".docx")]
+    for path in files:
+        shutil.copy(path, root / path.name)
+    return [root / p.name for p in files]
+
+
+def _batch_command(root: Path, url: str) -> list[str]:
+    return [sys.executable, "-m", "nianbao.cli", "batch", str(root), "--db", url, "--workers", "1"]
+
+
+def test_kill_9_mid_run_then_rerun_extracts_every_file_exactly_once(tmp_path: Path) -> None:
+    files = _text_archive(tmp_path / "archive")
+    url = f"sqlite:///{tmp_path / 'batch.db'}"
+    Store.open(url).close()  # the schema exists before we watch it fill
+    run = subprocess.Popen(
+        _batch_command(tmp_path / "archive", url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill takes the workers too
+    )
+    store = Store.open(url)
+    deadline = time.monotonic() + 240
+    while _extractions(store) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.poll() is None, "the batch ended before it could be killed"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    killed_at = _extractions(store)
+    assert 2 <= killed_at < len(files)
+
+    subprocess.run(_batch_command(tmp_path / "archive", url), check=True, capture_output=True, timeout=600)
+    with store.sessions() as session:
+        extractions = session.scalars(select(ExtractionRow)).all()
+        by_document = Counter(e.document_id for e in extractions)
+        whole = all(len(e.fields) == len(e.record["fields"]) > 0 for e in extractions)
+    assert len(extractions) == len(files) and set(by_document.values()) == {1}
+    assert whole  # no record without its fields, none with half of them
+    assert {state for state, _ in store.file_states().values()} <= {"done", "partial"}
+    store.close()
+
+
+def test_the_dask_engine_gives_the_local_engine_s_records(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    files = [SAMPLES / GOOD[0], SAMPLES / GOOD[1]]
+    records = {}
+    for engine in ("local", "dask"):
+        store = Store.open(f"sqlite:///{tmp_path / engine}.db")
+        summary = run_batch(files, store, BatchSettings(workers=1, engine=engine))
+        assert summary.counts["failed"] == 0
+        with store.sessions() as session:
+            records[engine] = {e.document.path: e.record for e in session.scalars(select(ExtractionRow))}
+        store.close()
+    assert records["dask"] == records["local"] and len(records["local"]) == 2

@@ -126,3 +126,33 @@ def test_encrypted_pdf_is_refused_with_a_code() -> None:
     with pytest.raises(ReadError) as caught:
         read("report.pdf", _pdf(_ruled_table, encrypt=StandardEncryption("secret", canPrint=0)))
     assert caught.value.code == "E_ENCRYPTED"
+
+
+def _unruled_table(c) -> None:
+    """No rules: columns only by alignment, a wrapped label, and one cell left blank mid-row."""
+    centres = (240, 310, 380)
+    for x, text in zip(centres, ("自然人", "法人", "总计"), strict=True):
+        c.drawCentredString(x, 700, text)
+    rows = [("收到申请", "3", "1", "4"), ("予以公开", "2", "", "2"), ("不予公开", "1", "1", "2")]
+    for i, (label, *values) in enumerate(rows):
+        y = 680 - 20 * i
+        c.drawString(76, y, label)
+        for x, value in zip(centres, values, strict=True):
+            c.drawCentredString(x, y, value)
+    c.drawString(76, 613, "本机关不掌握相关政府")  # a label wrapped around its row's values
+    c.drawString(76, 600, "信息")
+    for x, value in zip(centres, ("5", "0", "5"), strict=True):
+        c.drawCentredString(x, 606.5, value)
+
+
+def test_pdf_unruled_table_keeps_blank_cells_in_place() -> None:
+    """Read as text lines, "予以公开 2 2" would put the total under 法人; as a grid the blank stays."""
+    tables = [b for b in read("report.pdf", _pdf(_unruled_table)).blocks if isinstance(b, TableBlock)]
+    assert len(tables) == 1
+    rows = [[c.text for c in row] for row in tables[0].grid]
+    assert rows[0][-3:] == ["自然人", "法人", "总计"]
+    assert rows[2][-4:] == ["予以公开", "2", "", "2"]
+    assert rows[-1][-4:] == ["本机关不掌握相关政府\n信息", "5", "0", "5"]
+    assert len({len(row) for row in rows}) == 1
+    total = tables[0].grid[2][-1].box  # the 2 under 总计, in points from the top of the page
+    assert total is not None and total.page == 1 and total.x0 < 380 < total.x1 and total.top < 842 - 660

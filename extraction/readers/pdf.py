@@ -1,14 +1,16 @@
 """Text PDFs: ruled tables from the page's vector lines (pdfplumber), text lines around them.
 
 Why pdfplumber: it finds a ruled table's cells from the drawn edges and knows which characters fall in
-each, over pdfminer.six's text layer (embedded TrueType and non-embedded CID fonts alike). Scanned PDFs
-have no text layer: their pages are rasterized (pypdfium2) and read by OCR (readers/scan.py).
+each, over pdfminer.six's text layer (embedded TrueType and non-embedded CID fonts alike). Tables ruled
+by an image instead of vector lines go to camelot's lattice parser (readers/pdf_tables.py). A page
+without a usable text layer (readers/pdf_layers.py) — a scanned page, glyphs without a Unicode map — is
+rasterized (pypdfium2) and read by OCR (readers/scan.py); the rest of the PDF keeps its text layer.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pdfplumber
@@ -18,11 +20,15 @@ from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from nianbao.extraction.document import Block, Document, GridCell, PageBox, ReadError, TableBlock, TextBlock
-from nianbao.extraction.readers.scan import ScanSettings, read_scan
+from nianbao.extraction.readers.pdf_layers import Layer, text_layer
+from nianbao.extraction.readers.pdf_tables import lattice_tables, stream_areas, stream_tables
+from nianbao.extraction.readers.scan import ScanSettings, deskew, page_blocks
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 MAX_PAGES = 300  # an annual report has a few pages; a longer PDF is something else, or an archive dump
 SCAN = ScanSettings()
+RULE_IMAGE_MIN_WIDTH = 0.2  # of the page width: a narrower image is a seal or a logo, not a table's rules
+RULE_IMAGE_MIN_CHARS = 4  # characters drawn over an image before it may be a table's rules
 
 
 def read_pdf(path: str, data: bytes) -> Document:
@@ -33,50 +39,91 @@ def read_pdf(path: str, data: bytes) -> Document:
         if isinstance(cause, PDFEncryptionError | PDFPasswordIncorrect):
             raise ReadError("E_ENCRYPTED", "the PDF is encrypted and cannot be opened") from exc
         raise ReadError("E_CORRUPT", f"not a readable PDF ({cause.__class__.__name__})") from exc
-    blocks: list[Block] = []
-    chars = 0
+    per_page: list[list[Block]] = []
+    to_ocr: list[int] = []
+    columns: list[float] | None = None  # the last unruled table's column bounds, for its continuation
     with pdf:
         if not pdf.pages:
             raise ReadError("E_EMPTY", "the PDF has no pages")
         if len(pdf.pages) > MAX_PAGES:
             raise ReadError("E_TOO_LARGE", f"{len(pdf.pages)} pages is over the {MAX_PAGES}-page limit")
         for number, page in enumerate(pdf.pages, 1):
-            chars += len(page.chars)
-            blocks += _page_blocks(page, number)
+            layer = text_layer(page, data)
+            if layer is Layer.OCR:
+                to_ocr.append(number)
+            read = page.dedupe_chars() if layer is Layer.DOUBLED else page
+            blocks: list[Block] = []
+            if layer in (Layer.TEXT, Layer.DOUBLED):
+                blocks, columns = _page_blocks(read, number, data, columns)
+            else:
+                columns = None
+            per_page.append(blocks)
             page.flush_cache()
-    if not chars:  # a scan: no text layer at all
-        return read_scan(path, rasterize(data), SCAN)
-    return Document(path, "pdf", blocks)
+    if not to_ocr and not any(per_page):
+        raise ReadError("E_EMPTY", "the PDF's pages hold no text and nothing drawn to read")
+    for number, gray in zip(to_ocr, rasterize(data, to_ocr), strict=True):
+        per_page[number - 1] = page_blocks(deskew(gray, SCAN), number, SCAN)
+    # Read wholly by OCR, the document is a scan: its trust rules apply (pipeline.OCR_FORMS).
+    form = "scan" if to_ocr and len(to_ocr) == len(per_page) else "pdf"
+    return Document(path, form, [block for blocks in per_page for block in blocks])
 
 
-def rasterize(data: bytes) -> Iterator[np.ndarray]:
-    """Each page as a grayscale image at the scan resolution, one at a time to bound memory."""
+def rasterize(data: bytes, numbers: Sequence[int] | None = None) -> Iterator[np.ndarray]:
+    """Pages (1-based ``numbers``, all by default) as grayscale images at the scan resolution, one at a
+    time to bound memory."""
+    if numbers is not None and not numbers:
+        return
     try:
         pdf = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as exc:
         raise ReadError("E_CORRUPT", f"the PDF's pages cannot be rendered for OCR ({exc})") from exc
     try:
-        for page in pdf:
+        for number in numbers or range(1, len(pdf) + 1):
+            page = pdf[number - 1]
             yield np.asarray(page.render(scale=SCAN.dpi / 72, grayscale=True).to_pil().convert("L"))
             page.close()
     finally:
         pdf.close()
 
 
-def _page_blocks(page: pdfplumber.page.Page, number: int) -> list[Block]:
-    """Tables and the text lines outside them, top to bottom."""
+def _page_blocks(
+    page: pdfplumber.page.Page, number: int, data: bytes, columns: list[float] | None
+) -> tuple[list[Block], list[float] | None]:
+    """Tables and the text lines outside them, top to bottom; and the column bounds of the page's last
+    unruled table (``columns``: those of the page before)."""
     tables = page.find_tables()
-    boxes = [t.bbox for t in tables]
+    found = [(t.bbox, span_grid(t.extract(), t.rows, number)) for t in tables]
+    areas = _rule_images(page, [t.bbox for t in tables])
+    if areas:
+        found += [(t.box, t.grid) for t in lattice_tables(data, number, float(page.height), areas)]
+    words = [w for w in page.extract_words() if not any(_inside(w, box) for box, _ in found)]
+    unruled = stream_areas(words, columns)
+    if unruled:
+        found += [(t.box, t.grid) for t in stream_tables(data, number, float(page.height), unruled)]
+    found.sort(key=lambda f: f[0][1])
+    boxes = [box for box, _ in found]
     placed: list[tuple[float, Block]] = [
-        (t.bbox[1], TableBlock(span_grid(t.extract(), t.rows, number), f"page {number} table {i}"))
-        for i, t in enumerate(tables, 1)
+        (box[1], TableBlock(grid, f"page {number} table {i}")) for i, (box, grid) in enumerate(found, 1)
     ]
     outside = page.filter(lambda obj: not any(_inside(obj, box) for box in boxes)) if boxes else page
     for line in outside.extract_text_lines(return_chars=False):
         text = line["text"].strip()
         if text:
             placed.append((line["top"], TextBlock(text, f"page {number} y {round(line['top'])}")))
-    return [block for _, block in sorted(placed, key=lambda p: p[0])]
+    blocks = [block for _, block in sorted(placed, key=lambda p: p[0])]
+    return blocks, unruled[-1].separators if unruled else None
+
+
+def _rule_images(page: pdfplumber.page.Page, tables: list[Box]) -> list[Box]:
+    """Images wide enough to be a table's rules, with text drawn over them and no vector table there."""
+    areas = []
+    for image in page.images:
+        box = (image["x0"], image["top"], image["x1"], image["bottom"])
+        if box[2] - box[0] < RULE_IMAGE_MIN_WIDTH * page.width or any(_inside(image, t) for t in tables):
+            continue
+        if sum(1 for ch in page.chars if _inside(ch, box)) >= RULE_IMAGE_MIN_CHARS:
+            areas.append(box)
+    return areas
 
 
 def _inside(obj: dict, box: Box) -> bool:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from nianbao.extraction.document import Block, Document, GridCell, PageBox, TableBlock, TextBlock
-from nianbao.extraction.ocr import OcrBox, page_text_boxes, recognize_lines
+from nianbao.extraction.ocr import OcrBox, page_text_boxes, read_lines
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,7 @@ def grid_cells(
         slot = (int(np.searchsorted(grid.ys, cy)) - 1, int(np.searchsorted(grid.xs, cx)) - 1)
         if slot in owner:
             owned[owner[slot]].append(box)
+    owned = {cell: [b for b in members if not _speck(b)] or members for cell, members in owned.items()}
     read = {
         cell: _reading(join_lines(members), min((b.score for b in members), default=1.0))
         for cell, members in owned.items()
@@ -210,7 +211,7 @@ def grid_cells(
         for cell in grid.cells
         if not read[cell][0] and (crop := _inked_crop(gray, grid, cell)) is not None
     ]
-    for (cell, _), (text, score) in zip(missed, recognize_lines([crop for _, crop in missed]), strict=True):
+    for (cell, _), (text, score) in zip(missed, read_lines([crop for _, crop in missed]), strict=True):
         read[cell] = _reading(text, score)
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
@@ -221,6 +222,13 @@ def grid_cells(
         for r, c in _positions_of(cell):
             out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
     return out
+
+
+def _speck(box: OcrBox) -> bool:
+    """A box read as one mark that is neither a glyph of text nor a sign ("?", "·", "'"): scan noise the
+    detector's low threshold also finds. Beside real text in a cell it is dropped, a dash is kept."""
+    text = box.text.strip()
+    return len(text) == 1 and not text.isalnum() and text not in "-+—－"
 
 
 def _positions_of(cell: tuple[int, int, int, int]) -> list[tuple[int, int]]:

@@ -1,0 +1,97 @@
+"""Calibrated confidence: the probability that an extracted field is right, learned on labelled reports.
+
+Why a model on top of the raw score: the raw confidence multiplies the mapper's probability, the OCR
+score and identity adjustments, which ranks fields well but is not a probability (a printed blank at 0.85
+is almost always right; an OCR digit at 0.9 is wrong more often than one in ten). A logistic model over
+the raw score and the evidence kinds (OCR or printed, blank, flags) maps them to observed correctness;
+an isotonic step on its output, fitted on held-out folds, fixes what a straight logistic curve cannot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.utils.validation import check_is_fitted
+
+# What the record says about a field beside its raw confidence; the feature columns in this order.
+FLAG_KINDS = ("inferred", "source_inconsistent", "ocr_repaired", "value_uncertain", "position_uncertain")
+FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", *FLAG_KINDS)
+_EPS = 1e-6
+
+
+def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
+    """(keys, feature matrix) of every field of a record, rows in the record's field order."""
+    keys = list(record["fields"])
+    flagged: dict[str, set[str]] = {k: set() for k in keys}
+    for flag in record["flags"]:
+        named = [flag["field"]] if "field" in flag else flag.get("fields", [])
+        for key in named:
+            if key in flagged:
+                flagged[key].add(flag["kind"])
+    rows = []
+    for key in keys:
+        raw = float(np.clip(record["confidence"].get(key, 0.0), _EPS, 1 - _EPS))
+        logit = float(np.log(raw / (1 - raw)))
+        rows.append(
+            [
+                logit,
+                record["fields"][key] is None,
+                ocr,
+                logit * ocr,
+                *(kind in flagged[key] for kind in FLAG_KINDS),
+            ]
+        )
+    return keys, np.asarray(rows, dtype=float).reshape(len(keys), len(FEATURES))
+
+
+class ConfidenceCalibrator(ClassifierMixin, BaseEstimator):
+    """P(field is right | raw confidence, evidence kinds): logistic regression, then isotonic (optional).
+
+    ``predict_proba`` returns the two columns of a binary classifier (wrong, right), as scikit-learn's
+    calibration tools do, so it can be scored and cross-validated like any classifier.
+    """
+
+    def __init__(
+        self, *, C: float = 1.0, isotonic: bool = True, folds: int = 5, random_state: int = 0
+    ) -> None:
+        self.C = C
+        self.isotonic = isotonic
+        self.folds = folds
+        self.random_state = random_state
+
+    def _logistic(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, max_iter=2000)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ConfidenceCalibrator:
+        X, y = np.asarray(X, float), np.asarray(y, bool)
+        self.classes_ = np.array([False, True])
+        self.constant_ = None
+        if y.all() or not y.any():  # one outcome only: nothing to learn beyond its rate
+            self.constant_ = float(y.mean())
+            return self
+        self.logistic_ = self._logistic().fit(X, y)
+        self.isotonic_ = None
+        wrong = int((~y).sum())
+        if self.isotonic and wrong >= self.folds:
+            # Out-of-fold scores: the isotonic map must learn from scores the logistic model did not fit.
+            folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
+            scores = cross_val_predict(self._logistic(), X, y, cv=folds, method="predict_proba")[:, 1]
+            self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, y)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        X = np.asarray(X, float)
+        if self.constant_ is not None:
+            right = np.full(len(X), self.constant_)
+        else:
+            right = self.logistic_.predict_proba(X)[:, 1]
+            if self.isotonic_ is not None:
+                right = self.isotonic_.predict(right)
+        return np.column_stack([1 - right, right])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_proba(X)[:, 1] >= 0.5

@@ -1,0 +1,498 @@
+"""The review web page and the REST service: one FastAPI app over the store.
+
+Security model: reads (the queue, documents, fields, evidence) need nothing, but serve files only
+through a document or field id, never through a path the client names; writes (review decisions,
+uploads) need the server's token, as ``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token: TOKEN``.
+An app made without a token refuses every write. Uploads are limited in size before their body is read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, model_validator
+from sqlalchemy.orm import selectinload
+
+from nianbao import __version__
+from nianbao.app.evidence import EvidenceMissing, SourceRow, crop_png, has_box, is_paged, source_rows
+from nianbao.app.queue import (
+    DocumentQueue,
+    broken_identities,
+    current_values,
+    document_queue,
+    field_name,
+    newest_extraction,
+    queue_size,
+    reasons_of,
+    review_queue,
+    row_of,
+)
+from nianbao.app.settings import AppSettings
+from nianbao.batch import extraction_state, model_version
+from nianbao.export import field_status
+from nianbao.extraction.pipeline import Extractor
+from nianbao.schema import Schema, load_schema
+from nianbao.store import DocumentRow, FieldRow, Store, content_hash
+
+log = logging.getLogger("nianbao.app")
+HERE = resources.files("nianbao.app")
+TOKEN_ENV = "NIANBAO_TOKEN"
+UPLOAD_PATH = "/documents"
+MULTIPART_SLACK = 64 * 1024  # form boundaries and part headers around an upload's bytes
+SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+Number = StrictInt | StrictFloat
+
+
+# ---------------------------------------------------------------- request and response bodies
+class ReviewIn(BaseModel):
+    action: Literal["accept", "correct", "not_stated"]
+    value: Number | None = Field(None, description="the corrected value; only with action 'correct'")
+    reviewer: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _value_fits_action(self) -> ReviewIn:
+        if (self.action == "correct") != (self.value is not None):
+            raise ValueError("a value is given with 'correct' and only then ('not_stated' sets null)")
+        return self
+
+
+class CheckIn(BaseModel):
+    values: dict[str, Number | None] = Field(
+        default_factory=dict, description="field key → value to try instead of the value in use"
+    )
+
+
+class Broken(BaseModel):
+    identity: str
+    fields: list[str]
+    detail: str
+
+
+class CheckOut(BaseModel):
+    broken: list[Broken]
+
+
+class Provenance(BaseModel):
+    source_text: str | None
+    label: str | None
+    location: str | None
+    page: int | None
+    box: list[float] | None = Field(description="x0, top, x1, bottom in PDF points from the page's top")
+
+
+class ReviewOut(BaseModel):
+    action: str
+    old_value: Number | None
+    new_value: Number | None
+    reviewer: str
+    time: str
+
+
+class FieldOut(BaseModel):
+    id: int
+    key: str
+    name_zh: dict[str, str]
+    value: Number | None = Field(description="the value in use: the newest review's, else the extracted one")
+    extracted: Number | None
+    confidence: float
+    status: Literal["reviewed", "auto", "pending"]
+    reasons: list[dict[str, str]]
+    flags: list[dict]
+    provenance: Provenance
+    reviews: list[ReviewOut]
+
+
+class DocumentOut(BaseModel):
+    id: int
+    sha256: str
+    name: str = Field(description="the file's name, without the server's directories")
+    size: int
+    state: str | None = Field(description="done, partial or failed; null before any extraction")
+    error: str | None
+    pipeline_version: str | None
+    model_version: str | None
+    pending: int = Field(description="fields waiting for review")
+    record: dict | None = Field(description="the record, with reviewed values in place of extracted ones")
+
+
+class ReviewResult(BaseModel):
+    review: ReviewOut
+    field: FieldOut
+    remaining: int = Field(description="fields of the document still waiting for review")
+    broken: list[Broken]
+
+
+class UploadOut(BaseModel):
+    id: int
+    sha256: str
+    state: str
+    error: str | None
+
+
+# ---------------------------------------------------------------- serialisation
+def _review_out(review) -> ReviewOut:
+    return ReviewOut(
+        action=review.action,
+        old_value=review.old_value,
+        new_value=review.new_value,
+        reviewer=review.reviewer,
+        time=review.created_at.isoformat(),
+    )
+
+
+def _field_out(row: FieldRow, threshold: float, schema: Schema, broken: list[dict]) -> FieldOut:
+    name = field_name(schema, row.key)
+    return FieldOut(
+        id=row.id,
+        key=row.key,
+        name_zh={"section": name.section, "row": name.row, "column": name.column},
+        value=row.current,
+        extracted=row.value,
+        confidence=row.confidence,
+        status=field_status(row, threshold),
+        reasons=[{"kind": r.kind, "detail": r.detail} for r in reasons_of(row, threshold, broken)],
+        flags=row.flags,
+        provenance=Provenance(
+            source_text=row.source_text,
+            label=row.label,
+            location=row.location,
+            page=row.page,
+            box=[row.x0, row.top, row.x1, row.bottom] if has_box(row) else None,
+        ),
+        reviews=[_review_out(r) for r in row.reviews],
+    )
+
+
+# ---------------------------------------------------------------- the upload limit
+class UploadLimit:
+    """ASGI middleware: an upload larger than the limit is refused with 413 before its body is parsed
+    (by its Content-Length), or as soon as a body sent without one grows past the limit."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != UPLOAD_PATH:
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # raised inside the app: FastAPI answers it like any HTTPException
+                raise HTTPException(413, f"the upload is over the {self.limit}-byte limit")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _too_large(limit: int) -> Response:
+    return JSONResponse({"detail": f"the upload is over the {limit}-byte limit"}, status_code=413)
+
+
+# ---------------------------------------------------------------- the token
+_bearer = HTTPBearer(auto_error=False, description="the server's token")
+_header = APIKeyHeader(name="X-Nianbao-Token", auto_error=False, description="the server's token")
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    given_header: Annotated[str | None, Depends(_header)],
+) -> None:
+    """401 without a token, 403 with a wrong one or when the app has none (writes disabled)."""
+    token = request.app.state.token
+    if token is None:
+        raise HTTPException(403, "writes are disabled: the server was started without a token")
+    given = credentials.credentials if credentials else given_header
+    if not given:
+        raise HTTPException(401, "writes need the token", headers={"WWW-Authenticate": "Bearer"})
+    if not secrets.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(403, "the token is wrong")
+
+
+# ---------------------------------------------------------------- the app
+def create_app(
+    store: Store,
+    token: str | None,
+    settings: AppSettings | None = None,
+    extractor: Extractor | None = None,
+) -> FastAPI:
+    """The review page and REST service over ``store``. ``token``: the secret every write must carry
+    (None refuses all writes). ``extractor``: the one uploads are extracted with (loaded on the first
+    upload when None)."""
+    settings = settings or AppSettings()
+    schema = load_schema()
+    app = FastAPI(
+        title="nianbao",
+        version=__version__,
+        description="Review queue and REST access to extracted 政府信息公开工作年度报告 tables.",
+    )
+    app.state.token = token
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    extractor_lock = threading.Lock()
+    loaded: list[Extractor] = [extractor] if extractor else []
+
+    def the_extractor() -> Extractor:
+        with extractor_lock:
+            if not loaded:
+                loaded.append(Extractor.load())
+            return loaded[0]
+
+    def field_or_404(session, field_id: int) -> FieldRow:
+        row = session.get(FieldRow, field_id, options=[selectinload(FieldRow.reviews)])
+        if row is None:
+            raise HTTPException(404, f"no field {field_id}")
+        return row
+
+    def queue_of_document(session, document_id: int) -> DocumentQueue | None:
+        extraction = newest_extraction(session, document_id)
+        return document_queue(extraction, settings.threshold, schema) if extraction else None
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def queue_page(request: Request):
+        with store.sessions() as session:
+            queues = review_queue(session, settings.threshold, schema, settings.queue_documents)
+            documents, fields = queue_size(session, settings.threshold)
+            evidence = {
+                item.row.id: _evidence(q.document, item.row, settings) for q in queues for item in q.items
+            }
+            return templates.TemplateResponse(
+                request,
+                "queue.html",
+                {
+                    "queues": queues,
+                    "evidence": evidence,
+                    "documents": documents,
+                    "fields": fields,
+                    "threshold": settings.threshold,
+                    "name_of": lambda key: field_name(schema, key),
+                    "row_of": row_of,
+                    "file_name": lambda path: Path(path).name,
+                },
+            )
+
+    @app.get("/queue", tags=["review"])
+    def queue_json() -> dict:
+        """The documents with fields waiting for review, most doubtful first, each with its fields."""
+        with store.sessions() as session:
+            queues = review_queue(session, settings.threshold, schema, settings.queue_documents)
+            documents, fields = queue_size(session, settings.threshold)
+            return {
+                "documents_waiting": documents,
+                "fields_waiting": fields,
+                "documents": [
+                    {
+                        "id": q.document.id,
+                        "name": Path(q.document.path).name,
+                        "broken": q.broken,
+                        "fields": [
+                            _field_out(i.row, settings.threshold, schema, q.broken).model_dump()
+                            for i in q.items
+                        ],
+                    }
+                    for q in queues
+                ],
+            }
+
+    @app.post("/fields/{field_id}/review", tags=["review"], dependencies=[Depends(require_token)])
+    def review(field_id: int, decision: ReviewIn) -> ReviewResult:
+        """Record a decision about one field (appended to the audit trail; nothing is overwritten)."""
+        try:
+            made = store.review(field_id, decision.action, decision.reviewer, decision.value)
+        except KeyError:
+            raise HTTPException(404, f"no field {field_id}") from None
+        with store.sessions() as session:
+            row = field_or_404(session, field_id)
+            queue = queue_of_document(session, row.extraction.document_id)
+            broken = queue.broken if queue else []
+            return ReviewResult(
+                review=_review_out(made),
+                field=_field_out(row, settings.threshold, schema, broken),
+                remaining=len(queue.items) if queue else 0,
+                broken=[Broken(**_broken_fields(b)) for b in broken],
+            )
+
+    @app.post("/documents/{document_id}/check", tags=["review"])
+    def check(document_id: int, trial: CheckIn) -> CheckOut:
+        """The identities (勾稽关系) broken by the document's values in use with ``values`` tried in
+        their place: the page asks this as the reviewer types. Nothing is written."""
+        with store.sessions() as session:
+            extraction = newest_extraction(session, document_id)
+            if extraction is None or extraction.format not in schema.formats:
+                raise HTTPException(404, f"document {document_id} has no extracted fields")
+            values = current_values(extraction)
+            unknown = sorted(set(trial.values) - set(values))
+            if unknown:
+                raise HTTPException(422, f"no such fields in this document: {unknown}")
+            broken = broken_identities({**values, **trial.values}, extraction.format, schema)
+            return CheckOut(broken=[Broken(**_broken_fields(b)) for b in broken])
+
+    @app.get("/fields/{field_id}/crop.png", tags=["evidence"], response_class=Response)
+    def crop(field_id: int) -> Response:
+        """The page band around the field's cell with the cell outlined (PDFs and page images)."""
+        with store.sessions() as session:
+            row = field_or_404(session, field_id)
+            path = Path(row.extraction.document.path)
+        if not is_paged(path):
+            raise HTTPException(404, "the field's document has no pages to show")
+        try:
+            png = crop_png(path, row, settings.crop_dpi, settings.crop_margin_pt)
+        except EvidenceMissing as exc:
+            raise HTTPException(404, str(exc)) from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/fields/{field_id}/source", tags=["evidence"])
+    def source(field_id: int) -> list[dict]:
+        """The source rows around a text form's field, the field's row marked."""
+        with store.sessions() as session:
+            row = field_or_404(session, field_id)
+            path = Path(row.extraction.document.path)
+        return [r.__dict__ for r in source_rows(path, row, settings.context_rows)]
+
+    @app.post(
+        UPLOAD_PATH,
+        tags=["documents"],
+        status_code=201,
+        dependencies=[Depends(require_token)],
+        responses={413: {"description": "the file is over the size limit"}},
+    )
+    def upload(file: UploadFile) -> UploadOut:
+        """Store a file under the data directory by its content hash and extract it (once per content,
+        pipeline and model version)."""
+        data = file.file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"the file is over the {settings.max_upload_bytes}-byte limit")
+        if not data:
+            raise HTTPException(400, "the file is empty")
+        digest = content_hash(data)
+        suffix = Path(file.filename or "").suffix.lower()
+        target = _store_upload(settings.upload_dir, digest, suffix if SAFE_SUFFIX.match(suffix) else "", data)
+        document = store.add_document(digest, str(target), len(data), target.suffix.lstrip(".") or None)
+        the = the_extractor()
+        versions = (__version__, model_version(the.model_card))
+        done = {(p, m): s for p, m, s in store.extractions_of(document)}
+        if done.get(versions) in (None, "failed"):
+            record, evidence = the.extract_with_evidence(target)
+            store.save_extraction(
+                document, record, evidence, *versions, extraction_state(record, schema.section_of)
+            )
+        with store.sessions() as session:
+            extraction = newest_extraction(session, document)
+            return UploadOut(id=document, sha256=digest, state=extraction.state, error=extraction.error)
+
+    @app.get("/documents/{document_id}", tags=["documents"])
+    def document(document_id: int) -> DocumentOut:
+        """A document's state and record (reviewed values in place of extracted ones)."""
+        with store.sessions() as session:
+            row = session.get(DocumentRow, document_id)
+            if row is None:
+                raise HTTPException(404, f"no document {document_id}")
+            queue = queue_of_document(session, document_id)
+            extraction = queue.extraction if queue else None
+            record = None
+            if extraction is not None:
+                record = {**extraction.record, "fields": {**extraction.record["fields"]}}
+                record["document"] = Path(row.path).name
+                record["fields"].update(current_values(extraction))
+            return DocumentOut(
+                id=row.id,
+                sha256=row.sha256,
+                name=Path(row.path).name,
+                size=row.size,
+                state=extraction.state if extraction else None,
+                error=extraction.error if extraction else None,
+                pipeline_version=extraction.pipeline_version if extraction else None,
+                model_version=extraction.model_version if extraction else None,
+                pending=len(queue.items) if queue else 0,
+                record=record,
+            )
+
+    @app.get("/documents/{document_id}/fields", tags=["documents"])
+    def document_fields(document_id: int) -> list[FieldOut]:
+        """Every field of the document's newest extraction with its confidence, status and provenance."""
+        with store.sessions() as session:
+            if session.get(DocumentRow, document_id) is None:
+                raise HTTPException(404, f"no document {document_id}")
+            queue = queue_of_document(session, document_id)
+            if queue is None:
+                return []
+            return [
+                _field_out(row, settings.threshold, schema, queue.broken) for row in queue.extraction.fields
+            ]
+
+    return app
+
+
+def _broken_fields(flag: dict) -> dict:
+    return {"identity": flag["identity"], "fields": flag["fields"], "detail": flag["detail"]}
+
+
+def _evidence(document: DocumentRow, row: FieldRow, settings: AppSettings) -> list[SourceRow] | str:
+    """The string crop when a page image can be shown, else the source rows ([] when none are found)."""
+    path = Path(document.path)
+    if has_box(row) and is_paged(path):
+        return "crop"
+    try:
+        return source_rows(path, row, settings.context_rows)
+    except Exception as exc:  # a file that no longer reads must not take the queue page down
+        log.warning("no source rows for field %s: %s", row.id, exc)
+        return []
+
+
+def _store_upload(root: Path, digest: str, suffix: str, data: bytes) -> Path:
+    """``root/ab/abcdef….pdf``: named by content, so a client's file name never becomes a path."""
+    folder = (root / digest[:2]).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{digest}{suffix}"
+    if not target.exists():
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+    return target
+
+
+def serve(
+    db_url: str,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: AppSettings | None = None,
+) -> None:
+    """Run the review page and REST service. The token is ``token``, else $NIANBAO_TOKEN, else a fresh
+    random one printed with a link that hands it to the page."""
+    import uvicorn
+
+    token = token or os.environ.get(TOKEN_ENV)
+    shown = ""
+    if not token:
+        token = secrets.token_urlsafe(18)
+        shown = f"#token={token}"
+    store = Store.open(db_url)
+    print(f"nianbao review page: http://{host}:{port}/{shown}", file=sys.stderr)
+    try:
+        uvicorn.run(create_app(store, token, settings), host=host, port=port)
+    finally:
+        store.close()

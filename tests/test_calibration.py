@@ -1,0 +1,78 @@
+"""The confidence calibrator: an estimator that turns raw scores and evidence kinds into P(right)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from nianbao.evaluation.evaluate import expected_calibration_error
+from nianbao.models.calibration import FEATURES, FLAG_KINDS, ConfidenceCalibrator, field_features
+from nianbao.training.calibration import CalibrationSet, fit_calibrator
+
+
+def _overconfident_ocr(n: int, seed: int, printed_doubt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Printed fields right as often as their raw score says (or more: ``printed_doubt`` < 1 shrinks
+    their error); OCR fields right far less often."""
+    rng = np.random.default_rng(seed)
+    raw = rng.uniform(0.6, 0.99999, n)
+    ocr = rng.random(n) < 0.4
+    truth = np.where(ocr, raw**8, 1 - (1 - raw) * printed_doubt)  # OCR at raw 0.9: right 43 % of the time
+    right = rng.random(n) < truth
+    X = np.zeros((n, len(FEATURES)))
+    X[:, 0] = np.log(raw / (1 - raw))
+    X[:, 2] = ocr
+    X[:, 3] = X[:, 0] * ocr
+    return X, right
+
+
+def test_calibration_removes_the_overconfidence_of_ocr_fields() -> None:
+    X, right = _overconfident_ocr(6000, 1)
+    held_X, held_right = _overconfident_ocr(6000, 2)
+    raw = 1 / (1 + np.exp(-held_X[:, 0]))
+    calibrated = ConfidenceCalibrator().fit(X, right).predict_proba(held_X)[:, 1]
+    assert expected_calibration_error(raw, held_right) > 0.1
+    assert expected_calibration_error(calibrated, held_right) < 0.03
+
+
+def test_it_is_a_scikit_learn_estimator() -> None:
+    model = ConfidenceCalibrator(C=0.5, isotonic=False)
+    assert clone(model).get_params() == {"C": 0.5, "isotonic": False, "folds": 5, "random_state": 0}
+    assert not hasattr(model, "logistic_")  # no work before fit
+    X, right = _overconfident_ocr(500, 3)
+    proba = model.fit(X, right).predict_proba(X)
+    assert proba.shape == (500, 2) and np.allclose(proba.sum(axis=1), 1)
+    everything_right = ConfidenceCalibrator().fit(X, np.ones(500, bool)).predict_proba(X)[:, 1]
+    assert np.all(everything_right == 1.0)
+
+
+def test_features_follow_the_record_and_its_flags() -> None:
+    record = {
+        "fields": {"a.x": 3, "a.y": None, "a.z": 5},
+        "confidence": {"a.x": 0.5, "a.y": 0.85, "a.z": 0.99},
+        "flags": [
+            {"field": "a.z", "kind": "ocr_repaired", "detail": ""},
+            {"identity": "i", "fields": ["a.x", "a.z"], "kind": "source_inconsistent", "detail": ""},
+        ],
+    }
+    keys, X = field_features(record, ocr=True)
+    assert keys == ["a.x", "a.y", "a.z"] and X.shape == (3, len(FEATURES))
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert X[0, column["logit_raw"]] == pytest.approx(0.0) and X[1, column["blank"]] == 1
+    assert X[:, column["ocr"]].tolist() == [1, 1, 1]
+    broken = X[:, column["source_inconsistent"]].tolist()
+    assert broken == [1, 0, 1] and X[2, column["ocr_repaired"]] == 1 and set(FLAG_KINDS) <= set(column)
+
+
+def test_the_review_policy_keeps_the_target_on_fields_it_lets_through() -> None:
+    X, right = _overconfident_ocr(20000, 4, printed_doubt=0.002)
+    data = CalibrationSet(X, right, np.arange(20000) // 40, np.where(X[:, 2] == 1, "scan", "md"))
+    model, card = fit_calibrator(data)
+    policy = card["review_policy"]
+    assert card["ece_out_of_fold"] < card["ece_raw"]
+    assert 0 < policy["share"] < 1
+    held_X, held_right = _overconfident_ocr(20000, 5, printed_doubt=0.002)
+    kept = model.predict_proba(held_X)[:, 1] >= policy["threshold"]
+    assert policy["share"] == pytest.approx(1 - kept.mean(), abs=0.05)
+    assert held_right[kept].mean() >= 0.998  # the target, within sampling noise on new data
+    assert card["per_form"]["scan"]["review_share"] > card["per_form"]["md"]["review_share"]

@@ -1,0 +1,172 @@
+"""Fit the confidence calibrator and choose the review policy: ``python -m nianbao.training.calibration``.
+
+The calibration set is synthesized (seeded, in every input form, scans included), extracted by the
+shipped pipeline with the calibrator switched off, and each produced field is marked right or wrong
+against its gold value. Out-of-fold calibrated confidences (folds by document, so no document is scored
+by a model that saw it) give the honest ECE and the review threshold: the lowest confidence at which
+the fields kept without review are still >= 99.9 % right. The final model is then fitted on every field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from nianbao import __version__
+from nianbao.evaluation.evaluate import REVIEW_TARGET, expected_calibration_error, review_needed, same_value
+from nianbao.models import CALIBRATOR, save_model
+from nianbao.models.calibration import FEATURES, ConfidenceCalibrator
+
+SEED = 20261123
+# Documents per form: scans weigh most, because their fields are the ones in doubt.
+COUNTS = {"md": 12, "html": 12, "txt": 40, "docx": 12, "pdf": 30, "scan": 16}
+
+
+@dataclass
+class CalibrationSet:
+    X: np.ndarray  # one row per produced field, columns models.calibration.FEATURES
+    right: np.ndarray
+    document: np.ndarray  # index of the field's document, for folds by document
+    form: np.ndarray
+
+
+class _Recorder:
+    """Stands in for the calibrator: keeps the feature rows it is shown and returns the raw confidence."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        self.rows.append(X)
+        raw = 1 / (1 + np.exp(-X[:, 0]))
+        return np.column_stack([1 - raw, raw])
+
+
+@cache
+def _extractor():
+    from nianbao.extraction.pipeline import Extractor
+
+    return Extractor.load()
+
+
+def _label(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """One document's feature rows and whether each field came out right."""
+    extractor, recorder = _extractor(), _Recorder()
+    extractor.calibrator = recorder
+    record = extractor.extract(path)
+    gold = json.loads(path.with_name(path.name.removesuffix(path.suffix) + ".gold.json").read_text("utf-8"))
+    if not recorder.rows:  # an unreadable document has no fields to calibrate
+        return np.zeros((0, len(FEATURES))), np.zeros(0, bool), gold["synth"]["form"]
+    right = [
+        key in gold["fields"] and same_value(value, gold["fields"][key])
+        for key, value in record["fields"].items()
+    ]
+    return recorder.rows[-1], np.asarray(right, bool), gold["synth"]["form"]
+
+
+def calibration_set(seed: int = SEED, counts: dict[str, int] = COUNTS, workers: int = 2) -> CalibrationSet:
+    from nianbao.evaluation.variants import write_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [p for form, n in counts.items() for p in write_corpus(Path(tmp) / form, n, [form], seed)]
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            labelled = list(pool.map(_label, paths))
+    X = np.vstack([rows for rows, _, _ in labelled])
+    right = np.concatenate([r for _, r, _ in labelled])
+    document = np.concatenate([np.full(len(r), i) for i, (_, r, _) in enumerate(labelled)])
+    form = np.concatenate([np.full(len(r), f, dtype=object) for _, r, f in labelled])
+    return CalibrationSet(X, right, document, form)
+
+
+def out_of_fold(data: CalibrationSet, model: ConfidenceCalibrator, folds: int = 5) -> np.ndarray:
+    predicted = np.zeros(len(data.right))
+    for fit, held in GroupKFold(folds).split(data.X, data.right, data.document):
+        predicted[held] = (
+            model.__class__(**model.get_params())
+            .fit(data.X[fit], data.right[fit])
+            .predict_proba(data.X[held])[:, 1]
+        )
+    return predicted
+
+
+def fit_calibrator(
+    data: CalibrationSet, model: ConfidenceCalibrator | None = None
+) -> tuple[ConfidenceCalibrator, dict]:
+    """The final calibrator and its card: out-of-fold ECE before and after, the review threshold and the
+    share of fields it sends to review, overall and per form."""
+    model = model or ConfidenceCalibrator()
+    calibrated = out_of_fold(data, model)
+    raw = 1 / (1 + np.exp(-data.X[:, 0]))
+    policy = review_needed(calibrated, data.right, REVIEW_TARGET)
+    kept = calibrated >= policy.threshold
+    per_form = {
+        form: {
+            "fields": int(mask.sum()),
+            "accuracy": round(float(data.right[mask].mean()), 6),
+            "review_share": round(float(1 - kept[mask].mean()), 6),
+            "kept_accuracy": round(float(data.right[mask & kept].mean()), 6) if (mask & kept).any() else None,
+        }
+        for form in sorted(set(data.form))
+        for mask in [data.form == form]
+    }
+    card = {
+        "component": "calibrator",
+        "nianbao_version": __version__,
+        "params": model.get_params(),
+        "features": list(FEATURES),
+        "fields": len(data.right),
+        "wrong": int((~data.right).sum()),
+        "ece_raw": round(expected_calibration_error(raw, data.right), 6),
+        "ece_out_of_fold": round(expected_calibration_error(calibrated, data.right), 6),
+        "review_policy": {**policy.to_dict(), "chosen_on": "out-of-fold calibrated confidence"},
+        "per_form": per_form,
+    }
+    return model.fit(data.X, data.right), card
+
+
+def train(
+    out: Path = CALIBRATOR, seed: int = SEED, counts: dict[str, int] = COUNTS, workers: int = 2
+) -> dict:
+    started = time.perf_counter()
+    data = calibration_set(seed, counts, workers)
+    model, card = fit_calibrator(data)
+    card |= {
+        "made_by": "python -m nianbao.training.calibration",
+        "seed": seed,
+        "documents_per_form": counts,
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    save_model(model, out, card)
+    return card
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=CALIBRATOR)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    card = train(args.out, args.seed, COUNTS, args.workers)
+    policy = card["review_policy"]
+    print(
+        f"calibrator: {card['fields']} fields ({card['wrong']} wrong), ECE raw {card['ece_raw']:.4f} → "
+        f"{card['ece_out_of_fold']:.4f} out of fold; review below {policy['threshold']:.4f}: "
+        f"{policy['share']:.2%} of fields, {policy['kept_accuracy']:.3%} right on the rest "
+        f"({card['train_seconds']} s) → {args.out}"
+    )
+    for form, row in card["per_form"].items():
+        print(f"  {form:<5} {row}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""MLflow model registry: log trained components as pyfunc models, resolve ``models:/NAME@alias``, promote.
+
+The registered model carries the same artifact the package ships (the joblib bundle with its model card,
+or the spaCy pipeline directory), so a registered version is loaded by the same code as the shipped one.
+MLflow is imported here only: the default extraction path never loads it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+import mlflow.pyfunc
+from mlflow import MlflowClient
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+PIP_REQUIREMENTS = ["nianbao", "scikit-learn", "jieba", "spacy"]  # stated: inferring them runs the model
+
+
+def tracking_uri(given: str | None = None) -> str:
+    return given or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+class FieldMapperModel(mlflow.pyfunc.PythonModel):
+    """pyfunc face of the field mapper: label texts in, concepts out."""
+
+    def load_context(self, context) -> None:
+        from nianbao.models import load_field_mapper
+
+        self.model, self.card = load_field_mapper(context.artifacts["field_mapper"])
+
+    def predict(self, context, model_input: list[str], params=None) -> list[str]:
+        return [str(c) for c in self.model.predict(list(model_input))]
+
+
+class SectionsModel(mlflow.pyfunc.PythonModel):
+    """pyfunc face of the sections pipeline: texts in, section labels out."""
+
+    def load_context(self, context) -> None:
+        from nianbao.models.sections import SectionReader
+
+        self.reader = SectionReader.load(context.artifacts["sections"])
+
+    def predict(self, context, model_input: list[str], params=None) -> list[str]:
+        return [label for label, _ in self.reader.classify(list(model_input))]
+
+
+COMPONENTS = {"field_mapper": FieldMapperModel, "sections": SectionsModel}
+
+
+def log_component(component: str, artifact: Path, registered_name: str | None, alias: str) -> str | None:
+    """Log one component in the active run, register it when a name is given, and give it ``alias``
+    when no version has it yet (later moves are `nianbao promote`'s). Returns the registered version."""
+    info = mlflow.pyfunc.log_model(
+        name=component,
+        python_model=COMPONENTS[component](),
+        artifacts={component: str(artifact)},
+        pip_requirements=PIP_REQUIREMENTS,
+        registered_model_name=registered_name,
+        tags={"component": component},
+    )
+    if not registered_name:
+        return None
+    version = str(info.registered_model_version)
+    client = MlflowClient()
+    client.set_model_version_tag(registered_name, version, "component", component)
+    if alias not in client.get_registered_model(registered_name).aliases:
+        client.set_registered_model_alias(registered_name, alias, version)
+    return version
+
+
+def download(uri: str, tracking: str | None = None) -> Path:
+    """The local directory of a logged model (``models:/NAME@alias``, ``models:/NAME/3``, ``runs:/…``)."""
+    mlflow.set_tracking_uri(tracking_uri(tracking))
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+
+
+def component_artifact(uri: str, tracking: str | None = None) -> tuple[str, Path]:
+    """(component, path of its artifact) inside a logged model."""
+    root = download(uri, tracking)
+    for component in COMPONENTS:
+        for candidate in sorted((root / "artifacts").glob(f"{component}*")):
+            return component, candidate
+    raise FileNotFoundError(f"E_MODEL_ARTIFACT: {uri} holds no nianbao component")
+
+
+def resolve_model(ref: str | None, tracking: str | None = None) -> str | None:
+    """A local field mapper path for ``--model``: a path as given, a registry URI downloaded."""
+    if ref is None or ("://" not in ref and not ref.startswith("models:/")):
+        return ref
+    component, path = component_artifact(ref, tracking)
+    if component != "field_mapper":
+        raise ValueError(f"E_MODEL_COMPONENT: {ref} is a {component} model, not a field mapper")
+    return str(path)
