@@ -21,11 +21,8 @@ MEMORY_TARGET_MB = 500
 
 
 def measure(files: list[Path], engine: str, workers: int, scratch: Path) -> Summary:
-    store = Store.open(f"sqlite:///{scratch / f'{engine}-{workers}.db'}")
-    try:
+    with Store.open(f"sqlite:///{scratch / f'{engine}-{workers}.db'}") as store:
         return run_batch(files, store, BatchSettings(engine=engine, workers=workers))
-    finally:
-        store.close()
 
 
 def main() -> None:

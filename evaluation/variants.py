@@ -1145,14 +1145,17 @@ def document_seed(corpus_seed: int, form: str, index: int) -> int:
     return random.Random(f"{corpus_seed}/{form}/{index}").getrandbits(31)
 
 
+def gold_path(document: Path) -> Path:
+    """NAME.gold.json beside NAME<suffix>."""
+    return document.with_name(document.name.removesuffix(document.suffix) + ".gold.json")
+
+
 def _write_one(job: tuple[Path, int, str]) -> Path:
     out_dir, doc_seed, form = job
-    content, gold, suffix = make_report(doc_seed, form)
+    content, gold, _ = make_report(doc_seed, form)
     path = out_dir / gold["document"]
     path.write_bytes(content)
-    (out_dir / f"{path.name.removesuffix(suffix)}.gold.json").write_text(
-        json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
+    gold_path(path).write_text(json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
 
 
@@ -1180,8 +1183,7 @@ def _record_run(out_dir: Path, run: dict, paths: list[Path]) -> None:
     manifest.setdefault("runs", []).append(run)
     files = manifest.setdefault("files", {})
     for path in paths:
-        gold = path.with_name(path.name.removesuffix(path.suffix) + ".gold.json")
-        for p in (path, gold):
+        for p in (path, gold_path(path)):
             files[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
     manifest["files"] = dict(sorted(files.items()))
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

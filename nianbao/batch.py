@@ -95,6 +95,11 @@ def model_version(card: dict) -> str:
     return f"{card.get('component', 'field_mapper')}:{digest[:16]}"
 
 
+def extraction_key(card: dict) -> tuple[str, str]:
+    """(pipeline version, model version) under which an extraction by this model is stored."""
+    return __version__, model_version(card)
+
+
 def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
     """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
     if record["error"]:
@@ -321,7 +326,7 @@ def run_batch(
     """Extract every file under ``paths`` not already in ``store``; returns what happened."""
     started = time.perf_counter()
     card = Extractor.load(settings.model).model_card
-    current = (__version__, model_version(card))
+    current = extraction_key(card)
     section_of = load_schema().section_of
     summary = Summary()
     todo = list(plan(store, paths, settings, current, summary))

@@ -121,11 +121,8 @@ def _batch(args: argparse.Namespace) -> int:
         reextract=args.reextract,
         model=args.model,
     )
-    store = Store.open(args.db)
-    try:
+    with Store.open(args.db) as store:
         summary = run_batch(archive_files(args.paths), store, settings)
-    finally:
-        store.close()
     print(summary.line())
     return 1 if summary.counts["failed"] else 0
 
@@ -134,11 +131,8 @@ def _export(args: argparse.Namespace) -> int:
     from nianbao.export import export
     from nianbao.store import Store
 
-    store = Store.open(args.db)
-    try:
+    with Store.open(args.db) as store:
         n = export(store, Path(args.output), args.format, args.threshold, include_all=args.all)
-    finally:
-        store.close()
     print(f"{n} documents → {args.output}")
     return 0
 
@@ -154,11 +148,8 @@ def _review_export(args: argparse.Namespace) -> int:
     from nianbao.app import export_corrections
     from nianbao.store import Store
 
-    store = Store.open(args.db)
-    try:
+    with Store.open(args.db) as store:
         n = export_corrections(store, Path(args.output))
-    finally:
-        store.close()
     print(f"{n} review decisions → {args.output}")
     return 0
 

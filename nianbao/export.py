@@ -11,11 +11,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from nianbao.schema import load_schema
-from nianbao.store import DocumentRow, ExtractionRow, FieldRow, Store
+from nianbao.store import DocumentRow, ExtractionRow, FieldRow, Store, newest_extraction_ids, with_fields
 
 FORMATS = ("parquet", "csv", "jsonl")
 DOUBT_FLAGS = {"source_inconsistent", "ocr_repaired"}  # always seen by a person, whatever the confidence
@@ -31,16 +30,8 @@ def field_status(row: FieldRow, threshold: float) -> str:
 
 
 def _newest_extractions(store: Store) -> Iterator[tuple[DocumentRow, ExtractionRow]]:
-    newest = select(func.max(ExtractionRow.id)).group_by(ExtractionRow.document_id)
-    query = (
-        select(ExtractionRow)
-        .where(ExtractionRow.id.in_(newest))
-        .options(
-            selectinload(ExtractionRow.document),
-            selectinload(ExtractionRow.fields).selectinload(FieldRow.reviews),
-        )
-        .order_by(ExtractionRow.id)
-    )
+    query = with_fields(select(ExtractionRow).where(ExtractionRow.id.in_(newest_extraction_ids())))
+    query = query.order_by(ExtractionRow.id)
     with store.sessions() as session:
         for extraction in session.scalars(query):
             yield extraction.document, extraction

@@ -24,6 +24,7 @@ from sklearn.model_selection import GroupKFold
 
 from nianbao import __version__
 from nianbao.evaluation.evaluate import REVIEW_TARGET, expected_calibration_error, review_needed, same_value
+from nianbao.evaluation.variants import gold_path, write_corpus
 from nianbao.models import CALIBRATOR, save_model
 from nianbao.models.calibration import FEATURES, ConfidenceCalibrator
 
@@ -64,7 +65,7 @@ def _label(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     extractor, recorder = _extractor(), _Recorder()
     extractor.calibrator = recorder
     record = extractor.extract(path)
-    gold = json.loads(path.with_name(path.name.removesuffix(path.suffix) + ".gold.json").read_text("utf-8"))
+    gold = json.loads(gold_path(path).read_text("utf-8"))
     if not recorder.rows:  # an unreadable document has no fields to calibrate
         return np.zeros((0, len(FEATURES))), np.zeros(0, bool), gold["synth"]["form"]
     right = [
@@ -75,8 +76,6 @@ def _label(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def calibration_set(seed: int = SEED, counts: dict[str, int] = COUNTS, workers: int = 2) -> CalibrationSet:
-    from nianbao.evaluation.variants import write_corpus
-
     with tempfile.TemporaryDirectory() as tmp:
         paths = [p for form, n in counts.items() for p in write_corpus(Path(tmp) / form, n, [form], seed)]
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:

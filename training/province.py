@@ -110,7 +110,8 @@ def write_province_corpus(out_dir: Path, n: int, seed: int, start: int = 0) -> l
         report = build_province_report(doc_seed, random.Random(f"{seed}/{i}").choice(FORMS))
         path = out_dir / report.gold["document"]
         path.write_bytes(report.content)
-        gold_path = out_dir / f"{path.name.removesuffix(report.suffix)}.gold.json"
-        gold_path.write_text(json.dumps(report.gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        variants.gold_path(path).write_text(
+            json.dumps(report.gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
         paths.append(path)
     return paths

@@ -36,26 +36,24 @@ def lattice_tables(data: bytes, number: int, height: float, areas: Sequence[Box]
     The areas filter camelot's answer rather than go in as its ``table_areas``, whose bounds it would
     add as rules: a phantom row and column along an image's white margin.
     """
-    import camelot  # here: it imports matplotlib (~35 MB), which only image-ruled and unruled pages need
-
-    with warnings.catch_warnings():  # camelot warns of pages without tables: an answer, not a fault
-        warnings.simplefilter("ignore")
-        tables = camelot.read_pdf(
-            data,
-            pages=str(number),
-            flavor="lattice",
-            suppress_stdout=True,
-            resolution=LATTICE_DPI,
-            line_scale=LATTICE_LINE_SCALE,
-        )
     found = []
-    for table in tables:
-        x0, y0, x1, y1 = table._bbox
-        box = (x0, height - y1, x1, height - y0)
+    for table, box in _camelot(
+        data, number, height, "lattice", resolution=LATTICE_DPI, line_scale=LATTICE_LINE_SCALE
+    ):
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
         if any(a[0] <= centre[0] <= a[2] and a[1] <= centre[1] <= a[3] for a in areas):
             found.append(FoundTable(box, camelot_grid(table.cells, number, height)))
     return found
+
+
+def _camelot(data: bytes, number: int, height: float, flavor: str, **options: object) -> list[tuple]:
+    """(camelot table, its box top-down) for page ``number`` read by ``flavor``."""
+    import camelot  # here: it imports matplotlib (~35 MB), which only image-ruled and unruled pages need
+
+    with warnings.catch_warnings():  # camelot warns of pages without tables: an answer, not a fault
+        warnings.simplefilter("ignore")
+        tables = camelot.read_pdf(data, pages=str(number), flavor=flavor, suppress_stdout=True, **options)
+    return [(t, (t._bbox[0], height - t._bbox[3], t._bbox[2], height - t._bbox[1])) for t in tables]
 
 
 def camelot_grid(cells: list[list], page: int, height: float) -> list[list[GridCell]]:
@@ -319,25 +317,20 @@ def stream_tables(data: bytes, number: int, height: float, areas: Sequence[Strea
     and of values spanning columns for columns of their own. Rows are rebuilt from the text lines'
     geometry (:func:`stream_grid`), which camelot's one-line rows do not keep.
     """
-    import camelot
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tables = camelot.read_pdf(
-            data,
-            pages=str(number),
-            flavor="stream",
-            suppress_stdout=True,
-            table_areas=[f"{a.box[0]},{height - a.box[1]},{a.box[2]},{height - a.box[3]}" for a in areas],
-            columns=[",".join(f"{x:.2f}" for x in a.separators) for a in areas],
-            # Stacked characters are joined per cell by stream_grid; pdfminer's vertical lines would
-            # also take the first characters of a wrapped label's lines.
-            layout_kwargs={"char_margin": STREAM_CHAR_MARGIN, "detect_vertical": False},
-        )
+    tables = _camelot(
+        data,
+        number,
+        height,
+        "stream",
+        table_areas=[f"{a.box[0]},{height - a.box[1]},{a.box[2]},{height - a.box[3]}" for a in areas],
+        columns=[",".join(f"{x:.2f}" for x in a.separators) for a in areas],
+        # Stacked characters are joined per cell by stream_grid; pdfminer's vertical lines would
+        # also take the first characters of a wrapped label's lines.
+        layout_kwargs={"char_margin": STREAM_CHAR_MARGIN, "detect_vertical": False},
+    )
     found = []
-    for table in tables:
+    for table, box in tables:
         x0, y0, x1, y1 = table._bbox
-        box = (x0, height - y1, x1, height - y0)
         pieces = [
             _Piece(
                 text.strip(),

@@ -12,12 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from nianbao.export import DOUBT_FLAGS, field_status
 from nianbao.extraction.validation import validate
 from nianbao.schema import Schema
-from nianbao.store import DocumentRow, ExtractionRow, FieldRow, ReviewRow, Value
+from nianbao.store import (
+    DocumentRow,
+    ExtractionRow,
+    FieldRow,
+    ReviewRow,
+    Value,
+    newest_extraction_ids,
+    newest_extraction_of,
+    with_fields,
+)
 
 NOTE_FLAGS = ("value_uncertain", "inferred")  # worth showing, not by themselves a reason to review
 
@@ -128,21 +137,8 @@ def document_queue(extraction: ExtractionRow, threshold: float, schema: Schema) 
     return DocumentQueue(extraction.document, extraction, items, broken, rows)
 
 
-def _loaded(query):
-    return query.options(
-        selectinload(ExtractionRow.document),
-        selectinload(ExtractionRow.fields).selectinload(FieldRow.reviews),
-    )
-
-
 def newest_extraction(session: Session, document_id: int) -> ExtractionRow | None:
-    query = (
-        select(ExtractionRow)
-        .where(ExtractionRow.document_id == document_id)
-        .order_by(ExtractionRow.id.desc())
-        .limit(1)
-    )
-    return session.scalar(_loaded(query))
+    return session.scalar(with_fields(newest_extraction_of(document_id)))
 
 
 def _flagged():
@@ -153,9 +149,12 @@ def _flagged():
 def _waiting(threshold: float) -> tuple:
     """WHERE clauses of the fields that may wait for review: of a document's newest extraction, not yet
     reviewed, below the threshold or flagged. ``field_status`` has the last word on each."""
-    newest = select(func.max(ExtractionRow.id)).group_by(ExtractionRow.document_id)
     unreviewed = ~exists().where(ReviewRow.field_id == FieldRow.id)
-    return FieldRow.extraction_id.in_(newest), unreviewed, or_(FieldRow.confidence < threshold, _flagged())
+    return (
+        FieldRow.extraction_id.in_(newest_extraction_ids()),
+        unreviewed,
+        or_(FieldRow.confidence < threshold, _flagged()),
+    )
 
 
 def review_queue(session: Session, threshold: float, schema: Schema, limit: int) -> list[DocumentQueue]:
@@ -171,7 +170,7 @@ def review_queue(session: Session, threshold: float, schema: Schema, limit: int)
         .limit(limit)
     )
     ids = list(session.scalars(candidates))
-    extractions = session.scalars(_loaded(select(ExtractionRow).where(ExtractionRow.id.in_(ids))))
+    extractions = session.scalars(with_fields(select(ExtractionRow).where(ExtractionRow.id.in_(ids))))
     queues = [document_queue(e, threshold, schema) for e in extractions]
     return sorted((q for q in queues if q.items), key=lambda q: (q.doubt, q.document.id))
 

@@ -42,7 +42,7 @@ from nianbao.app.queue import (
     row_of,
 )
 from nianbao.app.settings import AppSettings
-from nianbao.batch import extraction_state, model_version
+from nianbao.batch import extraction_key, extraction_state
 from nianbao.export import field_status
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import Schema, load_schema
@@ -392,7 +392,7 @@ def create_app(
         target = _store_upload(settings.upload_dir, digest, suffix if SAFE_SUFFIX.match(suffix) else "", data)
         document = store.add_document(digest, str(target), len(data), target.suffix.lstrip(".") or None)
         the = the_extractor()
-        versions = (__version__, model_version(the.model_card))
+        versions = extraction_key(the.model_card)
         done = {(p, m): s for p, m, s in store.extractions_of(document)}
         if done.get(versions) in (None, "failed"):
             record, evidence = the.extract_with_evidence(target)

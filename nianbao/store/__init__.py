@@ -22,15 +22,25 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+    sessionmaker,
+)
 
 if TYPE_CHECKING:
     from nianbao.extraction.mapping import CellEvidence
@@ -142,6 +152,28 @@ class FileRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
 
+def newest_extraction_ids() -> Select:
+    """The id of each document's newest extraction: the one in use."""
+    return select(func.max(ExtractionRow.id)).group_by(ExtractionRow.document_id)
+
+
+def newest_extraction_of(document_id: int) -> Select:
+    return (
+        select(ExtractionRow)
+        .where(ExtractionRow.document_id == document_id)
+        .order_by(ExtractionRow.id.desc())
+        .limit(1)
+    )
+
+
+def with_fields(query: Select) -> Select:
+    """Extractions loaded with their document, fields and the fields' reviews, in a few queries."""
+    return query.options(
+        selectinload(ExtractionRow.document),
+        selectinload(ExtractionRow.fields).selectinload(FieldRow.reviews),
+    )
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -197,6 +229,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def add_document(self, digest: str, path: str, size: int, form: str | None = None) -> int:
         """The document's id, adding it the first time its content (SHA-256 ``digest``) is seen."""
@@ -293,12 +331,7 @@ class Store:
         (a duplicate path, a file skipped as already stored, or one whose run was killed mid-way)."""
         with self.sessions.begin() as session:
             for row in session.scalars(select(FileRow).where(FileRow.state == "pending")):
-                newest = session.scalar(
-                    select(ExtractionRow)
-                    .where(ExtractionRow.document_id == row.document_id)
-                    .order_by(ExtractionRow.id.desc())
-                    .limit(1)
-                )
+                newest = session.scalar(newest_extraction_of(row.document_id))
                 if newest is not None:
                     row.state, row.error, row.error_code = newest.state, newest.error, newest.error_code
 
