@@ -20,6 +20,8 @@ import numpy as np
 from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES
+from nianbao.models import review_policy
+from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.schema import load_schema
 
 FORM_OF_SUFFIX = {
@@ -228,7 +230,8 @@ class EvalReport:
     documents: dict[str, dict] = field(default_factory=dict)  # name -> its form and gold format
     wrong: list[dict] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
-    scored: list[tuple[float, bool]] = field(default_factory=list, repr=False)  # (confidence, correct) each
+    # (confidence, correct, has a doubt flag) of each gold field
+    scored: list[tuple[float, bool, bool]] = field(default_factory=list, repr=False)
     seconds: float = 0.0
 
     @property
@@ -238,7 +241,7 @@ class EvalReport:
     def calibration_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.scored:
             return np.zeros(0), np.zeros(0, bool)
-        confidence, correct = zip(*self.scored, strict=True)
+        confidence, correct, _ = zip(*self.scored, strict=True)
         return np.array(confidence, float), np.array(correct, bool)
 
     def coverage(self, thresholds: np.ndarray | None = None) -> CoverageCurve:
@@ -249,6 +252,15 @@ class EvalReport:
 
     def review(self, target: float = REVIEW_TARGET) -> ReviewPoint:
         return review_needed(*self.calibration_arrays(), target)
+
+    def under_policy(self, policy: ReviewPolicy) -> ReviewPoint:
+        """What ``policy`` sends to review here (below its threshold or flagged) and how right the rest is."""
+        confidence, correct = self.calibration_arrays()
+        doubt = np.array([d for _, _, d in self.scored], bool)
+        kept = (confidence >= policy.threshold) & ~doubt
+        kept_accuracy = float(correct[kept].mean()) if kept.any() else 1.0
+        share = float(1 - kept.mean()) if len(kept) else 0.0
+        return ReviewPoint(REVIEW_TARGET, policy.threshold, share, kept_accuracy)
 
     def mistake_kinds(self) -> dict[str, int]:
         return dict(Counter(w["kind"] for w in self.wrong).most_common())
@@ -309,6 +321,7 @@ class EvalReport:
                 "coverage": self.coverage().to_dict(),
                 "reliability": rel.to_dict(),
                 "review": self.review().to_dict(),
+                "policy": self.under_policy(review_policy()).to_dict(),
             },
             "wrong": self.wrong,
             "errors": self.errors,
@@ -319,7 +332,8 @@ def score_record(
     record: dict, gold: dict, report: EvalReport, name: str, evidence: dict[str, CellEvidence] | None = None
 ) -> None:
     """Add one document's record to ``report``; ``evidence`` (key → CellEvidence) explains mistakes."""
-    schema, evidence = load_schema(), evidence or {}
+    schema, evidence, doubt = load_schema(), evidence or {}, ReviewPolicy().always
+    flagged = flag_kinds_by_field(record)
     form, fmt = input_form(Path(name), gold), str(gold["meta"].get("format"))
     tally = report.by_document.setdefault(name, Tally())
     report.documents[name] = {"form": form, "format": fmt}
@@ -332,7 +346,7 @@ def score_record(
         present = key in record["fields"]
         ok = present and same_value(got, expected)
         confidence = record["confidence"].get(key, 0.0)  # a field never produced is vouched for by nothing
-        report.scored.append((confidence, ok))
+        report.scored.append((confidence, ok, not doubt.isdisjoint(flagged.get(key, ()))))
         groups = (report.by_section[schema.section_of(key)], report.by_field[key])
         for t in (report.overall, tally, report.by_form[form], report.by_format[fmt], *groups):
             t.add(ok)
@@ -523,10 +537,15 @@ def format_report(report: EvalReport, show_wrong: int = 50) -> str:
                 f"(confidence {w['confidence']}; {why}{label})"
             )
     lines.append(f"field accuracy: {report.overall.right}/{report.overall.total} = {report.accuracy:.2%}")
-    review = report.review()
+    review, policy = report.review(), report.under_policy(review_policy())
+    lines.append(f"calibration: ECE {report.reliability().ece:.4f}")
     lines.append(
         f"review: {review.share:.2%} of fields (confidence < {review.threshold:.3f}) to a reviewer leaves "
-        f"{review.kept_accuracy:.3%} right on the rest (target {review.target:.1%})"
+        f"{review.kept_accuracy:.3%} right on the rest (target {review.target:.1%}; the least review here)"
+    )
+    lines.append(
+        f"review policy shipped: {policy.share:.2%} of fields (confidence < {policy.threshold:.3f} "
+        f"or a doubt flag) to a reviewer, {policy.kept_accuracy:.3%} right on the rest"
     )
     return "\n".join(lines)
 

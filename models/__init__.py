@@ -12,7 +12,7 @@ import joblib
 import sklearn
 from sklearn.base import BaseEstimator
 
-from nianbao.models.calibration import ConfidenceCalibrator
+from nianbao.models.calibration import ConfidenceCalibrator, ReviewPolicy
 from nianbao.models.field_mapper import FieldMapper
 
 ARTIFACTS = Path(str(resources.files("nianbao.models").joinpath("artifacts")))
@@ -54,3 +54,14 @@ def load_calibrator(path: str | None = None) -> tuple[ConfidenceCalibrator, dict
     calibrator has been trained yet: confidences are then the raw scores."""
     path = Path(path) if path else CALIBRATOR
     return _load(path) if path.is_file() else None
+
+
+def review_policy(path: str | None = None) -> ReviewPolicy:
+    """The review policy chosen when the calibrator was trained (its card), else the default threshold.
+
+    Read from the card beside the artifact, so a service that only sorts stored fields loads no model.
+    """
+    card = (Path(path) if path else CALIBRATOR).with_suffix(".json")
+    if not card.is_file():
+        return ReviewPolicy()
+    return ReviewPolicy(threshold=json.loads(card.read_text("utf-8"))["review_policy"]["threshold"])

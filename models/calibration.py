@@ -9,6 +9,9 @@ an isotonic step on its output, fitted on held-out folds, fixes what a straight 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
@@ -19,18 +22,39 @@ from sklearn.utils.validation import check_is_fitted
 # What the record says about a field beside its raw confidence; the feature columns in this order.
 FLAG_KINDS = ("inferred", "source_inconsistent", "ocr_repaired", "value_uncertain", "position_uncertain")
 FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", *FLAG_KINDS)
+# A field in a broken identity or repaired from OCR is seen by a person whatever its confidence.
+DOUBT_FLAGS = frozenset({"source_inconsistent", "ocr_repaired"})
+DEFAULT_THRESHOLD = 0.9  # the review threshold while no calibrated policy is shipped
 _EPS = 1e-6
 
 
-def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
-    """(keys, feature matrix) of every field of a record, rows in the record's field order."""
-    keys = list(record["fields"])
-    flagged: dict[str, set[str]] = {k: set() for k in keys}
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """Which fields wait for a person: those below ``threshold`` (calibrated confidence) and those with
+    a doubt flag. The calibrator's training chooses the threshold from the coverage–accuracy curve."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    always: frozenset[str] = DOUBT_FLAGS
+
+    def needs_review(self, confidence: float, flag_kinds: Iterable[str]) -> bool:
+        return confidence < self.threshold or not self.always.isdisjoint(flag_kinds)
+
+
+def flag_kinds_by_field(record: dict) -> dict[str, set[str]]:
+    """The kinds of the flags that name each field of a record (one field, or the fields of an identity)."""
+    flagged: dict[str, set[str]] = {k: set() for k in record["fields"]}
     for flag in record["flags"]:
         named = [flag["field"]] if "field" in flag else flag.get("fields", [])
         for key in named:
             if key in flagged:
                 flagged[key].add(flag["kind"])
+    return flagged
+
+
+def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
+    """(keys, feature matrix) of every field of a record, rows in the record's field order."""
+    keys = list(record["fields"])
+    flagged = flag_kinds_by_field(record)
     rows = []
     for key in keys:
         raw = float(np.clip(record["confidence"].get(key, 0.0), _EPS, 1 - _EPS))

@@ -175,13 +175,32 @@ def crashed(path: str, exc: BaseException) -> Outcome:
     return Outcome(path, record, {}, 0.0, 0.0)
 
 
+def end_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A worker's initializer: the worker ends once the process that started it is gone. Nothing else
+    would tell it (it holds its pool queue's write end too, so it never reads an end of file), and a
+    batch or server killed with ``kill -9`` would leave its workers waiting for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nianbao-parent-watch", daemon=True).start()
+
+
 # ---------------------------------------------------------------- engines
 class LocalEngine:
     """Worker processes on this machine, started fresh (spawn) so each holds only what extraction needs."""
 
     def __init__(self, workers: int) -> None:
         self.workers, self.window = workers, 2 * workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        spawn = get_context("spawn")
+        return ProcessPoolExecutor(
+            self.workers, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
+        )
 
     def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
         """Results in completion order, never more than ``window`` files in flight. A worker that dies
@@ -210,14 +229,16 @@ class LocalEngine:
     def _restart(self) -> None:
         if self.pool._broken:
             self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self.pool = self._new_pool()
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
 
 
 class DaskEngine:
-    """The same work on a Dask distributed cluster: the scheduler at ``address``, else a LocalCluster."""
+    """The same work on a Dask distributed cluster: the scheduler at ``address``, else a LocalCluster of
+    ``workers`` processes. How many files are in flight follows the cluster's threads, not ``workers``:
+    a remote cluster is sized by the workers started on it, and they may join during a run."""
 
     def __init__(self, workers: int, address: str | None) -> None:
         from dask.distributed import Client, LocalCluster
@@ -226,18 +247,33 @@ class DaskEngine:
         if address is None:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
         self.client = Client(address or self.cluster)
-        self.window = 2 * workers
+
+    def window(self) -> int:
+        """Two files per worker thread the cluster has now: one running, one waiting."""
+        return 2 * max(1, sum(self.client.nthreads().values()))
 
     def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
+        """Results in completion order. A task that fails (its worker killed over its memory limit and
+        given up on, KilledWorker, or any error outside the extractor's own guard) fails its file only."""
         from dask.distributed import as_completed
 
-        flow = as_completed()
+        flow, job_of = as_completed(), {}
+
+        def finished(future) -> Outcome:
+            job = job_of.pop(future)
+            try:
+                return future.result()
+            except Exception as exc:
+                return crashed(job[0], exc)
+
         for job in jobs:
-            flow.add(self.client.submit(work, *job, pure=False))
-            if flow.count() >= self.window:
-                yield next(flow).result()
+            future = self.client.submit(work, *job, pure=False)
+            job_of[future] = job
+            flow.add(future)
+            if flow.count() >= self.window():
+                yield finished(next(flow))
         for future in flow:
-            yield future.result()
+            yield finished(future)
 
     def close(self) -> None:
         self.client.close()
@@ -289,9 +325,15 @@ class Progress:
 
 
 def plan(
-    store: Store, paths: Iterable[Path], settings: BatchSettings, current: tuple[str, str], summary: Summary
+    store: Store,
+    paths: Iterable[Path],
+    settings: BatchSettings,
+    current: tuple[str, str],
+    summary: Summary,
+    batch_job_id: int | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """(path, document id) of every file still to extract; the others are recorded as what they are."""
+    """(path, document id) of every file still to extract; the others are recorded as what they are.
+    Each path is marked as seen by ``batch_job_id`` (the REST job running this batch, if any)."""
     seen: set[int] = set()
     for path in paths:
         summary.files += 1
@@ -300,12 +342,12 @@ def plan(
             digest, size = file_hash(path), path.stat().st_size
         except OSError as exc:  # vanished or unreadable before it could be hashed: no document to key it
             error = f"E_IO: cannot read the file ({exc.strerror or exc})"
-            store.set_file(name, "failed", None, error)
+            store.set_file(name, "failed", None, error, batch_job_id)
             summary.counts["failed"] += 1
             summary.errors[name] = error
             continue
         document = store.add_document(digest, name, size, path.suffix.lower().lstrip(".") or None)
-        store.set_file(name, "pending", document)  # settled from its document's extraction at the end
+        store.set_file(name, "pending", document, None, batch_job_id)  # settled once extracted, or at the end
         if document in seen:
             summary.duplicates += 1
             continue
@@ -321,15 +363,20 @@ def plan(
 
 
 def run_batch(
-    paths: Iterable[Path], store: Store, settings: BatchSettings, progress_stream=sys.stderr
+    paths: Iterable[Path],
+    store: Store,
+    settings: BatchSettings,
+    progress_stream=sys.stderr,
+    batch_job_id: int | None = None,
 ) -> Summary:
-    """Extract every file under ``paths`` not already in ``store``; returns what happened."""
+    """Extract every file under ``paths`` not already in ``store``; returns what happened. ``batch_job_id``:
+    the REST job this run is, recorded on every file it looks at."""
     started = time.perf_counter()
     card = Extractor.load(settings.model).model_card
     current = extraction_key(card)
     section_of = load_schema().section_of
     summary = Summary()
-    todo = list(plan(store, paths, settings, current, summary))
+    todo = list(plan(store, paths, settings, current, summary, batch_job_id))
     document_of = dict(todo)
     progress = Progress(len(todo), progress_stream)
     engine = make_engine(settings)
@@ -339,6 +386,7 @@ def run_batch(
             state = extraction_state(outcome.record, section_of)
             document = document_of[outcome.path]
             store.save_extraction(document, outcome.record, outcome.evidence, *current, state)
+            store.settle_files(document)  # its paths show the outcome now, not only when the run ends
             summary.counts[state] += 1
             if outcome.record["error"]:
                 summary.errors[outcome.path] = outcome.record["error"]

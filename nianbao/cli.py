@@ -127,12 +127,21 @@ def _batch(args: argparse.Namespace) -> int:
     return 1 if summary.counts["failed"] else 0
 
 
+THRESHOLD_HELP = "calibrated confidence accepted without review (default: the shipped review policy's)"
+
+
+def _threshold(args: argparse.Namespace) -> float:
+    from nianbao.models import review_policy
+
+    return review_policy().threshold if args.threshold is None else args.threshold
+
+
 def _export(args: argparse.Namespace) -> int:
     from nianbao.export import export
     from nianbao.store import Store
 
     with Store.open(args.db) as store:
-        n = export(store, Path(args.output), args.format, args.threshold, include_all=args.all)
+        n = export(store, Path(args.output), args.format, _threshold(args), include_all=args.all)
     print(f"{n} documents → {args.output}")
     return 0
 
@@ -140,7 +149,8 @@ def _export(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from nianbao.app import AppSettings, serve
 
-    serve(args.db, args.token, args.host, args.port, AppSettings(threshold=args.threshold))
+    settings = AppSettings(threshold=_threshold(args), archive_root=args.archive_root)
+    serve(args.db, args.token, args.host, args.port, settings)
     return 0
 
 
@@ -247,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
     export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True)
     export.add_argument("-o", "--output", required=True)
-    export.add_argument("--threshold", type=float, default=0.9, help="confidence accepted without review")
+    export.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     export.add_argument("--all", action="store_true", help="also values still waiting for review")
     export.set_defaults(run=_export)
 
@@ -256,7 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="token that writes need (default: $NIANBAO_TOKEN, else a new one)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threshold", type=float, default=0.9, help="confidence accepted without review")
+    serve.add_argument(
+        "--archive-root",
+        type=Path,
+        metavar="DIR",
+        help="the only directory batch jobs (POST /batches) may read; without it they are refused",
+    )
+    serve.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     serve.set_defaults(run=_serve)
 
     review = sub.add_parser("review", help="reviewers' decisions")

@@ -13,18 +13,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
 from nianbao.store import DocumentRow, ExtractionRow, FieldRow, Store, newest_extraction_ids, with_fields
 
 FORMATS = ("parquet", "csv", "jsonl")
-DOUBT_FLAGS = {"source_inconsistent", "ocr_repaired"}  # always seen by a person, whatever the confidence
 
 
 def field_status(row: FieldRow, threshold: float) -> str:
     """reviewed (a person decided), auto (confident and in no broken identity), or pending."""
     if row.reviews:
         return "reviewed"
-    if row.confidence >= threshold and not any(f.get("kind") in DOUBT_FLAGS for f in row.flags):
+    if not ReviewPolicy(threshold).needs_review(row.confidence, (f.get("kind") for f in row.flags)):
         return "auto"
     return "pending"
 

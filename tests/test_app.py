@@ -298,7 +298,13 @@ def test_openapi_schema_describes_the_routes(client: TestClient) -> None:
     assert "post" in paths["/fields/{field_id}/review"] and "post" in paths["/documents/{document_id}/check"]
     assert paths["/fields/{field_id}/review"]["post"].get("security")  # the token, documented
     assert "413" in paths["/documents"]["post"]["responses"]
-    assert {"FieldOut", "DocumentOut", "ReviewIn"} <= set(schema["components"]["schemas"])
+    batches = paths["/batches"]["post"]
+    assert batches.get("security") and {"202", "403", "422"} <= set(batches["responses"])
+    assert "get" in paths["/batches"] and "get" in paths["/batches/{job_id}"]
+    components = schema["components"]["schemas"]
+    assert {"FieldOut", "DocumentOut", "ReviewIn", "BatchIn", "BatchOut", "FileCounts"} <= set(components)
+    assert components["BatchOut"]["properties"]["state"]["enum"] == ["queued", "running", "done", "failed"]
+    assert set(components["FileCounts"]["required"]) == {"pending", "done", "partial", "failed"}
     docs = client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
 

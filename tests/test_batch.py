@@ -16,7 +16,16 @@ import pytest
 from bad_inputs import BAD_INPUTS, blank_pdf
 from sqlalchemy import func, select
 
-from nianbao.batch import BatchSettings, Summary, archive_files, extraction_state, run_batch
+from nianbao.batch import (
+    BatchSettings,
+    DaskEngine,
+    Outcome,
+    Summary,
+    archive_files,
+    extraction_state,
+    run_batch,
+)
+from nianbao.extraction.pipeline import empty_record
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
 
@@ -179,3 +188,61 @@ def test_the_dask_engine_gives_the_local_engine_s_records(tmp_path: Path) -> Non
             records[engine] = {e.document.path: e.record for e in session.scalars(select(ExtractionRow))}
         store.close()
     assert records["dask"] == records["local"] and len(records["local"]) == 2
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (an exited one nobody reaped yet is a zombie, not running)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_when_their_batch_is_killed() -> None:
+    """Only the batch's own process is killed, as an out-of-memory kill or a crashed server would."""
+    started = "from nianbao.batch import LocalEngine; import os, sys; e = LocalEngine(1)"
+    report = "print(next(e.run([()], os.getpid)), flush=True); sys.stdin.read()"
+    batch = subprocess.Popen(
+        [sys.executable, "-c", f"{started}; {report}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        worker = int(batch.stdout.readline())
+        assert _running(worker)
+    finally:
+        batch.kill()
+        batch.wait()
+    deadline = time.monotonic() + 15
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker), "the worker outlived its batch"
+
+
+def _fails_on_b(path: str, model: str | None, timeout_s: float) -> Outcome:
+    if path == "b.md":
+        raise MemoryError("what a worker killed over its memory limit comes back as")
+    return Outcome(path, empty_record(path), {}, 0.0, 0.0)
+
+
+def test_a_dask_task_that_fails_fails_its_file_only() -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    )
+    engine = DaskEngine(1, cluster.scheduler_address)
+    try:
+        assert engine.window() == 4  # two per thread of the cluster, whatever the workers asked for
+        outcomes = {
+            o.path: o for o in engine.run([(n, None, 1.0) for n in ("a.md", "b.md", "c.md")], _fails_on_b)
+        }
+    finally:
+        engine.close()
+        cluster.close()
+    assert (
+        outcomes["b.md"]
+        .record["error"]
+        .startswith("E_CRASH: the worker failed while extracting (MemoryError)")
+    )
+    assert outcomes["a.md"].record["error"] is None and outcomes["c.md"].record["error"] is None

@@ -7,15 +7,26 @@ import pytest
 from sklearn.base import clone
 
 from nianbao.evaluation.evaluate import expected_calibration_error
-from nianbao.models.calibration import FEATURES, FLAG_KINDS, ConfidenceCalibrator, field_features
+from nianbao.models import review_policy
+from nianbao.models.calibration import (
+    DEFAULT_THRESHOLD,
+    FEATURES,
+    FLAG_KINDS,
+    ConfidenceCalibrator,
+    ReviewPolicy,
+    field_features,
+)
 from nianbao.training.calibration import CalibrationSet, fit_calibrator
 
 
-def _overconfident_ocr(n: int, seed: int, printed_doubt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _overconfident_ocr(
+    n: int, seed: int, printed_doubt: float = 1.0, log_error: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Printed fields right as often as their raw score says (or more: ``printed_doubt`` < 1 shrinks
-    their error); OCR fields right far less often."""
+    their error); OCR fields right far less often. ``log_error``: raw errors spread over decades, as a
+    real extractor's are, so some OCR fields are sure enough to keep."""
     rng = np.random.default_rng(seed)
-    raw = rng.uniform(0.6, 0.99999, n)
+    raw = 1 - 10 ** rng.uniform(-5, -0.4, n) if log_error else rng.uniform(0.6, 0.99999, n)
     ocr = rng.random(n) < 0.4
     truth = np.where(ocr, raw**8, 1 - (1 - raw) * printed_doubt)  # OCR at raw 0.9: right 43 % of the time
     right = rng.random(n) < truth
@@ -65,14 +76,33 @@ def test_features_follow_the_record_and_its_flags() -> None:
 
 
 def test_the_review_policy_keeps_the_target_on_fields_it_lets_through() -> None:
-    X, right = _overconfident_ocr(20000, 4, printed_doubt=0.002)
+    X, right = _overconfident_ocr(20000, 4, printed_doubt=0.002, log_error=True)
     data = CalibrationSet(X, right, np.arange(20000) // 40, np.where(X[:, 2] == 1, "scan", "md"))
     model, card = fit_calibrator(data)
     policy = card["review_policy"]
     assert card["ece_out_of_fold"] < card["ece_raw"]
-    assert 0 < policy["share"] < 1
-    held_X, held_right = _overconfident_ocr(20000, 5, printed_doubt=0.002)
+    assert 0 < policy["review_share"] < 1 and set(policy["by_evidence"]) == {"ocr", "printed"}
+    held_X, held_right = _overconfident_ocr(20000, 5, printed_doubt=0.002, log_error=True)
     kept = model.predict_proba(held_X)[:, 1] >= policy["threshold"]
-    assert policy["share"] == pytest.approx(1 - kept.mean(), abs=0.05)
-    assert held_right[kept].mean() >= 0.998  # the target, within sampling noise on new data
+    assert policy["review_share"] == pytest.approx(1 - kept.mean(), abs=0.05)
+    ocr = held_X[:, 2] == 1
+    for group in (ocr, ~ocr):  # the target holds on each evidence group, within sampling noise
+        assert held_right[kept & group].mean() >= 0.998
     assert card["per_form"]["scan"]["review_share"] > card["per_form"]["md"]["review_share"]
+
+
+def test_doubt_flags_go_to_review_whatever_the_confidence() -> None:
+    X, right = _overconfident_ocr(4000, 6, printed_doubt=0.002, log_error=True)
+    X[:100, FEATURES.index("source_inconsistent")] = 1
+    data = CalibrationSet(X, right, np.arange(4000) // 40, np.where(X[:, 2] == 1, "scan", "md"))
+    _, card = fit_calibrator(data)
+    assert card["review_policy"]["review_share"] >= 100 / 4000
+    policy = ReviewPolicy(threshold=0.5)
+    assert policy.needs_review(0.99, ["ocr_repaired"]) and policy.needs_review(0.4, [])
+    assert not policy.needs_review(0.99, ["inferred", "value_uncertain"])
+
+
+def test_the_shipped_policy_comes_from_the_calibrator_card(tmp_path) -> None:
+    assert review_policy(str(tmp_path / "none.joblib")).threshold == DEFAULT_THRESHOLD
+    (tmp_path / "c.json").write_text('{"review_policy": {"threshold": 0.731}}', "utf-8")
+    assert review_policy(str(tmp_path / "c.joblib")) == ReviewPolicy(threshold=0.731)

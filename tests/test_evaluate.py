@@ -22,6 +22,7 @@ from nianbao.evaluation.evaluate import (
 from nianbao.evaluation.report import log_run, write_report
 from nianbao.evaluation.variants import write_corpus
 from nianbao.extraction.mapping import CellEvidence
+from nianbao.models.calibration import ReviewPolicy
 
 # -- calibration -------------------------------------------------------------------------------------
 
@@ -139,7 +140,18 @@ def test_a_hand_made_record_is_scored_and_its_mistakes_named() -> None:
     top = {(c["true_field"], c["field"]): c for c in report.confusions()}
     assert top["s3.new.commercial", "s3.new.natural_person"]["labels"] == {"商业企业": 1}
     assert report.worst_documents()[0]["wrong"][0]["where"] == "table 1 row 3"
-    assert (0.0, False) in report.scored  # the field never produced counts as unvouched
+    assert (0.0, False, False) in report.scored  # the field never produced counts as unvouched
+
+
+def test_the_review_policy_sends_flagged_and_unsure_fields_to_review() -> None:
+    record = _record({"s3.new.total": 26, "s3.new.commercial": 5})
+    broken = {"identity": "i", "fields": ["s3.new.total"], "kind": "source_inconsistent", "detail": ""}
+    record["flags"] = [broken]
+    report = EvalReport()
+    score_record(record, {**GOLD, "fields": {"s3.new.total": 26, "s3.new.commercial": 4}}, report, "e.md")
+    flagged_only = report.under_policy(ReviewPolicy(threshold=0.5))
+    assert (flagged_only.share, flagged_only.kept_accuracy) == (0.5, 0.0)  # the wrong one got through
+    assert report.under_policy(ReviewPolicy(threshold=0.95)).share == 1.0
 
 
 def test_the_form_comes_from_the_synth_label_else_the_suffix_and_errors_are_kept() -> None:

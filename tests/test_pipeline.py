@@ -53,9 +53,7 @@ def test_pdf_page_limits(extractor, tmp_path: Path) -> None:
     huge.write_bytes(blank_pdf(301))
     assert extractor.extract(huge)["error"].startswith("E_TOO_LARGE")
     zero = tmp_path / "zero.pdf"
-    zero.write_bytes(
-        blank_pdf(1).replace(b"/Count 1", b"/Count 0").replace(b"/Kids [ 3 0 R ]", b"/Kids [ ]")
-    )
+    zero.write_bytes(blank_pdf(1).replace(b"/Count 1", b"/Count 0").replace(b"/Kids [ 3 0 R ]", b"/Kids [ ]"))
     assert extractor.extract(zero)["error"].split(":")[0] in ("E_EMPTY", "E_CORRUPT")
 
 

@@ -6,13 +6,16 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from nianbao.extraction.pipeline import Extractor
 from nianbao.store import (
     MIGRATIONS,
+    Base,
     DocumentRow,
     ExtractionRow,
     FieldRow,
@@ -49,12 +52,20 @@ def _count(store: Store, row: type) -> int:
 def test_migrations_make_the_schema_and_opening_again_changes_nothing(db_url: str) -> None:
     first = Store.open(db_url)
     tables = set(inspect(first.engine).get_table_names())
-    assert {"documents", "extractions", "field_values", "reviews", "alembic_version"} <= tables
+    assert {"documents", "extractions", "field_values", "reviews", "files", "batch_jobs"} <= tables
     first.close()
     again = Store.open(db_url)  # an upgrade at head is a no-op, not an error
     with again.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
     again.close()
+
+
+def test_the_migrations_make_the_schema_the_models_describe(db_url: str) -> None:
+    store = Store.open(db_url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    store.close()
+    assert differences == []
 
 
 def _alembic() -> Config:

@@ -26,11 +26,11 @@ from nianbao import __version__
 from nianbao.evaluation.evaluate import REVIEW_TARGET, expected_calibration_error, review_needed, same_value
 from nianbao.evaluation.variants import gold_path, write_corpus
 from nianbao.models import CALIBRATOR, save_model
-from nianbao.models.calibration import FEATURES, ConfidenceCalibrator
+from nianbao.models.calibration import FEATURES, ConfidenceCalibrator, ReviewPolicy
 
 SEED = 20261123
 # Documents per form: scans weigh most, because their fields are the ones in doubt.
-COUNTS = {"md": 12, "html": 12, "txt": 40, "docx": 12, "pdf": 30, "scan": 16}
+COUNTS = {"md": 12, "html": 12, "txt": 40, "docx": 12, "pdf": 30, "scan": 40}
 
 
 @dataclass
@@ -98,23 +98,63 @@ def out_of_fold(data: CalibrationSet, model: ConfidenceCalibrator, folds: int = 
     return predicted
 
 
+def evidence_groups(X: np.ndarray) -> dict[str, np.ndarray]:
+    """Fields read by OCR and fields printed in a text layer or a text form: their errors differ in kind
+    and rate, so the review threshold must hold on each, not only on their mix."""
+    ocr = X[:, FEATURES.index("ocr")] > 0.5
+    return {"ocr": ocr, "printed": ~ocr}
+
+
+def always_reviewed(X: np.ndarray) -> np.ndarray:
+    """Fields the policy sends to a person whatever their confidence (ReviewPolicy.always)."""
+    return np.any([X[:, FEATURES.index(kind)] > 0.5 for kind in sorted(ReviewPolicy().always)], axis=0)
+
+
+def choose_policy(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray) -> tuple[float, dict]:
+    """The review threshold: the lowest that keeps each evidence group's auto-accepted fields >=
+    REVIEW_TARGET right, among the fields no doubt flag sends to review anyway.
+
+    A group that is on target with every field kept sets no bound; otherwise its bound is the lowest
+    confidence it can keep. The policy takes the highest bound, and the card shows each group's outcome.
+    """
+    doubt = always_reviewed(X)
+    groups = {group: mask & ~doubt for group, mask in evidence_groups(X).items() if (mask & ~doubt).any()}
+    points = {
+        group: review_needed(calibrated[mask], right[mask], REVIEW_TARGET) for group, mask in groups.items()
+    }
+    threshold = max((p.threshold for p in points.values() if p.share > 0), default=0.0)
+    outcome = {
+        group: {
+            "bound": points[group].to_dict(),
+            **policy_outcome(calibrated[mask], right[mask], X[mask], threshold),
+        }
+        for group, mask in groups.items()
+    }
+    return threshold, outcome
+
+
+def policy_outcome(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray, threshold: float) -> dict:
+    """Share of fields the policy sends to review, and how many of the rest are right."""
+    kept = (calibrated >= threshold) & ~always_reviewed(X)
+    return {
+        "fields": len(right),
+        "accuracy": round(float(right.mean()), 6) if len(right) else None,
+        "review_share": round(float(1 - kept.mean()), 6) if len(right) else None,
+        "kept_accuracy": round(float(right[kept].mean()), 6) if kept.any() else None,
+    }
+
+
 def fit_calibrator(
     data: CalibrationSet, model: ConfidenceCalibrator | None = None
 ) -> tuple[ConfidenceCalibrator, dict]:
-    """The final calibrator and its card: out-of-fold ECE before and after, the review threshold and the
-    share of fields it sends to review, overall and per form."""
+    """The final calibrator and its card: out-of-fold ECE before and after, the review policy and what it
+    sends to review, overall and per form."""
     model = model or ConfidenceCalibrator()
     calibrated = out_of_fold(data, model)
     raw = 1 / (1 + np.exp(-data.X[:, 0]))
-    policy = review_needed(calibrated, data.right, REVIEW_TARGET)
-    kept = calibrated >= policy.threshold
+    threshold, by_evidence = choose_policy(calibrated, data.right, data.X)
     per_form = {
-        form: {
-            "fields": int(mask.sum()),
-            "accuracy": round(float(data.right[mask].mean()), 6),
-            "review_share": round(float(1 - kept[mask].mean()), 6),
-            "kept_accuracy": round(float(data.right[mask & kept].mean()), 6) if (mask & kept).any() else None,
-        }
+        form: policy_outcome(calibrated[mask], data.right[mask], data.X[mask], threshold)
         for form in sorted(set(data.form))
         for mask in [data.form == form]
     }
@@ -127,7 +167,14 @@ def fit_calibrator(
         "wrong": int((~data.right).sum()),
         "ece_raw": round(expected_calibration_error(raw, data.right), 6),
         "ece_out_of_fold": round(expected_calibration_error(calibrated, data.right), 6),
-        "review_policy": {**policy.to_dict(), "chosen_on": "out-of-fold calibrated confidence"},
+        "review_policy": {
+            "threshold": round(threshold, 6),
+            "target": REVIEW_TARGET,
+            "always": sorted(ReviewPolicy().always),
+            "chosen_on": "out-of-fold calibrated confidence, per evidence group",
+            "by_evidence": by_evidence,
+            **policy_outcome(calibrated, data.right, data.X, threshold),
+        },
         "per_form": per_form,
     }
     return model.fit(data.X, data.right), card
@@ -159,8 +206,8 @@ def main() -> None:
     policy = card["review_policy"]
     print(
         f"calibrator: {card['fields']} fields ({card['wrong']} wrong), ECE raw {card['ece_raw']:.4f} → "
-        f"{card['ece_out_of_fold']:.4f} out of fold; review below {policy['threshold']:.4f}: "
-        f"{policy['share']:.2%} of fields, {policy['kept_accuracy']:.3%} right on the rest "
+        f"{card['ece_out_of_fold']:.4f} out of fold; review below {policy['threshold']:.4f} or flagged: "
+        f"{policy['review_share']:.2%} of fields, {policy['kept_accuracy']:.3%} right on the rest "
         f"({card['train_seconds']} s) → {args.out}"
     )
     for form, row in card["per_form"].items():

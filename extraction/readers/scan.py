@@ -50,12 +50,18 @@ def read_scan(path: str, pages: Iterable[np.ndarray], settings: ScanSettings | N
     return Document(path, "scan", blocks)
 
 
+# Hough's angle step. A segment's angle is measured from its end points, so the step only decides which
+# segments are found: 0.2 degrees finds the same rules as 0.1 (medians within 0.1 degree) with half the
+# accumulator, which at 0.1 degrees is about 60 MB on an A4 page at 200 dpi, a scan worker's peak.
+SKEW_THETA_STEP = np.pi / 900
+
+
 def deskew(gray: np.ndarray, settings: ScanSettings) -> np.ndarray:
     """Rotate the page so its horizontal rules (or text lines) are level."""
     ink = _ink(gray)
     width = gray.shape[1]
     lines = cv2.HoughLinesP(
-        _open(ink, (max(8, width // 30), 1)), 1, np.pi / 1800, 80, minLineLength=width // 8, maxLineGap=4
+        _open(ink, (max(8, width // 30), 1)), 1, SKEW_THETA_STEP, 80, minLineLength=width // 8, maxLineGap=4
     )
     if lines is None:
         return gray
@@ -104,7 +110,7 @@ def _ending_on(mask: np.ndarray, crossing: np.ndarray, horizontal: bool, reach: 
         else:
             ends = (near[y, x : x + w].any(), near[y + h - 1, x : x + w].any())
         keep[i] = all(ends)
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return np.where(keep, 255, 0).astype(np.uint8)[labels]  # look up per label: no page-sized int64
 
 
 def table_boxes(horizontal: np.ndarray, vertical: np.ndarray, settings: ScanSettings) -> list[tuple]:

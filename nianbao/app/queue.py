@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Text, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from nianbao.export import DOUBT_FLAGS, field_status
+from nianbao.export import field_status
 from nianbao.extraction.validation import validate
+from nianbao.models.calibration import DOUBT_FLAGS
 from nianbao.schema import Schema
 from nianbao.store import (
     DocumentRow,

@@ -1,9 +1,10 @@
 """The review web page and the REST service: one FastAPI app over the store.
 
-Security model: reads (the queue, documents, fields, evidence) need nothing, but serve files only
-through a document or field id, never through a path the client names; writes (review decisions,
-uploads) need the server's token, as ``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token: TOKEN``.
-An app made without a token refuses every write. Uploads are limited in size before their body is read.
+Security model: reads (the queue, documents, fields, evidence, batch jobs) need nothing, but serve files
+only through a document or field id, never through a path the client names; writes (review decisions,
+uploads, batch jobs) need the server's token, as ``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token:
+TOKEN``. An app made without a token refuses every write. Uploads are limited in size before their body
+is read. A batch job reads only inside the archive root the server was given (``app/batches.py``).
 """
 
 from __future__ import annotations
@@ -15,19 +16,23 @@ import secrets
 import sys
 import tempfile
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 from sqlalchemy.orm import selectinload
 
 from nianbao import __version__
+from nianbao.app.batches import BatchJobs, BatchRefused, JobStatus
 from nianbao.app.evidence import EvidenceMissing, SourceRow, crop_png, has_box, is_paged, source_rows
 from nianbao.app.queue import (
     DocumentQueue,
@@ -55,6 +60,7 @@ UPLOAD_PATH = "/documents"
 MULTIPART_SLACK = 64 * 1024  # form boundaries and part headers around an upload's bytes
 SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 Number = StrictInt | StrictFloat
+REFUSED_STATUS = {"E_NO_ARCHIVE_ROOT": 403, "E_OUTSIDE_ARCHIVE": 403}  # other refusals: 422
 
 
 # ---------------------------------------------------------------- request and response bodies
@@ -143,6 +149,47 @@ class UploadOut(BaseModel):
     error: str | None
 
 
+class BatchOptions(BaseModel):
+    """How a batch job runs: the options of ``nianbao batch`` a client may choose."""
+
+    model_config = ConfigDict(extra="forbid")
+    workers: int = Field(1, ge=1, description="worker processes, at most the server's limit")
+    reextract: bool = Field(False, description="redo documents only an older pipeline or model extracted")
+    retry_failed: bool = Field(False, description="try files that failed before again")
+
+
+class BatchIn(BatchOptions):
+    paths: list[str] = Field(
+        min_length=1,
+        max_length=1000,
+        description="files or directories of the server's archive root: relative to it, or absolute "
+        "inside it (symlinks followed)",
+    )
+
+
+class FileCounts(BaseModel):
+    pending: int = Field(description="seen, not yet extracted")
+    done: int
+    partial: int = Field(description="extracted, but a whole section came out empty")
+    failed: int
+
+
+class BatchOut(BaseModel):
+    id: int
+    state: Literal["queued", "running", "done", "failed"] = Field(
+        description="done: the batch ran to its end (some files may have failed: see counts); "
+        "failed: the batch itself did not (see error)"
+    )
+    paths: list[str] = Field(description="relative to the archive root")
+    options: BatchOptions
+    counts: FileCounts = Field(description="the job's files by state: live while it runs, then as it ended")
+    summary: str | None = Field(description="the batch's summary line, as ``nianbao batch`` prints it")
+    error: str | None = Field(description="'CODE: cause' when the job failed (E_INTERRUPTED, E_INTERNAL)")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 # ---------------------------------------------------------------- serialisation
 def _review_out(review) -> ReviewOut:
     return ReviewOut(
@@ -174,6 +221,27 @@ def _field_out(row: FieldRow, threshold: float, schema: Schema, broken: list[dic
             box=[row.x0, row.top, row.x1, row.bottom] if has_box(row) else None,
         ),
         reviews=[_review_out(r) for r in row.reviews],
+    )
+
+
+def _utc(time: datetime | None) -> datetime | None:
+    """SQLite hands back the stored UTC times without their zone."""
+    return time if time is None or time.tzinfo else time.replace(tzinfo=UTC)
+
+
+def _batch_out(status: JobStatus, jobs: BatchJobs) -> BatchOut:
+    row = status.row
+    return BatchOut(
+        id=row.id,
+        state=row.state,
+        paths=[jobs.shown_path(p) for p in row.paths],
+        options=BatchOptions(**row.options),
+        counts=FileCounts(**status.counts),
+        summary=row.summary,
+        error=row.error,
+        created_at=_utc(row.created_at),
+        started_at=_utc(row.started_at),
+        finished_at=_utc(row.finished_at),
     )
 
 
@@ -240,13 +308,21 @@ def create_app(
 ) -> FastAPI:
     """The review page and REST service over ``store``. ``token``: the secret every write must carry
     (None refuses all writes). ``extractor``: the one uploads are extracted with (loaded on the first
-    upload when None)."""
+    upload when None). At start, batch jobs a stopped server left unfinished are failed."""
     settings = settings or AppSettings()
     schema = load_schema()
+    jobs = BatchJobs(store, settings.archive_root, settings.max_batch_workers)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs.recover()
+        yield
+
     app = FastAPI(
         title="nianbao",
         version=__version__,
         description="Review queue and REST access to extracted 政府信息公开工作年度报告 tables.",
+        lifespan=lifespan,
     )
     app.state.token = token
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
@@ -442,6 +518,38 @@ def create_app(
             return [
                 _field_out(row, settings.threshold, schema, queue.broken) for row in queue.extraction.fields
             ]
+
+    @app.post(
+        "/batches",
+        tags=["batches"],
+        status_code=202,
+        dependencies=[Depends(require_token)],
+        responses={
+            403: {"description": "E_NO_ARCHIVE_ROOT, E_OUTSIDE_ARCHIVE, or the token is wrong"},
+            422: {"description": "E_PATH_MISSING, E_TOO_MANY_WORKERS, or a malformed body"},
+        },
+    )
+    def submit_batch(batch: BatchIn) -> BatchOut:
+        """Queue a batch over files or directories of the archive root, run in the background as
+        ``nianbao batch`` runs it (stored documents are skipped); poll ``GET /batches/{job_id}``."""
+        try:
+            job_id = jobs.submit(batch.paths, batch.model_dump(exclude={"paths"}))
+        except BatchRefused as refused:
+            raise HTTPException(REFUSED_STATUS.get(refused.code, 422), str(refused)) from None
+        return _batch_out(jobs.status(job_id), jobs)
+
+    @app.get("/batches", tags=["batches"])
+    def batches(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[BatchOut]:
+        """The newest batch jobs, newest first."""
+        return [_batch_out(status, jobs) for status in jobs.recent(limit)]
+
+    @app.get("/batches/{job_id}", tags=["batches"])
+    def batch(job_id: int) -> BatchOut:
+        """A batch job's state, its files' counts by state, its summary line and error."""
+        status = jobs.status(job_id)
+        if status is None:
+            raise HTTPException(404, f"E_NO_BATCH: no batch job {job_id}")
+        return _batch_out(status, jobs)
 
     return app
 

@@ -138,6 +138,24 @@ class ReviewRow(Base):
     field: Mapped[FieldRow] = relationship(back_populates="reviews")
 
 
+class BatchJobRow(Base):
+    """A batch submitted to the REST service: what it was asked to do, and how it stands or ended. Kept in
+    the database so a job's outcome outlives the server process that ran it."""
+
+    __tablename__ = "batch_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued, running, done or failed
+    paths: Mapped[list] = mapped_column(JSON)  # resolved, inside the server's archive root
+    options: Mapped[dict] = mapped_column(JSON)  # workers, reextract, retry_failed
+    summary: Mapped[str | None] = mapped_column(Text)  # the batch's summary line, once it ended
+    counts: Mapped[dict | None] = mapped_column(JSON)  # file states when it ended (live from files before)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
 class FileRow(Base):
     """A path of a batch run and how it ended: the state of a file, whatever its content turned out to be
     (a file that vanished or could not be read has no document)."""
@@ -146,6 +164,8 @@ class FileRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    # the REST batch job that last looked at the path; null when that was the command line
+    batch_job_id: Mapped[int | None] = mapped_column(ForeignKey("batch_jobs.id"), index=True)
     state: Mapped[str] = mapped_column(String(16))  # one of FILE_STATES
     error_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
@@ -313,7 +333,12 @@ class Store:
             return [tuple(row) for row in session.execute(query)]
 
     def set_file(
-        self, path: str, state: str, document_id: int | None = None, error: str | None = None
+        self,
+        path: str,
+        state: str,
+        document_id: int | None = None,
+        error: str | None = None,
+        batch_job_id: int | None = None,
     ) -> None:
         """Where a batch stands on one path; the newest state replaces the last (progress, not audit)."""
         if state not in FILE_STATES:
@@ -323,14 +348,18 @@ class Store:
             if row is None:
                 row = FileRow(path=path)
                 session.add(row)
-            row.document_id, row.state = document_id, state
+            row.document_id, row.state, row.batch_job_id = document_id, state, batch_job_id
             row.error, row.error_code = error, error_code(error)
 
-    def settle_files(self) -> None:
+    def settle_files(self, document_id: int | None = None) -> None:
         """Pending files take the state and error of their document's newest extraction, if it has one
-        (a duplicate path, a file skipped as already stored, or one whose run was killed mid-way)."""
+        (a duplicate path, a file skipped as already stored, or one whose run was killed mid-way); only the
+        files of ``document_id`` when given, so a running batch's files show its progress."""
+        pending = select(FileRow).where(FileRow.state == "pending")
+        if document_id is not None:
+            pending = pending.where(FileRow.document_id == document_id)
         with self.sessions.begin() as session:
-            for row in session.scalars(select(FileRow).where(FileRow.state == "pending")):
+            for row in session.scalars(pending):
                 newest = session.scalar(newest_extraction_of(row.document_id))
                 if newest is not None:
                     row.state, row.error, row.error_code = newest.state, newest.error, newest.error_code
@@ -342,6 +371,16 @@ class Store:
                 p: (s, c)
                 for p, s, c in session.execute(select(FileRow.path, FileRow.state, FileRow.error_code))
             }
+
+    def file_counts(self, batch_job_id: int) -> dict[str, int]:
+        """How many of the paths a batch job last looked at are in each file state (all of FILE_STATES)."""
+        query = (
+            select(FileRow.state, func.count())
+            .where(FileRow.batch_job_id == batch_job_id)
+            .group_by(FileRow.state)
+        )
+        with self.sessions() as session:
+            return {state: 0 for state in FILE_STATES} | dict(session.execute(query).all())
 
     def review(self, field_id: int, action: str, reviewer: str, value: Value = None) -> ReviewRow:
         """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value``, ``not_stated``
