@@ -256,8 +256,7 @@ class EvalReport:
     def under_policy(self, policy: ReviewPolicy) -> ReviewPoint:
         """What ``policy`` sends to review here (below its threshold or flagged) and how right the rest is."""
         confidence, correct = self.calibration_arrays()
-        doubt = np.array([d for _, _, d in self.scored], bool)
-        kept = (confidence >= policy.threshold) & ~doubt
+        kept = policy.auto_accepted(confidence, [d for _, _, d in self.scored])
         kept_accuracy = float(correct[kept].mean()) if kept.any() else 1.0
         share = float(1 - kept.mean()) if len(kept) else 0.0
         return ReviewPoint(REVIEW_TARGET, policy.threshold, share, kept_accuracy)
@@ -544,7 +543,7 @@ def format_report(report: EvalReport, show_wrong: int = 50) -> str:
         f"{review.kept_accuracy:.3%} right on the rest (target {review.target:.1%}; the least review here)"
     )
     lines.append(
-        f"review policy shipped: {policy.share:.2%} of fields (confidence < {policy.threshold:.3f} "
+        f"review policy in force: {policy.share:.2%} of fields (confidence < {policy.threshold:.3f} "
         f"or a doubt flag) to a reviewer, {policy.kept_accuracy:.3%} right on the rest"
     )
     return "\n".join(lines)

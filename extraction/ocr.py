@@ -10,6 +10,7 @@ loaded once per process.
 from __future__ import annotations
 
 import ctypes
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,12 @@ TALL_LINES = 1.6  # a box this many median line heights tall (and narrow) is ver
 # One onnxruntime thread per worker process: a second one buys at most 1.5x on an idle machine, is slower
 # than one beside other busy processes on 2 cores, and its scratch memory counts against the 500 MB a worker.
 THREADS = 1
+# The recogniser's input widths. onnxruntime plans a graph's memory per input shape, and the first run
+# of a shape costs about five times a repeated one (with MMAP_THRESHOLD every large buffer is mapped
+# anew): a text line read at its own width is nearly always a new shape. Widths padded up to these steps
+# (the model's own 320 first, then about 25 % apart) make a shape repeat on every page after the first
+# few, for at most a quarter more width.
+REC_WIDTHS = (320, 416, 512, 640, 800, 992, 1248, 1568, 1952, 2432, 3040)
 # What a cell that must hold a number may be read as, once its reading says it is one.
 NUMBER_CLASSES = "0123456789+-.,元"
 # A reading made only of these is a number misread at worst: digit look-alikes, dashes for a minus sign.
@@ -153,17 +160,26 @@ def read_lines(crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
     digits chosen, not of the glyphs they were mistaken for.
     """
     rec = engine().text_rec
-    _, height, width = rec.rec_image_shape
+    _, height, _ = rec.rec_image_shape
     out = []
     for crop in crops:
         image = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) if crop.ndim == 2 else crop
-        ratio = max(width / height, image.shape[1] / image.shape[0])
+        ratio = rec_width(height * image.shape[1] / image.shape[0]) / height
         probs = rec.session(rec.resize_norm_img(image, ratio)[np.newaxis].astype(np.float32))[0]
         text, score = _decode(probs, None)
         if reads_as_number(text):
             text, score = _decode_number(probs)
         out.append((text, score))
     return out
+
+
+def rec_width(width: float) -> int:
+    """The recogniser's input width for a line ``width`` pixels long at its input height: the least
+    REC_WIDTHS step that holds it (the line is padded to it), past the last step a multiple of it."""
+    for step in REC_WIDTHS:
+        if width <= step:
+            return step
+    return REC_WIDTHS[-1] * math.ceil(width / REC_WIDTHS[-1])
 
 
 def reads_as_number(text: str) -> bool:

@@ -39,6 +39,10 @@ class ReviewPolicy:
     def needs_review(self, confidence: float, flag_kinds: Iterable[str]) -> bool:
         return confidence < self.threshold or not self.always.isdisjoint(flag_kinds)
 
+    def auto_accepted(self, confidence: np.ndarray, doubtful: np.ndarray) -> np.ndarray:
+        """``needs_review``'s complement over arrays: ``doubtful`` marks fields with a flag in ``always``."""
+        return (np.asarray(confidence, float) >= self.threshold) & ~np.asarray(doubtful, bool)
+
 
 def flag_kinds_by_field(record: dict) -> dict[str, set[str]]:
     """The kinds of the flags that name each field of a record (one field, or the fields of an identity)."""

@@ -135,7 +135,7 @@ def choose_policy(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray) -> t
 
 def policy_outcome(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray, threshold: float) -> dict:
     """Share of fields the policy sends to review, and how many of the rest are right."""
-    kept = (calibrated >= threshold) & ~always_reviewed(X)
+    kept = ReviewPolicy(threshold).auto_accepted(calibrated, always_reviewed(X))
     return {
         "fields": len(right),
         "accuracy": round(float(right.mean()), 6) if len(right) else None,
@@ -204,10 +204,12 @@ def main() -> None:
     args = parser.parse_args()
     card = train(args.out, args.seed, COUNTS, args.workers)
     policy = card["review_policy"]
+    kept = policy["kept_accuracy"]  # None when the policy keeps nothing
+    rest = "nothing kept" if kept is None else f"{kept:.3%} right on the rest"
     print(
         f"calibrator: {card['fields']} fields ({card['wrong']} wrong), ECE raw {card['ece_raw']:.4f} → "
         f"{card['ece_out_of_fold']:.4f} out of fold; review below {policy['threshold']:.4f} or flagged: "
-        f"{policy['review_share']:.2%} of fields, {policy['kept_accuracy']:.3%} right on the rest "
+        f"{policy['review_share']:.2%} of fields, {rest} "
         f"({card['train_seconds']} s) → {args.out}"
     )
     for form, row in card["per_form"].items():
