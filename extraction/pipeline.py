@@ -27,6 +27,7 @@ MAX_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")
 OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
 OCR_BLANK_TRUST = 0.5
+UNSIGNED_NEGATIVE_TRUST = 0.5
 
 
 class Calibrator(Protocol):
@@ -119,14 +120,16 @@ class Extractor:
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value
             confidence[key] = cell.probability * (1.0 if parsed.exact else 0.6)
-            if not parsed.exact:
-                flags.append(
-                    {
-                        "field": key,
-                        "kind": "value_uncertain",
-                        "detail": f"{cell.raw!r} at {cell.where} read as {parsed.value}",
-                    }
+            detail = None if parsed.exact else f"{cell.raw!r} at {cell.where} read as {parsed.value}"
+            if parsed.value is not None and parsed.value < 0 and not self.schema.is_signed(key):
+                # A count or an amount is never negative: an OCR "minus" here is a speck before the digits.
+                values[key] = abs(parsed.value) if ocr else parsed.value
+                confidence[key] *= UNSIGNED_NEGATIVE_TRUST
+                detail = f"{cell.raw!r} at {cell.where}: a negative value where none can be" + (
+                    f", read as {values[key]}" if ocr else ""
                 )
+            if detail is not None:
+                flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values

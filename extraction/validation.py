@@ -108,21 +108,42 @@ def validate(
             )
             changed = True
     for identity in identities:
-        if any(out.values[k] is None for k in identity.fields):
-            continue
+        complete = all(out.values[k] is not None for k in identity.fields)
         lhs, rhs = _total(out.values, identity.lhs), _total(out.values, identity.rhs)
-        if abs(lhs - rhs) > 1e-6:
-            out.flags.append(
-                {
-                    "identity": f"{identity.id}:{identity.where}",
-                    "fields": list(identity.fields),
-                    "kind": "source_inconsistent",
-                    "detail": f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}",
-                }
-            )
-            for k in identity.fields:
-                out.confidence[k] *= 0.5
-        else:
+        if complete and abs(lhs - rhs) <= 1e-6:
             for k in identity.fields:
                 out.confidence[k] = 1 - (1 - out.confidence[k]) * 0.7
+            continue
+        if complete:
+            why = f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}"
+        elif (why := _bound_broken(identity, out.values)) is None:
+            continue
+        named = [k for k in identity.fields if out.values[k] is not None]
+        out.flags.append(
+            {
+                "identity": f"{identity.id}:{identity.where}",
+                "fields": named,
+                "kind": "source_inconsistent",
+                "detail": why,
+            }
+        )
+        for k in named:
+            out.confidence[k] *= 0.5
     return out
+
+
+def _bound_broken(identity: Identity, values: dict[str, Number | None]) -> str | None:
+    """Why an identity with blank cells on one side cannot hold whatever they hold, else None.
+
+    The fields of an identity are counts: blanks on the right can only add to it, so the printed right
+    side may not exceed a complete left side (and the other way round). A misread digit that makes a
+    part larger than its total breaks this even when two or more cells of the row are blank.
+    """
+    open_lhs = any(values[k] is None for k in identity.lhs)
+    open_rhs = any(values[k] is None for k in identity.rhs)
+    lhs, rhs = _total(values, identity.lhs), _total(values, identity.rhs)
+    if open_rhs and not open_lhs and rhs > lhs + 1e-6:
+        return f"{' + '.join(identity.rhs)} printed = {rhs}, more than {' + '.join(identity.lhs)} = {lhs}"
+    if open_lhs and not open_rhs and lhs > rhs + 1e-6:
+        return f"{' + '.join(identity.lhs)} printed = {lhs}, more than {' + '.join(identity.rhs)} = {rhs}"
+    return None

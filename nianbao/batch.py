@@ -235,17 +235,25 @@ class LocalEngine:
         self.pool.shutdown(cancel_futures=True)
 
 
+# A Dask worker samples its threads' stacks every 10 ms for the dashboard's profile and keeps the
+# history: about 25 MB of a worker's memory on a run of scans, against a 500 MB budget. Workers started
+# by hand get the same with DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False (see the README).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
 class DaskEngine:
     """The same work on a Dask distributed cluster: the scheduler at ``address``, else a LocalCluster of
     ``workers`` processes. How many files are in flight follows the cluster's threads, not ``workers``:
     a remote cluster is sized by the workers started on it, and they may join during a run."""
 
     def __init__(self, workers: int, address: str | None) -> None:
+        import dask
         from dask.distributed import Client, LocalCluster
 
         self.cluster = None
         if address is None:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+            with dask.config.set(WORKER_CONFIG):
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
         self.client = Client(address or self.cluster)
 
     def window(self) -> int:

@@ -38,6 +38,7 @@ class Section:
     columns: dict[str, str]
     cells: dict[str, tuple[tuple[str, str], ...]]  # format -> (row, column) in template order
     decimal_columns: frozenset[str] = frozenset()
+    signed_columns: frozenset[str] = frozenset()
     single_row: bool = False
 
     def key(self, row: str, column: str) -> str:
@@ -88,8 +89,15 @@ class Schema:
         return max(pool, key=self.format_first_year.__getitem__)
 
     def is_decimal(self, key: str) -> bool:
-        section, _, rest = key.partition(".")
-        return rest.rsplit(".", 1)[-1] in self.sections[section].decimal_columns
+        return self._column_of(key) in self.sections[self.section_of(key)].decimal_columns
+
+    def is_signed(self, key: str) -> bool:
+        """May this field be below zero (a 增/减 change)? Every other field is a count or an amount."""
+        return self._column_of(key) in self.sections[self.section_of(key)].signed_columns
+
+    @staticmethod
+    def _column_of(key: str) -> str:
+        return key.rsplit(".", 1)[-1]
 
     def section_of(self, key: str) -> str:
         return key.partition(".")[0]
@@ -153,6 +161,7 @@ def load_schema() -> Schema:
             columns={k: v["zh"] for k, v in spec["columns"].items()},
             cells=_cells(spec),
             decimal_columns=frozenset(spec.get("decimal_columns", ())),
+            signed_columns=frozenset(spec.get("signed_columns", ())),
             single_row=bool(spec.get("single_row", False)),
         )
         for name, spec in raw["sections"].items()

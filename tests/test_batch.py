@@ -190,6 +190,20 @@ def test_the_dask_engine_gives_the_local_engine_s_records(tmp_path: Path) -> Non
     assert records["dask"] == records["local"] and len(records["local"]) == 2
 
 
+def _profiles(dask_worker) -> bool:
+    return "profile" in dask_worker.periodic_callbacks
+
+
+def test_the_dask_engine_s_own_workers_run_without_the_profiler() -> None:
+    pytest.importorskip("dask.distributed")
+    engine = DaskEngine(1, None)
+    try:
+        profiling = engine.client.run(_profiles)
+    finally:
+        engine.close()
+    assert list(profiling.values()) == [False]
+
+
 def _running(pid: int) -> bool:
     """Whether a process runs (an exited one nobody reaped yet is a zombie, not running)."""
     try:

@@ -89,6 +89,9 @@ def test_the_review_policy_keeps_the_target_on_fields_it_lets_through() -> None:
     for group in (ocr, ~ocr):  # the target holds on each evidence group, within sampling noise
         assert held_right[kept & group].mean() >= 0.998
     assert card["per_form"]["scan"]["review_share"] > card["per_form"]["md"]["review_share"]
+    let_through = [w["confidence"] for w in card["auto_accepted_wrong"]]
+    assert let_through and all(c >= policy["threshold"] for c in let_through), "the wrong fields it keeps"
+    assert let_through == sorted(let_through, reverse=True)
 
 
 def test_doubt_flags_go_to_review_whatever_the_confidence() -> None:

@@ -63,3 +63,32 @@ def test_fields_of_a_pdf_carry_their_page_and_cell_box(extractor) -> None:
     assert record["error"] is None and evidence
     boxes = [e.box for e in evidence.values()]
     assert all(b is not None and b.page >= 1 and 0 <= b.x0 < b.x1 <= 596 and b.top < b.bottom for b in boxes)
+
+
+NEGATIVE_COUNT = """# 某某县人民政府2023年政府信息公开工作年度报告
+
+二、主动公开政府信息情况
+
+| 第二十条第一项 | | | |
+|---|---|---|---|
+| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |
+| 规章 | 1 | 0 | 5 |
+
+| 第二十条第五项 | |
+|---|---|
+| 信息内容 | 本年处理决定数量 |
+| 行政许可 | -12 |
+"""
+
+
+def test_a_negative_count_is_kept_as_printed_but_doubted(extractor, tmp_path: Path) -> None:
+    path = tmp_path / "report.md"
+    path.write_text(NEGATIVE_COUNT, "utf-8")
+    record = extractor.extract(path)
+    path.write_text(NEGATIVE_COUNT.replace("-12", "12"), "utf-8")
+    positive = extractor.extract(path)
+    key = "s2.licensing.decisions"
+    assert record["fields"][key] == -12, "a printed value is never changed"
+    assert record["confidence"][key] < positive["confidence"][key]
+    assert [f["kind"] for f in record["flags"] if f.get("field") == key] == ["value_uncertain"]
+    assert not [f for f in positive["flags"] if f.get("field") == key]

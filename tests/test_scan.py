@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
+from nianbao.extraction.ocr import OcrBox
 from nianbao.extraction.readers.scan import (
+    Grid,
     ScanSettings,
     as_digits,
     deskew,
     rule_masks,
+    split_at_rules,
     table_boxes,
     table_grid,
 )
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 SETTINGS = ScanSettings()
 
@@ -70,3 +78,31 @@ def test_a_page_without_rules_has_no_table() -> None:
 )
 def test_digit_lookalikes_in_a_number_cell(ocr: str, cell: str) -> None:
     assert as_digits(ocr) == cell
+
+
+def _two_cells(left: str, right: str, rule: bool) -> np.ndarray:
+    """Two cells side by side, each text hard against the rule between them (or no rule: one cell)."""
+    image = Image.new("L", (420, 70), 255)
+    draw, font = ImageDraw.Draw(image), ImageFont.truetype(str(FONT), 30)
+    draw.rectangle((2, 2, 417, 67), outline=0, width=2)
+    if rule:
+        draw.line((210, 2, 210, 67), fill=0, width=2)
+    draw.text((210 - 6 - draw.textlength(left, font=font), 18), left, font=font, fill=0)
+    draw.text((216, 18), right, font=font, fill=0)
+    return np.array(image)
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
+@pytest.mark.parametrize("rule", [True, False])
+def test_a_box_across_a_cell_rule_is_read_again_per_cell(rule: bool) -> None:
+    gray = _two_cells("商业", "科研", rule)
+    cells = [(0, 0, 1, 1), (0, 1, 1, 2)] if rule else [(0, 0, 1, 2)]
+    grid = Grid([2, 210, 417], [2, 67], cells)
+    owner = {(r, c): cell for cell in cells for r in range(cell[0], cell[2]) for c in range(cell[1], cell[3])}
+    joined = OcrBox("商业科研", 140, 14, 285, 56, 0.9)  # as the detector gives it: one line over both
+    split = split_at_rules(gray, grid, owner, [joined])
+    if not rule:
+        assert split == [joined], "inside one merged cell there is no rule to cut at"
+        return
+    assert [b.text for b in split] == ["商业", "科研"]
+    assert split[0].centre[0] < 210 < split[1].centre[0]

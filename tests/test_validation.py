@@ -63,3 +63,42 @@ def test_a_misread_ocr_digit_is_repaired_when_exactly_one_change_restores_the_id
     assert out.confidence[s4.key("review", "total")] < 0.9
     # Printed text is never changed.
     assert validate(values, confidence, schema, "2021").values[s4.key("review", "total")] == 8
+
+
+def test_a_part_larger_than_its_total_is_flagged_even_with_two_blank_cells() -> None:
+    values = blank()
+    # suit after review: upheld 1, corrected misread 2 -> 12, two blanks, total 3
+    values.update(
+        {
+            "s4.suit_after_review.upheld": 1,
+            "s4.suit_after_review.corrected": 12,
+            "s4.suit_after_review.other": None,
+            "s4.suit_after_review.pending": None,
+            "s4.suit_after_review.total": 3,
+        }
+    )
+    out = run(values)
+    [flag] = [f for f in out.flags if f["identity"] == "s4.outcomes:suit_after_review"]
+    assert flag["kind"] == "source_inconsistent"
+    assert set(flag["fields"]) == {
+        "s4.suit_after_review.upheld",
+        "s4.suit_after_review.corrected",
+        "s4.suit_after_review.total",
+    }, "the blank cells are not named: they hold nothing to doubt"
+    assert out.confidence["s4.suit_after_review.corrected"] < 0.5
+    assert out.values["s4.suit_after_review.other"] is None, "nothing is inferred from a bound"
+
+
+def test_blank_cells_that_can_hold_the_difference_are_no_doubt() -> None:
+    values = blank()
+    values.update(
+        {
+            "s4.suit_after_review.upheld": 1,
+            "s4.suit_after_review.other": None,
+            "s4.suit_after_review.pending": None,
+            "s4.suit_after_review.total": 3,
+        }
+    )
+    # and a blank total above printed parts: the total could be anything at least their sum
+    values.update({"s4.review.upheld": 4, "s4.review.total": None, "s4.review.pending": None})
+    assert not [f for f in run(values).flags if f["kind"] == "source_inconsistent"]

@@ -39,6 +39,7 @@ class CalibrationSet:
     right: np.ndarray
     document: np.ndarray  # index of the field's document, for folds by document
     form: np.ndarray
+    what: np.ndarray | None = None  # per field "document key: value (gold …)", to say which fields are wrong
 
 
 class _Recorder:
@@ -60,19 +61,19 @@ def _extractor():
     return Extractor.load()
 
 
-def _label(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """One document's feature rows and whether each field came out right."""
+def _label(path: Path) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """One document's feature rows, whether each field came out right, its form and what each field is."""
     extractor, recorder = _extractor(), _Recorder()
     extractor.calibrator = recorder
     record = extractor.extract(path)
     gold = json.loads(gold_path(path).read_text("utf-8"))
+    form = gold["synth"]["form"]
     if not recorder.rows:  # an unreadable document has no fields to calibrate
-        return np.zeros((0, len(FEATURES))), np.zeros(0, bool), gold["synth"]["form"]
-    right = [
-        key in gold["fields"] and same_value(value, gold["fields"][key])
-        for key, value in record["fields"].items()
-    ]
-    return recorder.rows[-1], np.asarray(right, bool), gold["synth"]["form"]
+        return np.zeros((0, len(FEATURES))), np.zeros(0, bool), form, []
+    truth, fields = gold["fields"], record["fields"].items()
+    right = [key in truth and same_value(value, truth[key]) for key, value in fields]
+    what = [f"{path.name} {key}: {value!r} (gold {truth.get(key)!r})" for key, value in fields]
+    return recorder.rows[-1], np.asarray(right, bool), form, what
 
 
 def calibration_set(seed: int = SEED, counts: dict[str, int] = COUNTS, workers: int = 2) -> CalibrationSet:
@@ -80,11 +81,12 @@ def calibration_set(seed: int = SEED, counts: dict[str, int] = COUNTS, workers: 
         paths = [p for form, n in counts.items() for p in write_corpus(Path(tmp) / form, n, [form], seed)]
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             labelled = list(pool.map(_label, paths))
-    X = np.vstack([rows for rows, _, _ in labelled])
-    right = np.concatenate([r for _, r, _ in labelled])
-    document = np.concatenate([np.full(len(r), i) for i, (_, r, _) in enumerate(labelled)])
-    form = np.concatenate([np.full(len(r), f, dtype=object) for _, r, f in labelled])
-    return CalibrationSet(X, right, document, form)
+    X = np.vstack([rows for rows, _, _, _ in labelled])
+    right = np.concatenate([r for _, r, _, _ in labelled])
+    document = np.concatenate([np.full(len(r), i) for i, (_, r, _, _) in enumerate(labelled)])
+    form = np.concatenate([np.full(len(r), f, dtype=object) for _, r, f, _ in labelled])
+    what = np.array([w for *_, names in labelled for w in names], dtype=object)
+    return CalibrationSet(X, right, document, form, what)
 
 
 def out_of_fold(data: CalibrationSet, model: ConfidenceCalibrator, folds: int = 5) -> np.ndarray:
@@ -176,8 +178,17 @@ def fit_calibrator(
             **policy_outcome(calibrated, data.right, data.X, threshold),
         },
         "per_form": per_form,
+        "auto_accepted_wrong": _kept_wrong(data, calibrated, threshold),
     }
     return model.fit(data.X, data.right), card
+
+
+def _kept_wrong(data: CalibrationSet, calibrated: np.ndarray, threshold: float, most: int = 30) -> list:
+    """The wrong fields the policy would let through, most confident first: where to look next."""
+    kept = ReviewPolicy(threshold).auto_accepted(calibrated, always_reviewed(data.X)) & ~data.right
+    order = np.flatnonzero(kept)[np.argsort(-calibrated[kept], kind="stable")][:most]
+    names = data.what if data.what is not None else np.array([f"field {i}" for i in range(len(data.right))])
+    return [{"field": str(names[i]), "confidence": round(float(calibrated[i]), 6)} for i in order]
 
 
 def train(

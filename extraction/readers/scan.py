@@ -202,7 +202,7 @@ def grid_cells(
     their own crop; covered grid positions marked as copies."""
     owner = {(r, c): cell for cell in grid.cells for r, c in _positions_of(cell)}
     owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
-    for box in boxes:
+    for box in split_at_rules(gray, grid, owner, boxes):
         cx, cy = box.centre
         slot = (int(np.searchsorted(grid.ys, cy)) - 1, int(np.searchsorted(grid.xs, cx)) - 1)
         if slot in owner:
@@ -228,6 +228,61 @@ def grid_cells(
         for r, c in _positions_of(cell):
             out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
     return out
+
+
+# A box reaching this far (in line heights) into the next cell holds text of both: a glyph is about one.
+CROSSING = 0.5
+_INSET = 4  # pixels of a cell's inside left out next to its rules
+
+
+def split_at_rules(
+    gray: np.ndarray, grid: Grid, owner: dict[tuple[int, int], tuple], boxes: list[OcrBox]
+) -> list[OcrBox]:
+    """Boxes that cross a cell's rule, cut at the rule and read again piece by piece.
+
+    The detector joins text lines of neighbouring cells when the rule between them is faint or the
+    text nearly touches it ("商业科研" over two header cells): assigned by its centre, such a box gives
+    both texts to one cell and none to the other, so columns swap without any identity noticing.
+    """
+    kept: list[OcrBox] = []
+    pieces: list[tuple[int, int, int, int]] = []
+    for box in boxes:
+        spans = _cell_spans(grid, owner, box)
+        if len(spans) < 2:
+            kept.append(box)
+            continue
+        for x0, x1 in spans:
+            if x1 - x0 > _INSET:
+                pieces.append((x0, round(box.y0), x1, round(box.y1)))
+    crops = [gray[y0:y1, x0:x1] for x0, y0, x1, y1 in pieces]
+    read = read_lines(crops) if crops else []
+    for (x0, y0, x1, y1), (text, score) in zip(pieces, read, strict=True):
+        if text.strip():
+            kept.append(OcrBox(text, x0, y0, x1, y1, score))
+    return kept
+
+
+def _cell_spans(grid: Grid, owner: dict[tuple[int, int], tuple], box: OcrBox) -> list[tuple[int, int]]:
+    """The x ranges of ``box`` inside each merged cell of its row that it reaches into by more than
+    CROSSING line heights, rules and their inset left out; one range for a box within one cell."""
+    row = int(np.searchsorted(grid.ys, box.centre[1])) - 1
+    reach = CROSSING * box.height
+    spans: list[tuple[int, int]] = []
+    last = None
+    for col in range(len(grid.xs) - 1):
+        cell = owner.get((row, col))
+        left, right = max(box.x0, grid.xs[col]), min(box.x1, grid.xs[col + 1])
+        if cell is None or right - left <= reach:
+            continue
+        # Clear of a rule it crosses; a box's own end stays where the detector put it.
+        x0 = round(left) + (_INSET if left > box.x0 else 0)
+        x1 = round(right) - (_INSET if right < box.x1 else 0)
+        if cell == last:  # a merged cell: no rule to cut at
+            spans[-1] = (spans[-1][0], x1)
+        else:
+            spans.append((x0, x1))
+        last = cell
+    return spans
 
 
 def _speck(box: OcrBox) -> bool:
