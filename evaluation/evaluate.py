@@ -146,22 +146,36 @@ class ReviewPoint:
         return {k: round(v, 6) for k, v in vars(self).items()}
 
 
-def review_needed(confidence: np.ndarray, correct: np.ndarray, target: float = REVIEW_TARGET) -> ReviewPoint:
+def review_needed(
+    confidence: np.ndarray, correct: np.ndarray, target: float = REVIEW_TARGET, z: float = 0.0
+) -> ReviewPoint:
     """Cut at confidence values only (fields of equal confidence are sent or kept together, as a threshold
-    does), keeping as many fields as the target allows."""
+    does), keeping as many fields as the target allows.
+
+    With ``z`` > 0 the kept fields' accuracy must reach the target at its Wilson lower bound (z = 1.645:
+    one-sided 95 %), so a policy chosen on one set still holds on the next rather than just on this one.
+    """
     confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
     if not len(confidence):
         return ReviewPoint(target, 0.0, 0.0, 1.0)
     order = np.argsort(-confidence, kind="stable")
     ranked, right = confidence[order], np.cumsum(correct[order])
     ends = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last index of each tie group
-    accuracy = right[ends] / (ends + 1)
+    accuracy = wilson_lower(right[ends], ends + 1, z)
     good = np.flatnonzero(accuracy >= target)
     if not len(good):
         return ReviewPoint(target, float(np.nextafter(ranked[0], np.inf)), 1.0, 1.0)
     end = ends[good[-1]]
     kept = end + 1
     return ReviewPoint(target, float(ranked[end]), 1 - kept / len(ranked), float(right[end] / kept))
+
+
+def wilson_lower(successes: np.ndarray, trials: np.ndarray, z: float) -> np.ndarray:
+    """The Wilson score interval's lower end for a rate of ``successes`` in ``trials`` (the rate at z=0)."""
+    n, p = np.asarray(trials, float), np.asarray(successes, float) / np.asarray(trials, float)
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS) -> Reliability:

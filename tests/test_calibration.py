@@ -16,6 +16,7 @@ from nianbao.models.calibration import (
     ReviewPolicy,
     field_features,
 )
+from nianbao.training import calibration
 from nianbao.training.calibration import CalibrationSet, fit_calibrator
 
 
@@ -109,3 +110,21 @@ def test_the_shipped_policy_comes_from_the_calibrator_card(tmp_path) -> None:
     assert review_policy(str(tmp_path / "none.joblib")).threshold == DEFAULT_THRESHOLD
     (tmp_path / "c.json").write_text('{"review_policy": {"threshold": 0.731}}', "utf-8")
     assert review_policy(str(tmp_path / "c.joblib")) == ReviewPolicy(threshold=0.731)
+
+
+def test_a_kept_calibration_set_is_reused_only_for_the_same_seed_and_counts(tmp_path, monkeypatch) -> None:
+    built = []
+
+    def extract(seed: int, counts: dict, workers: int) -> CalibrationSet:
+        built.append(seed)
+        X, right = _overconfident_ocr(50, seed)
+        what = np.array([f"doc {i}" for i in range(50)], dtype=object)
+        return CalibrationSet(X, right, np.arange(50) // 10, np.full(50, "scan", dtype=object), what)
+
+    monkeypatch.setattr(calibration, "calibration_set", extract)
+    kept = tmp_path / "set.npz"
+    first = calibration.saved_set(kept, 1, {"scan": 5}, 1)
+    again = calibration.saved_set(kept, 1, {"scan": 5}, 1)
+    assert built == [1] and np.array_equal(first.X, again.X) and list(again.what) == list(first.what)
+    calibration.saved_set(kept, 2, {"scan": 5}, 1)
+    assert built == [1, 2], "another seed is another set"

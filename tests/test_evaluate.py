@@ -73,6 +73,17 @@ def test_review_sends_the_least_confident_fields_until_the_rest_reach_the_target
     assert review_needed(np.full(4, 0.8), np.ones(4, bool)).share == 0.0
 
 
+def test_a_bounded_review_needs_enough_fields_to_show_the_target() -> None:
+    z = 1.645
+    assert review_needed(np.full(100, 0.9), np.ones(100, bool), 0.999, z).share == 1.0, "100 prove little"
+    assert review_needed(np.full(10000, 0.9), np.ones(10000, bool), 0.999, z).share == 0.0
+    # 8 wrong among 10,000, all least confident: on target as it stands, not at the bound
+    confidence = np.r_[np.full(9992, 0.99), np.full(8, 0.5)]
+    correct = np.r_[np.ones(9992, bool), np.zeros(8, bool)]
+    assert review_needed(confidence, correct, 0.999).share == 0.0
+    assert review_needed(confidence, correct, 0.999, z).share == pytest.approx(8 / 10000)
+
+
 # -- scoring -----------------------------------------------------------------------------------------
 
 GOLD = {
