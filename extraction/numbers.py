@@ -17,6 +17,7 @@ _NUMBER = re.compile(
     r"\s*(?P<unit>万元|元|件|个|条|项|次|宗|笔)?"
     r"(?P<note>[(（][^)）]*[)）])?$"
 )
+_DOTTED_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 _PAGE_MARK = re.compile(r"^[-—–－]+\s*\d+\s*[-—–－]+$|^第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?$|^\d+\s*/\s*\d+$")
 
 
@@ -71,5 +72,7 @@ def parse_value(text: str, decimal: bool = False, unit_yuan: bool = False) -> Pa
             value = int(value)
         return ParsedValue(value, exact)
     if number != number.to_integral_value():
+        if _DOTTED_THOUSANDS.match(match["num"]):  # a count: "1.633" is 1,633 with its comma misread
+            return ParsedValue(int(match["num"].replace(".", "")) * (-1 if number < 0 else 1), False)
         return ParsedValue(float(number), False)
     return ParsedValue(int(number), exact)

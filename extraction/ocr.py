@@ -35,6 +35,7 @@ THREADS = 1
 # (the model's own 320 first, then about 25 % apart) make a shape repeat on every page after the first
 # few, for at most a quarter more width.
 REC_WIDTHS = (320, 416, 512, 640, 800, 992, 1248, 1568, 1952, 2432, 3040)
+REC_WIDTH_BEYOND = 640
 # What a cell that must hold a number may be read as, once its reading says it is one.
 NUMBER_CLASSES = "0123456789+-.,元"
 # A reading made only of these is a number misread at worst: digit look-alikes, dashes for a minus sign.
@@ -175,11 +176,12 @@ def read_lines(crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
 
 def rec_width(width: float) -> int:
     """The recogniser's input width for a line ``width`` pixels long at its input height: the least
-    REC_WIDTHS step that holds it (the line is padded to it), past the last step a multiple of it."""
+    REC_WIDTHS step that holds it (the line is padded to it), past the last step a multiple of
+    REC_WIDTH_BEYOND (a fifth of it at most is padding)."""
     for step in REC_WIDTHS:
         if width <= step:
             return step
-    return REC_WIDTHS[-1] * math.ceil(width / REC_WIDTHS[-1])
+    return REC_WIDTH_BEYOND * math.ceil(width / REC_WIDTH_BEYOND)
 
 
 def reads_as_number(text: str) -> bool:

@@ -30,6 +30,12 @@ def test_header_in_yuan_converts_plain_numbers() -> None:
     assert parse_value("5000", decimal=True, unit_yuan=True).value == 0.5
 
 
+def test_a_count_with_a_dot_for_its_thousands_comma_is_read_as_the_count_but_doubted() -> None:
+    assert parse_value("1.633") == parse_value("1,633").__class__(1633, False)
+    assert parse_value("1.633", decimal=True).value == 1.633, "an amount in 万元 keeps its decimals"
+    assert parse_value("2.5").value == 2.5 and not parse_value("2.5").exact
+
+
 def test_prose_numbers_are_kept_but_doubted() -> None:
     parsed = parse_value("35（其中修订12件）")
     assert parsed.value == 35 and not parsed.exact

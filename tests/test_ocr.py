@@ -17,6 +17,7 @@ from nianbao.extraction.ocr import (
     engine,
     read_lines,
     reads_as_number,
+    rec_width,
     vertical,
     warp,
 )
@@ -108,3 +109,10 @@ def test_a_vertical_label_is_turned() -> None:
     line = 35.0
     quads = [_quad(0, 0, 30, 4 * line), _quad(50, 0, 300, line), _quad(50, 50, 200, line)]
     assert vertical(quads) == [True, False, False]
+
+
+def test_the_recogniser_sees_a_few_input_widths_each_holding_its_line() -> None:
+    widths = [rec_width(w) for w in range(1, 8000, 7)]
+    assert all(got >= w for got, w in zip(widths, range(1, 8000, 7), strict=True))
+    assert all(got <= max(320, 1.3 * w) for got, w in zip(widths, range(1, 8000, 7), strict=True))
+    assert len({w for w in widths if w <= 3040}) <= 11, "each width is an onnxruntime shape, slow at first"
