@@ -9,6 +9,7 @@ an isotonic step on its output, fitted on held-out folds, fixes what a straight 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,9 +20,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted
 
+from nianbao.schema import load_schema
+
 # What the record says about a field beside its raw confidence; the feature columns in this order.
 FLAG_KINDS = ("inferred", "source_inconsistent", "ocr_repaired", "value_uncertain", "position_uncertain")
-FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", *FLAG_KINDS)
+# identities_held: how many complete identities that hold name the field. Their agreement is the strongest
+# evidence an OCR digit has, and the raw score folds it in only weakly; a zero (most cells of most
+# reports) is read from a round glyph the recogniser is often unsure of.
+FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", "zero", "identities_held", *FLAG_KINDS)
 # A field in a broken identity or repaired from OCR is seen by a person whatever its confidence.
 DOUBT_FLAGS = frozenset({"source_inconsistent", "ocr_repaired"})
 DEFAULT_THRESHOLD = 0.9  # the review threshold while no calibrated policy is shipped
@@ -55,10 +61,23 @@ def flag_kinds_by_field(record: dict) -> dict[str, set[str]]:
     return flagged
 
 
+def identities_held(record: dict) -> Counter[str]:
+    """For each field, how many identities of the record's format hold with every cell printed."""
+    values, fmt = record["fields"], record.get("meta", {}).get("format")
+    held: Counter[str] = Counter()
+    for identity in load_schema().identities.get(fmt, ()):
+        if any(values.get(k) is None for k in identity.fields):
+            continue
+        if abs(sum(values[k] for k in identity.lhs) - sum(values[k] for k in identity.rhs)) < 1e-6:
+            held.update(identity.fields)
+    return held
+
+
 def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
     """(keys, feature matrix) of every field of a record, rows in the record's field order."""
     keys = list(record["fields"])
     flagged = flag_kinds_by_field(record)
+    held = identities_held(record)
     rows = []
     for key in keys:
         raw = float(np.clip(record["confidence"].get(key, 0.0), _EPS, 1 - _EPS))
@@ -69,6 +88,8 @@ def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
                 record["fields"][key] is None,
                 ocr,
                 logit * ocr,
+                record["fields"][key] == 0,
+                held[key],
                 *(kind in flagged[key] for kind in FLAG_KINDS),
             ]
         )

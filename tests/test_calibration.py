@@ -15,6 +15,7 @@ from nianbao.models.calibration import (
     ConfidenceCalibrator,
     ReviewPolicy,
     field_features,
+    identities_held,
 )
 from nianbao.training import calibration
 from nianbao.training.calibration import CalibrationSet, fit_calibrator
@@ -74,6 +75,23 @@ def test_features_follow_the_record_and_its_flags() -> None:
     assert X[:, column["ocr"]].tolist() == [1, 1, 1]
     broken = X[:, column["source_inconsistent"]].tolist()
     assert broken == [1, 0, 1] and X[2, column["ocr_repaired"]] == 1 and set(FLAG_KINDS) <= set(column)
+
+
+def test_a_field_counts_the_complete_identities_that_hold_over_it() -> None:
+    from nianbao.schema import load_schema
+
+    values = dict.fromkeys(load_schema().field_keys("2021"), 0)
+    values.update({"s4.review.upheld": 1, "s4.review.corrected": 2, "s4.review.total": 3})
+    values.update({"s4.suit_direct.total": 5, "s3.new.total": None})
+    held = identities_held({"fields": values, "meta": {"format": "2021"}})
+    assert held["s4.review.corrected"] == 1 and held["s4.suit_direct.upheld"] == 0, "a broken one counts not"
+    assert held["s3.carried_over.natural_person"] == 2, "its column's balance and its row's applicants"
+    assert held["s3.carried_over.total"] == 1, "the total column's balance has a blank s3.new.total"
+    record = {"fields": values, "meta": {"format": "2021"}, "confidence": dict.fromkeys(values, 0.9)}
+    _, X = field_features(record | {"flags": []}, ocr=True)
+    column = FEATURES.index("identities_held")
+    assert X[list(values).index("s4.review.total"), column] == 1
+    assert X[list(values).index("s4.review.total"), FEATURES.index("zero")] == 0
 
 
 def test_the_review_policy_keeps_the_target_on_fields_it_lets_through() -> None:
