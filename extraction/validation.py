@@ -22,22 +22,14 @@ class Validated:
     flags: list[dict] = field(default_factory=list)
 
 
-def _total(values: dict[str, Number | None], keys: tuple[str, ...]) -> Number:
-    return sum(values[k] or 0 for k in keys)
-
-
 def _infer(identity: Identity, values: dict[str, Number | None]) -> tuple[str, Number] | None:
     missing = [k for k in identity.fields if values[k] is None]
     if len(missing) != 1:
         return None
     key = missing[0]
-    lhs, rhs = _total(values, identity.lhs), _total(values, identity.rhs)
+    lhs, rhs = identity.sides(values)
     value = (rhs - lhs) if key in identity.lhs else (lhs - rhs)
     return (key, value) if value >= 0 else None
-
-
-def _holds(identity: Identity, values: dict[str, Number | None]) -> bool:
-    return abs(_total(values, identity.lhs) - _total(values, identity.rhs)) < 1e-6
 
 
 def _one_digit_changes(value: int) -> list[int]:
@@ -50,7 +42,7 @@ def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) 
     """Fix a misread digit when exactly one single-digit change of one OCR value makes every broken
     identity hold again and keeps all other identities of that value holding."""
     complete = [i for i in identities if all(out.values[k] is not None for k in i.fields)]
-    broken = [i for i in complete if not _holds(i, out.values)]
+    broken = [i for i in complete if not i.holds(out.values)]
     if not broken:
         return
     suspects = {k for i in broken for k in i.fields if k in ocr_read and isinstance(out.values[k], int)}
@@ -61,7 +53,7 @@ def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) 
             continue
         for candidate in _one_digit_changes(int(out.values[key])):  # type: ignore[arg-type]
             trial = {**out.values, key: candidate}
-            if all(_holds(i, trial) for i in own):
+            if all(i.holds(trial) for i in own):
                 fixes.append((key, candidate, own))
     if len(fixes) != 1:
         return
@@ -109,12 +101,12 @@ def validate(
             changed = True
     for identity in identities:
         complete = all(out.values[k] is not None for k in identity.fields)
-        lhs, rhs = _total(out.values, identity.lhs), _total(out.values, identity.rhs)
-        if complete and abs(lhs - rhs) <= 1e-6:
+        if complete and identity.holds(out.values):
             for k in identity.fields:
                 out.confidence[k] = 1 - (1 - out.confidence[k]) * 0.7
             continue
         if complete:
+            lhs, rhs = identity.sides(out.values)
             why = f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}"
         elif (why := _bound_broken(identity, out.values)) is None:
             continue
@@ -141,7 +133,7 @@ def _bound_broken(identity: Identity, values: dict[str, Number | None]) -> str |
     """
     open_lhs = any(values[k] is None for k in identity.lhs)
     open_rhs = any(values[k] is None for k in identity.rhs)
-    lhs, rhs = _total(values, identity.lhs), _total(values, identity.rhs)
+    lhs, rhs = identity.sides(values)
     if open_rhs and not open_lhs and rhs > lhs + 1e-6:
         return f"{' + '.join(identity.rhs)} printed = {rhs}, more than {' + '.join(identity.lhs)} = {lhs}"
     if open_lhs and not open_rhs and lhs > rhs + 1e-6:

@@ -66,9 +66,7 @@ def identities_held(record: dict) -> Counter[str]:
     values, fmt = record["fields"], record.get("meta", {}).get("format")
     held: Counter[str] = Counter()
     for identity in load_schema().identities.get(fmt, ()):
-        if any(values.get(k) is None for k in identity.fields):
-            continue
-        if abs(sum(values[k] for k in identity.lhs) - sum(values[k] for k in identity.rhs)) < 1e-6:
+        if all(values.get(k) is not None for k in identity.fields) and identity.holds(values):
             held.update(identity.fields)
     return held
 

@@ -27,6 +27,14 @@ class Identity:
     def fields(self) -> tuple[str, ...]:
         return self.lhs + self.rhs
 
+    def sides(self, values: dict[str, int | float | None]) -> tuple[int | float, int | float]:
+        """sum(lhs) and sum(rhs) of ``values``, a blank counted as 0."""
+        return sum(values[k] or 0 for k in self.lhs), sum(values[k] or 0 for k in self.rhs)
+
+    def holds(self, values: dict[str, int | float | None]) -> bool:
+        lhs, rhs = self.sides(values)
+        return abs(lhs - rhs) < 1e-6
+
 
 @dataclass(frozen=True)
 class Section:
