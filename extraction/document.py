@@ -24,6 +24,7 @@ class GridCell:
     copy: bool = False
     score: float = 1.0  # the reader's confidence in the text: an OCR score, 1 for a born-digital file
     box: PageBox | None = None  # where on the page, for readers of paged forms (PDF, scans)
+    absent: bool = False  # the row printed no cell here (fewer cells than the table is wide)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class ReadError(Exception):
         self.code = code
 
 
+_ABSENT = GridCell("", absent=True)
+
+
 def expand_spans(rows: list[list[tuple[str, int, int]]]) -> list[list[GridCell]]:
     """HTML-style (text, rowspan, colspan) cells → a rectangular grid with covered positions marked."""
     grid: dict[tuple[int, int], GridCell] = {}
@@ -83,4 +87,4 @@ def expand_spans(rows: list[list[tuple[str, int, int]]]) -> list[list[GridCell]]
             c += max(1, colspan)
             width = max(width, c)
     height = max((r for r, _ in grid), default=-1) + 1
-    return [[grid.get((r, c), GridCell("")) for c in range(width)] for r in range(height)]
+    return [[grid.get((r, c), _ABSENT) for c in range(width)] for r in range(height)]

@@ -36,6 +36,7 @@ class Piece:
     copy: bool = False  # repeated from a spanning cell above or to the left
     score: float = 1.0  # the reader's confidence in the text (OCR)
     box: PageBox | None = None
+    absent: bool = False  # a slot the row did not print (its table is wider): no position to trust
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
     values = [  # blank slots too: a row of blank cells is a row of unstated values
         Piece(c.text, i, score=c.score, box=c.box)
         if c.text and not c.copy and is_value(c.text)
-        else Piece("", i)
+        else Piece("", i, absent=c.absent)
         for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1)
     ]
     return Row(texts, values, where, table, chunk, positional=True)
@@ -96,9 +97,10 @@ def _stream_row(line: str, where: str) -> Row:
     texts = [Piece(t, i) for i, t in enumerate(tokens[:cut])]
     values = [Piece(t, i) for i, t in enumerate(tokens[cut:], start=cut)]
     label = " ".join(tokens[:cut])
-    sentence = (
-        bool(_CJK_ANY.search(label) and re.search(r"[。；;！？]|[，,].*[，,]", label)) and len(line) > 25
-    )
+    # Commas alone do not make prose of a numbered line: template labels carry their own clauses
+    # (（二）部分公开（区分处理的，只计这一情形，不计其他情形）).
+    clauses = r"[。；;！？]" if is_numbered(label) else r"[。；;！？]|[，,].*[，,]"
+    sentence = bool(_CJK_ANY.search(label) and re.search(clauses, label)) and len(line) > 25
     return Row(texts, values, where, sentence=sentence)
 
 

@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from nianbao.extraction.alignment import align_in_order
 from nianbao.extraction.document import PageBox
 from nianbao.extraction.grid import Row, is_numbered
 from nianbao.models.field_mapper import FieldMapper, normalize_label
@@ -43,6 +44,14 @@ class MappingSettings:
     format_concept_min: float = 0.8  # least probability for a row or header to count as structure
     format_structure_cap: int = 4  # most evidence that rows and headers of one template can add
     row_mass_floor: float = 0.1  # a label with less row-class mass than this keeps its low row probability
+    # Rows placed by order (no label of their own, e.g. the numbers-only rows of a converted table):
+    order_gain: float = 1.0  # what placing a row between its anchors is worth by itself
+    order_label_weight: float = 2.0  # times the best probability that a label near the run names the row
+    order_width_weight: float = 0.5  # added when the row shows as many values as the template row's columns
+    order_margin_scale: float = 1.5  # row probability = 1 - exp(-scale * margin of the placement)
+    max_order_run: int = 40  # most rows one order placement aligns (its cost grows with the square)
+    near_lines: int = 12  # lines of loose text on either side of a row that may hold its label
+    foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
 
     @classmethod
     def from_dict(cls, values: dict) -> MappingSettings:
@@ -142,7 +151,18 @@ class RowObservation:
     header: list[HeaderCell]
     header_nested: list[HeaderCell] | None  # the same header rows read by nesting, not by position
     section_hint: str | None
-    context: list[str] = field(default_factory=list)
+    own: bool = True  # the row prints a label of its own (else its label is only text near it)
+    near: np.ndarray | None = field(default=None, repr=False)  # row probabilities of the text around it
+
+
+@dataclass(frozen=True)
+class RowDecision:
+    """An observed row filed as a canonical row, by its own label or by order between labelled rows."""
+
+    obs: RowObservation
+    concept: str
+    probability: float
+    margin: float | None = None  # placed by order: how much worse the next best alignment is
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,9 @@ class MappingResult:
     cells: dict[str, CellEvidence]
     sections_seen: set[str]
     flags: list[dict] = field(default_factory=list)
+    rows_found: set[str] = field(default_factory=set)  # "<section>.<row>" of every row filed, blank or not
+    order_margins: dict[str, float] = field(default_factory=dict)  # "<section>.<row>" of rows placed by order
+    unplaced: dict[str, int] = field(default_factory=dict)  # per section, value rows no template row took
 
 
 def _is_heading(row: Row) -> bool:
@@ -198,6 +221,8 @@ class Decoder:
         section: str | None = None
         header_fresh = False  # a data row has used the header rows gathered so far
         header_broken = False  # other text came after them: in free text a new header starts
+        since_row: list[str] = []  # label text since the last data row, wherever it may belong
+        gaps: list[list[str]] = []  # per data row, the label text between it and the row before
         for row in rows:
             if row.sentence:
                 pending.clear()
@@ -218,28 +243,59 @@ class Decoder:
                     header_broken = False
                     header_rows.append([c for p, c in zip(row.texts, cells, strict=True) if not p.copy])
                     all_headers.extend(found)
-                    pending.extend(
+                    loose = [
                         p.text for p, c in zip(row.texts, cells, strict=True) if c is None and not p.copy
-                    )
+                    ]
                 else:
-                    pending.extend(p.text for p in row.texts if not p.copy)
+                    loose = [p.text for p in row.texts if not p.copy]
                     header_broken = bool(header_rows)
+                pending.extend(loose)
+                since_row.extend(loose)
                 continue
             if header_rows and not header_fresh:
                 header = _merge_header(header_rows, row.positional)
                 nested = _merge_nested(header_rows) if row.positional else None
                 header_fresh = True
-            candidates, context = self._label_candidates(row, pending, probs)
-            drafts.append((row, header, nested, section, candidates, context))
+            candidates = self._label_candidates(row, pending, probs)
+            drafts.append((row, header, nested, section, candidates))
+            gaps.append(list(since_row))
             pending.clear()
+            since_row.clear()
+        gaps.append(since_row)
+        # Text on either side of a row may name it when the row has no label of its own.
+        most, reach = self.settings.max_join, self.settings.near_lines
+        near = [
+            [*candidates, *_joins(gaps[k][-reach:], most), *_joins(gaps[k + 1][:reach], most)]
+            for k, (*_, candidates) in enumerate(drafts)
+        ]
         # The walk does not depend on which candidate wins, so all are scored in one batch.
-        self.scorer.score([c for *_, candidates, _ in drafts for c in candidates])
-        for row, header, nested, section, candidates, context in drafts:
+        self.scorer.score([c for texts in near for c in texts])
+        for (row, header, nested, section, candidates), texts in zip(drafts, near, strict=True):
             label, label_probs = self._choose_label(candidates)
+            own = any(not p.copy for p in row.texts)
             observations.append(
-                RowObservation(len(observations), label, label_probs, row, header, nested, section, context)
+                RowObservation(
+                    len(observations),
+                    label,
+                    label_probs,
+                    row,
+                    header,
+                    nested,
+                    section,
+                    own,
+                    self._near(texts),
+                )
             )
         return observations, all_headers
+
+    def _near(self, texts: list[str]) -> np.ndarray:
+        """Per row class, the most any of ``texts`` names it (row classes only, renormalised)."""
+        weights = self.scorer.row_weights(None, 1.0)
+        out = np.zeros(len(self.scorer.classes))
+        for probs in self.scorer.score(texts):
+            masked = probs * weights
+            out = np.maximum(out, masked / max(float(masked.sum()), self.settings.row_mass_floor))
+        return out
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
         """A grid row whose cells are all blank under a label that surely names a row: its values
@@ -259,13 +315,10 @@ class Decoder:
             return None
         return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p)
 
-    def _label_candidates(
-        self, row: Row, pending: list[str], probs: dict[str, np.ndarray]
-    ) -> tuple[list[str], list[str]]:
+    def _label_candidates(self, row: Row, pending: list[str], probs: dict[str, np.ndarray]) -> list[str]:
         """The row's own label, and its re-joinings with wrapped fragments above it when it is unsure."""
         own_pieces = [p for p in row.texts if not p.copy]
         own = own_pieces[-1].text if own_pieces else ""
-        context = [p.text for p in row.texts if p.copy] + [p.text for p in own_pieces[:-1]]
         candidates = []
         if own:
             candidates.append(own)
@@ -279,7 +332,7 @@ class Decoder:
             numbered = [i for i, text in enumerate(pending) if is_numbered(text)]
             if numbered and len(pending) - numbered[-1] > self.settings.max_join:
                 candidates.append("".join(pending[numbered[-1] :]) + own)
-        return candidates, context + pending
+        return candidates
 
     def _choose_label(self, candidates: list[str]) -> tuple[str, np.ndarray]:
         """The candidate that names a canonical row most surely."""
@@ -337,17 +390,42 @@ class Decoder:
         observations, headers = self.observe(rows)
         fmt, evidence = self.detect_format(text, observations, headers, year)
         result = MappingResult(fmt, evidence, {}, set())
-        single_rows, by_section = self._split_sections(observations, fmt)
-        for name, section in self.schema.sections.items():
-            assigned = self._assign(by_section.get(name, []), section, fmt)
-            starts = _chunk_starts(assigned, section, fmt)
-            for obs, row_concept, p in assigned:
-                self._emit_row(obs, section, fmt, row_concept, p, starts, result)
+        single_rows, by_section, loose = self._split_sections(observations, fmt)
+        sections = self.schema.sections
+        decided = {
+            name: self._in_order(self._assign(by_section.get(name, []), s, fmt), s, fmt)
+            for name, s in sections.items()
+        }
+        # Rows without a label of their own, and rows whose own label was refused, may still fit by order.
+        labelled = {id(d.obs) for ds in decided.values() for d in ds}
+        unplaced = {name: [o for o in by_section.get(name, []) if id(o) not in labelled] for name in sections}
+        for obs in loose:
+            unplaced[self._loose_section(obs, decided, sections, fmt)].append(obs)
+        for name in sections:  # a row the other template's label names is left unfiled, not placed
+            unplaced[name] = [o for o in unplaced[name] if not (o.own and self._names_foreign(o.probs, fmt))]
+        placed: set[int] = set()
+        for name, section in sections.items():
+            run = sorted(unplaced[name], key=lambda o: o.index)
+            decided[name] += self._place_by_order(run, decided[name], section, fmt)
+            placed.update(id(d.obs) for d in decided[name])
+            starts = _chunk_starts(decided[name], section, fmt)
+            for decision in decided[name]:
+                self._emit_row(decision, section, fmt, starts, result)
+            lost = [o for o in run if id(o) not in placed and self._fits_section(o, section, fmt)]
+            result.unplaced[name] = len(lost)
+            self._flag_rows_not_found(section, fmt, decided[name], lost, result)
+        for name, section in sections.items():
             for obs in single_rows.get(name, []):
                 self._emit_single_row(obs, section, fmt, result)
+                placed.add(id(obs))
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
-            if concept and p > 0.6 and not self._in_format(concept, fmt) and obs.row.has_values:
+            if (
+                concept
+                and p > self.settings.foreign_row_min
+                and not self._in_format(concept, fmt)
+                and obs.row.has_values
+            ):
                 result.flags.append(
                     {
                         "field": concept[4:],
@@ -364,9 +442,12 @@ class Decoder:
 
     def _split_sections(
         self, observations: list[RowObservation], fmt: str
-    ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]]]:
+    ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]], list[RowObservation]]:
+        """Rows of one-row tables (by width), rows by the section their own label names, and rows
+        without a label of their own, whose section their neighbours decide."""
         single: dict[str, list[RowObservation]] = {}
         by_section: dict[str, list[RowObservation]] = {}
+        loose: list[RowObservation] = []
         widths = {name: len(s.cells[fmt]) for name, s in self.schema.sections.items() if s.single_row}
         for obs in observations:
             slots = _under_header(obs)
@@ -382,9 +463,40 @@ class Decoder:
             concept, p = self.scorer.best(self._prior(obs), "row:")
             if width_match and (concept is None or p < 0.9 or concept.startswith(f"row:{width_match}.")):
                 single.setdefault(width_match, []).append(obs)
+            elif not obs.own:
+                loose.append(obs)
             elif concept is not None:
                 by_section.setdefault(concept[4:].partition(".")[0], []).append(obs)
-        return single, by_section
+        return single, by_section, loose
+
+    def _loose_section(
+        self,
+        obs: RowObservation,
+        decided: dict[str, list[RowDecision]],
+        sections: dict[str, Section],
+        fmt: str,
+    ) -> str:
+        """The section of a row without a label: the one the text around it names most surely, among
+        the heading's and those of the labelled rows just before and after it."""
+        before = max(
+            ((d.obs.index, n) for n, ds in decided.items() for d in ds if d.obs.index < obs.index),
+            default=None,
+        )
+        after = min(
+            ((d.obs.index, n) for n, ds in decided.items() for d in ds if d.obs.index > obs.index),
+            default=None,
+        )
+        candidates = [
+            n for n in (obs.section_hint, before and before[1], after and after[1]) if n in sections
+        ]
+        if not candidates:
+            return next(iter(sections))
+
+        def named(name: str) -> float:
+            rows = [self.scorer.index.get(f"row:{name}.{r}") for r in sections[name].row_order(fmt)]
+            return max((float(obs.near[i]) for i in rows if i is not None), default=0.0)
+
+        return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.accept_row else 0.0)
 
     def _heads_single(self, obs: RowObservation, section: str, width: int) -> bool:
         """A positional row under a header naming ``width`` columns, most of them ``section``'s:
@@ -418,10 +530,8 @@ class Decoder:
             )
         return self._foreign[fmt]
 
-    def _assign(
-        self, observations: list[RowObservation], section: Section, fmt: str
-    ) -> list[tuple[RowObservation, str, float]]:
-        """Joint decoding: one canonical row per observed row, order as tie-breaker."""
+    def _assign(self, observations: list[RowObservation], section: Section, fmt: str) -> list[RowDecision]:
+        """Joint decoding of labelled rows: one canonical row per observed row, order as tie-breaker."""
         if not observations:
             return []
         concepts = section.row_order(fmt)
@@ -442,10 +552,106 @@ class Decoder:
         rows_idx, cols_idx = linear_sum_assignment(cost)
         column = dict(known)
         return [
-            (observations[i], concepts[j], float(priors[i, column[j]]))
+            RowDecision(observations[i], concepts[j], float(priors[i, column[j]]))
             for i, j in zip(rows_idx, cols_idx, strict=True)
             if j in column
         ]
+
+    def _in_order(self, decided: list[RowDecision], section: Section, fmt: str) -> list[RowDecision]:
+        """Drop a row that an unsure label filed out of order among the surely labelled rows around it
+        (a stray line of prose whose label half-names a row): its row is then left to order placement."""
+        slot = {c: j for j, c in enumerate(section.row_order(fmt))}
+        sure = sorted(
+            (d.obs.index, slot[d.concept]) for d in decided if d.probability >= self.settings.confident_label
+        )
+        kept = []
+        for d in decided:
+            j = slot[d.concept]
+            before = [s for i, s in sure if i < d.obs.index]
+            after = [s for i, s in sure if i > d.obs.index]
+            unsure = d.probability < self.settings.confident_label
+            if unsure and ((before and before[-1] > j) or (after and after[0] < j)):
+                continue
+            kept.append(d)
+        return kept
+
+    def _order_gain(self, obs: RowObservation, section: Section, fmt: str, concept: str) -> float:
+        """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
+
+        Allowed for a row of two values or more (one, for a one-column row) where text near the row
+        names ``concept``, or where the row shows as many values as the template row has columns.
+        """
+        i = self.scorer.index.get(f"row:{section.name}.{concept}")
+        named = float(obs.near[i]) if i is not None else 0.0
+        filled = sum(1 for v in obs.row.values if v.text)
+        width = len(section.columns_of(fmt, concept))
+        fits = filled == width or len(_under_header(obs)) == width
+        by_width = fits and filled >= 2 and not self._names_foreign(obs.near, fmt)
+        by_name = named >= self.settings.accept_row and filled >= min(2, width)
+        if not (by_width or by_name):
+            return 0.0
+        s = self.settings
+        return s.order_gain + s.order_label_weight * named + s.order_width_weight * fits
+
+    def _names_foreign(self, probs: np.ndarray, fmt: str) -> bool:
+        """The text names a row of the other template (2019's single （六）其他处理 in a 2021 report)."""
+        return float(probs[self._foreign_rows(fmt)].max(initial=0.0)) > self.settings.foreign_row_min
+
+    def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
+        return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
+
+    def _place_by_order(
+        self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str
+    ) -> list[RowDecision]:
+        """Rows without a usable label (in document order) → the free template rows between the labelled
+        rows around them, in the same order; a labelled row out of template order bounds nothing."""
+        concepts = section.row_order(fmt)
+        slot = {c: j for j, c in enumerate(concepts)}
+        anchors = sorted((d.obs.index, slot[d.concept]) for d in labelled)
+        taken = {j for _, j in anchors}
+        groups: dict[tuple[int, int], list[RowObservation]] = {}
+        for obs in run:
+            lo = max(((i, j) for i, j in anchors if i < obs.index), default=(-1, -1))[1]
+            hi = min(((i, j) for i, j in anchors if i > obs.index), default=(-1, len(concepts)))[1]
+            groups.setdefault((lo, hi) if lo < hi else (-1, len(concepts)), []).append(obs)
+        out: list[RowDecision] = []
+        scale = self.settings.order_margin_scale
+        for (lo, hi), items in groups.items():
+            items = items[: self.settings.max_order_run]
+            free = [j for j in range(lo + 1, hi) if j not in taken]
+            gains = np.array([[self._order_gain(o, section, fmt, concepts[j]) for j in free] for o in items])
+            for placement in align_in_order(gains.reshape(len(items), len(free))):
+                j = free[placement.slot]
+                taken.add(j)
+                p = 1.0 - float(np.exp(-scale * placement.margin))
+                out.append(RowDecision(items[placement.item], concepts[j], p, placement.margin))
+        return out
+
+    def _flag_rows_not_found(
+        self,
+        section: Section,
+        fmt: str,
+        decided: list[RowDecision],
+        lost: list[RowObservation],
+        result: MappingResult,
+    ) -> None:
+        """Template rows missing from a table that has value rows nobody could place: a row may have
+        been printed and lost, so its blanks are doubtful, not "not stated"."""
+        if not decided or not lost:
+            return
+        found = {d.concept for d in decided}
+        where = ", ".join(o.row.where for o in lost[:3])
+        for concept in section.row_order(fmt):
+            if concept in found:
+                continue
+            result.flags.append(
+                {
+                    "fields": [section.key(concept, c) for c in section.columns_of(fmt, concept)],
+                    "kind": "row_not_found",
+                    "detail": f"row {section.rows[concept]} not found while {len(lost)} value row(s) of "
+                    f"this table were not placed ({where})",
+                }
+            )
 
     def _columns(
         self, obs: RowObservation, section: Section, fmt: str, row_concept: str
@@ -487,21 +693,24 @@ class Decoder:
 
     def _emit_row(
         self,
-        obs: RowObservation,
+        decision: RowDecision,
         section: Section,
         fmt: str,
-        row_concept: str,
-        p_row: float,
         starts: dict[int | None, int],
         result: MappingResult,
     ) -> None:
-        columns, header, header_probs = self._columns(obs, section, fmt, row_concept)
+        obs = decision.obs
+        columns, header, header_probs = self._columns(obs, section, fmt, decision.concept)
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
         result.sections_seen.add(section.name)
+        result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
         yuan = ["元" in h.text and "万元" not in h.text for h in header or []]
-        keys = [section.key(row_concept, column) for column in columns]
-        _file_cells(result, obs, keys, slots, p_row * p_col, obs.label, yuan)
+        keys = [section.key(decision.concept, column) for column in columns]
+        label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
+        if decision.margin is not None:
+            result.order_margins[f"{section.name}.{decision.concept}"] = decision.margin
+        _file_cells(result, obs, keys, slots, decision.probability * p_col, label, yuan)
 
     def _emit_single_row(
         self, obs: RowObservation, section: Section, fmt: str, result: MappingResult
@@ -510,8 +719,16 @@ class Decoder:
         header = obs.header if obs.row.positional and len(obs.header) == len(cells) else None
         slots = _align(obs.row, len(cells), header, None)
         result.sections_seen.add(section.name)
+        result.rows_found.update(f"{section.name}.{row}" for row, _ in cells)
         keys = [section.key(row, column) for row, column in cells]
         _file_cells(result, obs, keys, slots, 0.95, obs.label or "(one-row table)")
+
+
+def _joins(lines: list[str], most: int) -> list[str]:
+    """Every run of up to ``most`` consecutive lines joined: a wrapped label is one of them."""
+    return [
+        "".join(lines[a:b]) for a in range(len(lines)) for b in range(a + 1, min(a + most, len(lines)) + 1)
+    ]
 
 
 def _file_cells(
@@ -523,9 +740,19 @@ def _file_cells(
     label: str,
     yuan: list[bool] | None = None,
 ) -> None:
-    """File each slot under its key; a slot placed by order alone is halved in confidence and flagged."""
+    """File each slot under its key; a slot placed by order alone is halved in confidence and flagged,
+    and so is a column such a row left empty (its value may be the one the row did not print)."""
     filled = sum(1 for v in obs.row.values if v.text)
     for i, (key, (slot, exact)) in enumerate(zip(keys, slots, strict=True)):
+        if not exact:
+            result.flags.append(
+                {
+                    "field": key,
+                    "kind": "position_uncertain",
+                    "detail": f"row {label!r} ({obs.row.where}) shows {filled} values for {len(keys)} "
+                    "columns and no cell positions; placed in order",
+                }
+            )
         if slot is None:
             continue
         where = f"{obs.row.where} col {slot.pos + 1}"
@@ -538,15 +765,6 @@ def _file_cells(
             bool(yuan and yuan[i]),
             slot.box,
         )
-        if not exact:
-            result.flags.append(
-                {
-                    "field": key,
-                    "kind": "position_uncertain",
-                    "detail": f"row {label!r} ({obs.row.where}) shows {filled} values for {len(keys)} "
-                    "columns and no cell positions; placed in order",
-                }
-            )
 
 
 def _merge_header(header_rows: list[list[HeaderCell | None]], positional: bool) -> list[HeaderCell]:
@@ -592,14 +810,13 @@ def _under_header(obs: RowObservation) -> list:
     return [v for v in slots if v.pos <= end or v.text]
 
 
-def _chunk_starts(
-    assigned: list[tuple[RowObservation, str, float]], section: Section, fmt: str
-) -> dict[int | None, int]:
+def _chunk_starts(decided: list[RowDecision], section: Section, fmt: str) -> dict[int | None, int]:
     """Per table chunk, where complete rows start their values: the grid for rows that lost cells."""
     starts: dict[int | None, Counter] = {}
-    for obs, concept, _ in assigned:
+    for decision in decided:
+        obs = decision.obs
         filled = [v for v in obs.row.values if v.text]
-        if obs.row.positional and filled and len(filled) == len(section.columns_of(fmt, concept)):
+        if obs.row.positional and filled and len(filled) == len(section.columns_of(fmt, decision.concept)):
             starts.setdefault(obs.row.chunk, Counter())[filled[0].pos] += 1
     return {chunk: counter.most_common(1)[0][0] for chunk, counter in starts.items()}
 
@@ -611,6 +828,8 @@ def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None)
         slots = slots[:k]  # blank padding after the row's last column
     filled = [v for v in slots if v.text]
     blank = [(None, True)] * k
+    if len(filled) < k and any(s.absent for s in row.values):  # the row printed fewer cells than its table
+        return _in_order(filled, k)
     if len(slots) == k:
         return [(s if s.text else None, True) for s in slots]
     if len(filled) == k:
@@ -628,7 +847,11 @@ def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None)
                     out[s.pos - start] = (s, True)
             if any(o[0] is not None for o in out):
                 return out
-    # Fewer or more values than columns and nothing to place them by: keep the order, doubt it.
+    return _in_order(filled, k)
+
+
+def _in_order(filled: list, k: int) -> list[tuple[object, bool]]:
+    """Fewer or more values than columns and nothing to place them by: keep the order, doubt it."""
     return [(filled[i], False) if i < len(filled) else (None, False) for i in range(k)]
 
 

@@ -11,13 +11,13 @@ import numpy as np
 
 from nianbao.extraction.document import ReadError
 from nianbao.extraction.grid import document_rows
-from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingSettings
+from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingResult, MappingSettings
 from nianbao.extraction.meta import find_meta, reconcile
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
-from nianbao.extraction.validation import validate
+from nianbao.extraction.validation import Validated, validate
 from nianbao.models import load_calibrator, load_field_mapper
-from nianbao.models.calibration import field_features
+from nianbao.models.calibration import FieldStructure, field_features
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import Schema, load_schema
 
@@ -28,6 +28,8 @@ T = TypeVar("T")
 OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
 OCR_BLANK_TRUST = 0.5
 UNSIGNED_NEGATIVE_TRUST = 0.5
+LOST_CELL_FLAGS = frozenset({"position_uncertain", "row_not_found"})
+LOST_CELL_TRUST = 0.5
 
 
 class Calibrator(Protocol):
@@ -113,9 +115,10 @@ class Extractor:
             cell = mapping.cells.get(key)
             if cell is None:
                 values[key] = None
-                seen = self.schema.section_of(key) in mapping.sections_seen
+                # A blank cell in a row that was found is a printed blank; a row not found may be a row lost.
+                found = self.schema.row_of(key) in mapping.rows_found
                 # A blank read by OCR may be a faint glyph the engine missed: less sure than a printed blank.
-                confidence[key] = (0.85 if seen else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
+                confidence[key] = (0.85 if found else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value
@@ -130,14 +133,31 @@ class Extractor:
                 )
             if detail is not None:
                 flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
+        for flag in mapping.flags:  # a blank where a row or a cell may have been lost is no printed blank
+            for key in flag.get("fields", [flag.get("field")]):
+                if flag["kind"] in LOST_CELL_FLAGS and key in values and values[key] is None:
+                    confidence[key] *= LOST_CELL_TRUST
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values
         record["confidence"] = checked.confidence
         record["flags"] = flags + checked.flags
         if self.calibrator is not None and record["fields"]:
-            keys, features = field_features(record, ocr)
+            keys, features = field_features(record, ocr, self._structure(mapping, checked))
             calibrated = self.calibrator.predict_proba(features)[:, 1]
             record["confidence"] = dict(zip(keys, map(float, calibrated), strict=True))
         record["confidence"] = {k: round(v, 4) for k, v in record["confidence"].items()}
         return mapping.cells
+
+    def _structure(self, mapping: MappingResult, checked: Validated) -> dict[str, FieldStructure]:
+        """How each field's row was found, for the calibrator."""
+        out = {}
+        for key in checked.values:
+            row, section = self.schema.row_of(key), self.schema.section_of(key)
+            out[key] = FieldStructure(
+                row_found=row in mapping.rows_found,
+                order_margin=mapping.order_margins.get(row),
+                unplaced_rows=mapping.unplaced.get(section, 0),
+                null_evidence=checked.null_evidence.get(key, 0),
+            )
+        return out

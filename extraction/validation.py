@@ -15,11 +15,18 @@ from nianbao.schema import Identity, Schema
 Number = int | float
 
 
+# A null in an identity whose printed cells leave a gap is likely a lost cell, not an unstated one.
+GAP_TRUST = 0.5
+
+
 @dataclass
 class Validated:
     values: dict[str, Number | None]
     confidence: dict[str, float]
     flags: list[dict] = field(default_factory=list)
+    # Per null field: +1 where an identity over it balances with the printed cells alone (the blank is
+    # consistent with zero), -1 where its identity's printed cells fall short of a complete side.
+    null_evidence: dict[str, int] = field(default_factory=dict)
 
 
 def _infer(identity: Identity, values: dict[str, Number | None]) -> tuple[str, Number] | None:
@@ -109,6 +116,7 @@ def validate(
             lhs, rhs = identity.sides(out.values)
             why = f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}"
         elif (why := _bound_broken(identity, out.values)) is None:
+            _check_gap(identity, out)
             continue
         named = [k for k in identity.fields if out.values[k] is not None]
         out.flags.append(
@@ -139,3 +147,36 @@ def _bound_broken(identity: Identity, values: dict[str, Number | None]) -> str |
     if open_lhs and not open_rhs and lhs > rhs + 1e-6:
         return f"{' + '.join(identity.lhs)} printed = {lhs}, more than {' + '.join(identity.rhs)} = {rhs}"
     return None
+
+
+def _check_gap(identity: Identity, out: Validated) -> None:
+    """Nulls on one side of an identity whose other side is complete: if the printed cells already
+    balance it, the blanks are consistent with zero; if they fall short, the nulls hold the gap (a
+    row or cell lost on the way) and are flagged ``identity_gap`` for review."""
+    values = out.values
+    lhs, rhs = identity.sides(values)
+    for open_side, full_side, gap in (
+        (identity.rhs, identity.lhs, lhs - rhs),
+        (identity.lhs, identity.rhs, rhs - lhs),
+    ):
+        nulls = [k for k in open_side if values[k] is None]
+        if not nulls or any(values[k] is None for k in full_side):
+            continue
+        full, printed = (lhs, rhs) if full_side is identity.lhs else (rhs, lhs)
+        if abs(gap) <= 1e-6:
+            for k in nulls:
+                out.null_evidence.setdefault(k, 1)
+            return
+        for k in nulls:
+            out.null_evidence[k] = -1
+            out.confidence[k] *= GAP_TRUST
+        out.flags.append(
+            {
+                "identity": f"{identity.id}:{identity.where}",
+                "fields": nulls,
+                "kind": "identity_gap",
+                "detail": f"{' + '.join(full_side)} = {full}, the printed cells of the other side sum to "
+                f"{printed}: {gap:g} is missing among the {len(nulls)} blank cell(s)",
+            }
+        )
+        return

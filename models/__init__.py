@@ -12,7 +12,7 @@ import joblib
 import sklearn
 from sklearn.base import BaseEstimator
 
-from nianbao.models.calibration import ConfidenceCalibrator, ReviewPolicy
+from nianbao.models.calibration import FEATURES, ConfidenceCalibrator, ReviewPolicy
 from nianbao.models.field_mapper import FieldMapper
 
 ARTIFACTS = Path(str(resources.files("nianbao.models").joinpath("artifacts")))
@@ -53,7 +53,17 @@ def load_calibrator(path: str | None = None) -> tuple[ConfidenceCalibrator, dict
     """The shipped confidence calibrator and its card (which holds the review policy), or None when no
     calibrator has been trained yet: confidences are then the raw scores."""
     path = Path(path) if path else CALIBRATOR
-    return _load(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    model, card = _load(path)
+    if tuple(card.get("features", ())) != FEATURES:
+        warnings.warn(
+            f"{path.name} was fitted on other features than this nianbao computes; confidences are raw "
+            "scores until it is rebuilt (python -m nianbao.training.calibration)",
+            stacklevel=2,
+        )
+        return None
+    return model, card
 
 
 def review_policy(path: str | None = None) -> ReviewPolicy:

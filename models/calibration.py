@@ -23,13 +23,29 @@ from sklearn.utils.validation import check_is_fitted
 from nianbao.schema import load_schema
 
 # What the record says about a field beside its raw confidence; the feature columns in this order.
-FLAG_KINDS = ("inferred", "source_inconsistent", "ocr_repaired", "value_uncertain", "position_uncertain")
+FLAG_KINDS = (
+    "inferred",
+    "source_inconsistent",
+    "ocr_repaired",
+    "value_uncertain",
+    "position_uncertain",
+    "row_not_found",
+    "identity_gap",
+    "narrative_mismatch",
+)
 # identities_held: how many complete identities that hold name the field. Their agreement is the strongest
 # evidence an OCR digit has, and the raw score folds it in only weakly; a zero (most cells of most
 # reports) is read from a round glyph the recogniser is often unsure of.
-FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", "zero", "identities_held", *FLAG_KINDS)
-# A field in a broken identity or repaired from OCR is seen by a person whatever its confidence.
-DOUBT_FLAGS = frozenset({"source_inconsistent", "ocr_repaired"})
+# The structure features (FieldStructure) say how the field's row was found, so that a null is trusted
+# only where its row was seen with a blank cell, and a row placed by order only as far as its margin.
+STRUCTURE = ("row_absent", "by_order", "order_margin", "unplaced_rows", "null_balanced", "narrative")
+FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", "zero", "identities_held", *STRUCTURE, *FLAG_KINDS)
+# Fields a person sees whatever their confidence: in a broken identity, repaired from OCR, in a row that
+# may have been lost, holding an identity's gap, contradicted by the report's own prose.
+DOUBT_FLAGS = frozenset(
+    {"source_inconsistent", "ocr_repaired", "row_not_found", "identity_gap", "narrative_mismatch"}
+)
+_MARGIN_CAP = 5.0  # an order placement this far ahead of the next best is as sure as a label
 DEFAULT_THRESHOLD = 0.9  # the review threshold while no calibrated policy is shipped
 _EPS = 1e-6
 
@@ -71,15 +87,31 @@ def identities_held(record: dict) -> Counter[str]:
     return held
 
 
-def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
+@dataclass(frozen=True)
+class FieldStructure:
+    """How a field's row was found, beside what the record says."""
+
+    row_found: bool = True  # a row of the table was filed as this field's row (its cell may be blank)
+    order_margin: float | None = None  # the row was placed by order, this far ahead of the next best
+    unplaced_rows: int = 0  # value rows of the field's table that no template row took
+    null_evidence: int = 0  # a blank: +1 its identity balances without it, -1 it holds an identity's gap
+    narrative: int = 0  # +1 the report's prose restates the value, -1 it states another
+
+
+def field_features(
+    record: dict, ocr: bool, structure: dict[str, FieldStructure] | None = None
+) -> tuple[list[str], np.ndarray]:
     """(keys, feature matrix) of every field of a record, rows in the record's field order."""
     keys = list(record["fields"])
     flagged = flag_kinds_by_field(record)
     held = identities_held(record)
+    structure = structure or {}
     rows = []
     for key in keys:
         raw = float(np.clip(record["confidence"].get(key, 0.0), _EPS, 1 - _EPS))
         logit = float(np.log(raw / (1 - raw)))
+        found = structure.get(key, FieldStructure())
+        margin = found.order_margin
         rows.append(
             [
                 logit,
@@ -88,6 +120,12 @@ def field_features(record: dict, ocr: bool) -> tuple[list[str], np.ndarray]:
                 logit * ocr,
                 record["fields"][key] == 0,
                 held[key],
+                not found.row_found,
+                margin is not None,
+                _MARGIN_CAP if margin is None else min(margin, _MARGIN_CAP),
+                min(found.unplaced_rows, 5),
+                found.null_evidence,
+                found.narrative,
                 *(kind in flagged[key] for kind in FLAG_KINDS),
             ]
         )

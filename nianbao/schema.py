@@ -110,6 +110,10 @@ class Schema:
     def section_of(self, key: str) -> str:
         return key.partition(".")[0]
 
+    def row_of(self, key: str) -> str:
+        """"<section>.<row>" of a field key (rows may hold dots: s3.withheld.state_secret.total)."""
+        return key.rsplit(".", 1)[0]
+
 
 def _cells(spec: dict) -> dict[str, tuple[tuple[str, str], ...]]:
     if "fields" in spec:

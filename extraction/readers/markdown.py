@@ -34,7 +34,9 @@ def markdown_blocks(text: str) -> list[Block]:
     def close_table() -> None:
         if table:
             width = max(len(r) for r in table)
-            grid = [[GridCell(c) for c in row + [""] * (width - len(row))] for row in table]
+            grid = [
+                [GridCell(c) for c in row] + [GridCell("", absent=True)] * (width - len(row)) for row in table
+            ]
             blocks.append(TableBlock(grid, f"line {table_start}"))
             table.clear()
 
