@@ -26,6 +26,11 @@ from nianbao.schema import Schema, Section
 ROLES = ("row", "col", "sec")
 _HEADING_MIN, _HEADING_MAX = 6, 40  # shorter lines are fragments of wrapped labels, not section titles
 _SENTENCE_END = re.compile(r"[。；;！？]$")
+# Where a template numbering (二、 （三） 6.) starts after text: the start of a second, glued label
+# (not the item number of 第二十条第（六）项).
+_GLUED = re.compile(
+    r"(?<=[\u4e00-\u9fff）)”])(?<!第)(?=[（(]?[一二三四五六七八九十]+[)）、]|\d{1,2}[.．、]\s*[\u4e00-\u9fff])"
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,12 @@ class MappingSettings:
     # Rows placed by order (no label of their own, e.g. the numbers-only rows of a converted table):
     order_gain: float = 1.0  # what placing a row between its anchors is worth by itself
     order_label_weight: float = 2.0  # times the best probability that a label near the run names the row
+    order_near_weight: float = 0.5  # times the probability that the text right beside the row names it
     order_width_weight: float = 0.5  # added when the row shows as many values as the template row's columns
     order_margin_scale: float = 1.5  # row probability = 1 - exp(-scale * margin of the placement)
     max_order_run: int = 40  # most rows one order placement aligns (its cost grows with the square)
     near_lines: int = 12  # lines of loose text on either side of a row that may hold its label
+    near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
 
     @classmethod
@@ -294,7 +301,7 @@ class Decoder:
         out = np.zeros(len(self.scorer.classes))
         for probs in self.scorer.score(texts):
             masked = probs * weights
-            out = np.maximum(out, masked / max(float(masked.sum()), self.settings.row_mass_floor))
+            out = np.maximum(out, masked / max(float(masked.sum()), self.settings.near_mass_floor))
         return out
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
@@ -476,8 +483,8 @@ class Decoder:
         sections: dict[str, Section],
         fmt: str,
     ) -> str:
-        """The section of a row without a label: the one the text around it names most surely, among
-        the heading's and those of the labelled rows just before and after it."""
+        """The section of a row without a label: among the heading's and those of the labelled rows just
+        before and after it, the one the text around it surely names, else the first of them."""
         before = max(
             ((d.obs.index, n) for n, ds in decided.items() for d in ds if d.obs.index < obs.index),
             default=None,
@@ -496,7 +503,7 @@ class Decoder:
             rows = [self.scorer.index.get(f"row:{name}.{r}") for r in sections[name].row_order(fmt)]
             return max((float(obs.near[i]) for i in rows if i is not None), default=0.0)
 
-        return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.accept_row else 0.0)
+        return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.confident_label else 0.0)
 
     def _heads_single(self, obs: RowObservation, section: str, width: int) -> bool:
         """A positional row under a header naming ``width`` columns, most of them ``section``'s:
@@ -575,27 +582,45 @@ class Decoder:
             kept.append(d)
         return kept
 
-    def _order_gain(self, obs: RowObservation, section: Section, fmt: str, concept: str) -> float:
+    def _order_gain(
+        self, obs: RowObservation, section: Section, fmt: str, concept: str, bag: np.ndarray | None = None
+    ) -> float:
         """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
 
-        Allowed for a row of two values or more (one, for a one-column row) where text near the row
-        names ``concept``, or where the row shows as many values as the template row has columns.
+        ``bag``: row probabilities named by the text around the whole run of such rows (a converter
+        prints a block of labels before or after a block of numbers rows, so only the first row of the
+        block has the labels beside it; the order decides which is which). Allowed for a row of two
+        values or more (one, for a one-column row) where that text names ``concept``, or where the row
+        shows as many values as the template row has columns (a lone value only as a table cell).
         """
         i = self.scorer.index.get(f"row:{section.name}.{concept}")
-        named = float(obs.near[i]) if i is not None else 0.0
+        near = float(obs.near[i]) if i is not None else 0.0
+        named = max(near, float(bag[i])) if i is not None and bag is not None else near
         filled = sum(1 for v in obs.row.values if v.text)
         width = len(section.columns_of(fmt, concept))
-        fits = filled == width or len(_under_header(obs)) == width
-        by_width = fits and filled >= 2 and not self._names_foreign(obs.near, fmt)
+        # A row that printed one cell fewer than its table is wide lost a value, not a column.
+        short = filled == width - 1 and any(v.absent for v in obs.row.values)
+        fits = filled == width or len(_under_header(obs)) == width or short
+        # A lone number fits by width only as a table's cell: a loose one is a value floated out of a row.
+        by_width = fits and (filled >= 2 or obs.row.positional)
         by_name = named >= self.settings.accept_row and filled >= min(2, width)
-        if not (by_width or by_name):
+        # The text beside it names a row of the other template: it stays unfiled (unmapped_row).
+        foreign = self._names_foreign(obs.near, fmt, above=named)
+        if foreign or not (by_width or by_name):
             return 0.0
         s = self.settings
-        return s.order_gain + s.order_label_weight * named + s.order_width_weight * fits
+        return (
+            s.order_gain
+            + s.order_label_weight * named
+            + s.order_near_weight * near
+            + s.order_width_weight * fits
+        )
 
-    def _names_foreign(self, probs: np.ndarray, fmt: str) -> bool:
-        """The text names a row of the other template (2019's single （六）其他处理 in a 2021 report)."""
-        return float(probs[self._foreign_rows(fmt)].max(initial=0.0)) > self.settings.foreign_row_min
+    def _names_foreign(self, probs: np.ndarray, fmt: str, above: float = 0.0) -> bool:
+        """The text names a row of the other template (2019's single （六）其他处理 in a 2021 report),
+        surely and more than ``above``."""
+        foreign = float(probs[self._foreign_rows(fmt)].max(initial=0.0))
+        return foreign > max(self.settings.foreign_row_min, above)
 
     def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
         return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
@@ -619,7 +644,10 @@ class Decoder:
         for (lo, hi), items in groups.items():
             items = items[: self.settings.max_order_run]
             free = [j for j in range(lo + 1, hi) if j not in taken]
-            gains = np.array([[self._order_gain(o, section, fmt, concepts[j]) for j in free] for o in items])
+            bag = np.max([o.near for o in items], axis=0)
+            gains = np.array(
+                [[self._order_gain(o, section, fmt, concepts[j], bag) for j in free] for o in items]
+            )
             for placement in align_in_order(gains.reshape(len(items), len(free))):
                 j = free[placement.slot]
                 taken.add(j)
@@ -725,7 +753,9 @@ class Decoder:
 
 
 def _joins(lines: list[str], most: int) -> list[str]:
-    """Every run of up to ``most`` consecutive lines joined: a wrapped label is one of them."""
+    """Every run of up to ``most`` consecutive lines joined: a wrapped label is one of them. Lines are
+    first cut where a numbering starts inside them (two labels glued into one line by a converter)."""
+    lines = [piece for line in lines for piece in _GLUED.split(line) if piece]
     return [
         "".join(lines[a:b]) for a in range(len(lines)) for b in range(a + 1, min(a + most, len(lines)) + 1)
     ]
@@ -744,7 +774,7 @@ def _file_cells(
     and so is a column such a row left empty (its value may be the one the row did not print)."""
     filled = sum(1 for v in obs.row.values if v.text)
     for i, (key, (slot, exact)) in enumerate(zip(keys, slots, strict=True)):
-        if not exact:
+        if not exact and filled:
             result.flags.append(
                 {
                     "field": key,
@@ -771,11 +801,12 @@ def _merge_header(header_rows: list[list[HeaderCell | None]], positional: bool) 
     """Stacked header rows: per position, the lowest row's name (the most specific one)."""
     if not positional:
         return [c for row in header_rows for c in row if c is not None]
-    by_pos: dict[tuple[int | None, int], HeaderCell] = {}
-    for row in header_rows:
-        for cell in row:
-            if cell is not None:
-                by_pos[(cell.chunk, cell.pos)] = cell
+    cells = [c for row in header_rows for c in row if c is not None]
+    # A header line printed outside the table (a converter floats a wrapped header cell out) has word
+    # positions, not grid columns: it cannot say where its column stands among the table's.
+    if any(c.chunk is not None for c in cells):
+        cells = [c for c in cells if c.chunk is not None]
+    by_pos: dict[tuple[int | None, int], HeaderCell] = {(c.chunk, c.pos): c for c in cells}
     return sorted(by_pos.values(), key=lambda c: c.pos)
 
 

@@ -13,6 +13,7 @@ from nianbao.extraction.document import ReadError
 from nianbao.extraction.grid import document_rows
 from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingResult, MappingSettings
 from nianbao.extraction.meta import find_meta, reconcile
+from nianbao.extraction.narrative import NarrativeCheck, cross_check, read_figures
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
 from nianbao.extraction.validation import Validated, validate
@@ -30,6 +31,7 @@ OCR_BLANK_TRUST = 0.5
 UNSIGNED_NEGATIVE_TRUST = 0.5
 LOST_CELL_FLAGS = frozenset({"position_uncertain", "row_not_found"})
 LOST_CELL_TRUST = 0.5
+NARRATIVE_MISMATCH_TRUST = 0.5
 
 
 class Calibrator(Protocol):
@@ -138,19 +140,25 @@ class Extractor:
                 if flag["kind"] in LOST_CELL_FLAGS and key in values and values[key] is None:
                     confidence[key] *= LOST_CELL_TRUST
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
+        narrative = cross_check(read_figures(lines, year=meta.year), checked.values, fmt)
+        for flag in narrative.flags:  # the report's prose states another figure: one of the two is wrong
+            for key in flag["fields"]:
+                checked.confidence[key] *= NARRATIVE_MISMATCH_TRUST
         record["meta"] = {"agency": meta.agency, "year": meta.year, "format": fmt}
         record["fields"] = checked.values
         record["confidence"] = checked.confidence
-        record["flags"] = flags + checked.flags
+        record["flags"] = flags + checked.flags + narrative.flags
         if self.calibrator is not None and record["fields"]:
-            keys, features = field_features(record, ocr, self._structure(mapping, checked))
+            keys, features = field_features(record, ocr, self._structure(mapping, checked, narrative))
             calibrated = self.calibrator.predict_proba(features)[:, 1]
             record["confidence"] = dict(zip(keys, map(float, calibrated), strict=True))
         record["confidence"] = {k: round(v, 4) for k, v in record["confidence"].items()}
         return mapping.cells
 
-    def _structure(self, mapping: MappingResult, checked: Validated) -> dict[str, FieldStructure]:
-        """How each field's row was found, for the calibrator."""
+    def _structure(
+        self, mapping: MappingResult, checked: Validated, narrative: NarrativeCheck
+    ) -> dict[str, FieldStructure]:
+        """How each field's row was found and what the report's prose says of it, for the calibrator."""
         out = {}
         for key in checked.values:
             row, section = self.schema.row_of(key), self.schema.section_of(key)
@@ -159,5 +167,6 @@ class Extractor:
                 order_margin=mapping.order_margins.get(row),
                 unplaced_rows=mapping.unplaced.get(section, 0),
                 null_evidence=checked.null_evidence.get(key, 0),
+                narrative=int(np.sign(narrative.agreement.get(key, 0))),
             )
         return out
