@@ -37,6 +37,7 @@ class Piece:
     score: float = 1.0  # the reader's confidence in the text (OCR)
     box: PageBox | None = None
     absent: bool = False  # a slot the row did not print (its table is wider): no position to trust
+    shared: bool = False  # one of several values run into one cell: its column is known only by count
 
 
 @dataclass
@@ -65,24 +66,38 @@ class _State:
     rows: list[Row] = field(default_factory=list)
 
 
+def _cell_values(cell: GridCell) -> list[str] | None:
+    """The values a cell holds: one, or several that a converter ran into one printed cell ("2,224 93");
+    None for a cell that holds text. In an OCR reading a space inside a number is a stray gap, not a
+    cell border, so its cell keeps one value."""
+    tokens = cell.text.split()
+    if len(tokens) > 1 and cell.score >= 1.0 and all(is_value(t) for t in tokens):
+        return tokens
+    return [cell.text] if is_value(cell.text) else None
+
+
 def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row:
     """A grid or tab row: label pieces before the first value, then every slot after the label."""
-    first_value = next((i for i, c in enumerate(cells) if c.text and not c.copy and is_value(c.text)), None)
+    held = [_cell_values(c) if c.text and not c.copy else None for c in cells]
+    first_value = next((i for i, v in enumerate(held) if v is not None), None)
     texts: list[Piece] = []
     end = len(cells) if first_value is None else first_value
     last_text = -1
     for i in range(end):
         cell = cells[i]
-        if cell.text and not is_value(cell.text):
+        if cell.text and _cell_values(cell) is None:
             if not (texts and texts[-1].text == cell.text):  # a colspan repeats its text
                 texts.append(Piece(cell.text, i, cell.copy))
             last_text = i
-    values = [  # blank slots too: a row of blank cells is a row of unstated values
-        Piece(c.text, i, score=c.score, box=c.box)
-        if c.text and not c.copy and is_value(c.text)
-        else Piece("", i, absent=c.absent)
-        for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1)
-    ]
+    values: list[Piece] = []  # blank slots too: a row of blank cells is a row of unstated values
+    for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1):
+        found = held[i]
+        if found is None:
+            values.append(Piece("", i, absent=c.absent))
+        elif len(found) == 1:
+            values.append(Piece(c.text, i, score=c.score, box=c.box))
+        else:
+            values.extend(Piece(t, i, score=c.score, box=c.box, shared=True) for t in found)
     return Row(texts, values, where, table, chunk, positional=True)
 
 

@@ -8,6 +8,7 @@ owns (one canonical row per observed row, in the template's order when in doubt)
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -416,8 +417,14 @@ class Decoder:
             decided[name] += self._place_by_order(run, decided[name], section, fmt)
             placed.update(id(d.obs) for d in decided[name])
             starts = _chunk_starts(decided[name], section, fmt)
+            # One header that contradicts the template's column order puts the whole table's in doubt:
+            # a continuation page repeats no header, but the converter moved its columns all the same.
+            header_doubt = any(
+                self._header_contradicts(d.obs, section, section.columns_of(fmt, d.concept))
+                for d in decided[name]
+            )
             for decision in decided[name]:
-                self._emit_row(decision, section, fmt, starts, result)
+                self._emit_row(decision, section, fmt, starts, result, header_doubt)
             lost = [o for o in run if id(o) not in placed and self._fits_section(o, section, fmt)]
             result.unplaced[name] = len(lost)
             self._flag_rows_not_found(section, fmt, decided[name], lost, result)
@@ -699,6 +706,17 @@ class Decoder:
                 return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
         return template, None, None
 
+    def _header_contradicts(self, obs: RowObservation, section: Section, template: list[str]) -> bool:
+        """The row's header names columns of the section in another order than the template's, or two in
+        one cell (a converter that moved or merged header cells): the template's order is then a guess."""
+        named = sorted(
+            (h.pos, template.index(c))
+            for h in obs.header
+            for c in [self._column_of(h, section)[0]]
+            if c in template
+        )
+        return any(a[1] > b[1] or (a[0] == b[0] and a[1] != b[1]) for a, b in itertools.pairwise(named))
+
     def _column_of(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
         """The column of ``section`` a header names, with its probability among that section's columns."""
         key = (cell.text, section.name)
@@ -726,10 +744,17 @@ class Decoder:
         fmt: str,
         starts: dict[int | None, int],
         result: MappingResult,
+        header_doubt: bool = False,
     ) -> None:
         obs = decision.obs
         columns, header, header_probs = self._columns(obs, section, fmt, decision.concept)
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
+        doubt = None
+        if header is None and header_doubt:
+            slots = [(slot, False) for slot, _ in slots]
+            doubt = (
+                "its header names the columns in another order than the template; placed in template order"
+            )
         result.sections_seen.add(section.name)
         result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
@@ -738,7 +763,7 @@ class Decoder:
         label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
         if decision.margin is not None:
             result.order_margins[f"{section.name}.{decision.concept}"] = decision.margin
-        _file_cells(result, obs, keys, slots, decision.probability * p_col, label, yuan)
+        _file_cells(result, obs, keys, slots, decision.probability * p_col, label, yuan, doubt)
 
     def _emit_single_row(
         self, obs: RowObservation, section: Section, fmt: str, result: MappingResult
@@ -769,18 +794,19 @@ def _file_cells(
     confidence: float,
     label: str,
     yuan: list[bool] | None = None,
+    doubt: str | None = None,
 ) -> None:
     """File each slot under its key; a slot placed by order alone is halved in confidence and flagged,
     and so is a column such a row left empty (its value may be the one the row did not print)."""
     filled = sum(1 for v in obs.row.values if v.text)
+    why = doubt or f"shows {filled} values for {len(keys)} columns and no cell positions; placed in order"
     for i, (key, (slot, exact)) in enumerate(zip(keys, slots, strict=True)):
         if not exact and filled:
             result.flags.append(
                 {
                     "field": key,
                     "kind": "position_uncertain",
-                    "detail": f"row {label!r} ({obs.row.where}) shows {filled} values for {len(keys)} "
-                    "columns and no cell positions; placed in order",
+                    "detail": f"row {label!r} ({obs.row.where}) {why}",
                 }
             )
         if slot is None:
@@ -859,6 +885,8 @@ def _align(row: Row, k: int, header: list[HeaderCell] | None, start: int | None)
         slots = slots[:k]  # blank padding after the row's last column
     filled = [v for v in slots if v.text]
     blank = [(None, True)] * k
+    if any(s.shared for s in row.values):  # values run into shared cells: their columns go by count only
+        return [(s, True) for s in filled] if len(filled) == k else _in_order(filled, k)
     if len(filled) < k and any(s.absent for s in row.values):  # the row printed fewer cells than its table
         return _in_order(filled, k)
     if len(slots) == k:
