@@ -39,6 +39,7 @@ class TextBlock:
     where: str
     cells: tuple[str, ...] | None = None  # set when the reader knows the line's cells (tabs)
     blank_before: bool = False  # an empty line came before it (a row break in a Word dump)
+    indent: int = 0  # blanks before the text: in layout text (pdftotext -layout) where its column starts
 
 
 Block = TextBlock | TableBlock

@@ -36,6 +36,7 @@ class Piece:
     copy: bool = False  # repeated from a spanning cell above or to the left
     score: float = 1.0  # the reader's confidence in the text (OCR)
     box: PageBox | None = None
+    offset: int | None = None  # the character column where a layout line's token starts
     absent: bool = False  # a slot the row did not print (its table is wider): no position to trust
     shared: bool = False  # one of several values run into one cell: its column is known only by count
 
@@ -101,16 +102,19 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
     return Row(texts, values, where, table, chunk, positional=True)
 
 
-def _stream_row(line: str, where: str) -> Row:
-    """A text line: trailing number tokens are values, the rest is label text."""
-    tokens = line.split()
+def _stream_row(line: str, where: str, indent: int = 0) -> Row:
+    """A text line: trailing number tokens are values, the rest is label text. Each token keeps its
+    character column (``indent`` + its start in ``line``): in layout text, its table column."""
+    found = list(re.finditer(r"\S+", line))
+    tokens = [m.group() for m in found]
+    offsets = [indent + m.start() for m in found]
     cut = len(tokens)
     while cut > 0 and is_value(tokens[cut - 1]) and tokens[cut - 1] not in ("无", "-"):
         cut -= 1
     if cut == len(tokens) and len(tokens) == 1 and is_value(tokens[0]):
         cut = 0
-    texts = [Piece(t, i) for i, t in enumerate(tokens[:cut])]
-    values = [Piece(t, i) for i, t in enumerate(tokens[cut:], start=cut)]
+    texts = [Piece(t, i, offset=offsets[i]) for i, t in enumerate(tokens[:cut])]
+    values = [Piece(t, i, offset=offsets[i]) for i, t in enumerate(tokens[cut:], start=cut)]
     label = " ".join(tokens[:cut])
     # Commas alone do not make prose of a numbered line: template labels carry their own clauses
     # (（二）部分公开（区分处理的，只计这一情形，不计其他情形）).
@@ -175,7 +179,7 @@ def _dump_rows(blocks: list[TextBlock]) -> Iterator[Row]:
 
 def _line_row(block: TextBlock) -> Row:
     if block.cells is None:
-        return _stream_row(block.text, block.where)
+        return _stream_row(block.text, block.where, block.indent)
     return _grid_line(block.cells, block.where)
 
 

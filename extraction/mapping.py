@@ -146,6 +146,12 @@ class HeaderCell:
     probs: np.ndarray = field(repr=False)
     concept: str  # best "col:<section>.<column>" over all sections
     prob: float
+    center: float | None = None  # in layout text, the character column of the header's middle
+
+    @property
+    def where(self) -> float:
+        """Where the header stands across the table: its grid column, or its middle in layout text."""
+        return self.pos if self.center is None else self.center
 
 
 @dataclass
@@ -321,7 +327,8 @@ class Decoder:
         concept, p = self.scorer.best(probs, "col:")
         if concept is None or role_mass < self.settings.header_min:
             return None
-        return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p)
+        center = None if piece.offset is None else piece.offset + _display_width(piece.text) / 2
+        return HeaderCell(piece.text, piece.pos, row.chunk, probs, concept, p, center)
 
     def _label_candidates(self, row: Row, pending: list[str], probs: dict[str, np.ndarray]) -> list[str]:
         """The row's own label, and its re-joinings with wrapped fragments above it when it is unsure."""
@@ -697,6 +704,9 @@ class Decoder:
         headers (a table copied from a web page) shifts positions, and is read by nesting instead.
         """
         template = section.columns_of(fmt, row_concept)
+        in_layout = self._layout_order(obs, section, template)
+        if in_layout is not None and in_layout != template:
+            return in_layout, None, None
         for header in (obs.header, obs.header_nested or []):
             named = [(h, *self._column_of(h, section)) for h in header]
             named = [(h, c, p) for h, c, p in named if c is not None]
@@ -706,16 +716,32 @@ class Decoder:
                 return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
         return template, None, None
 
+    def _placed_headers(self, obs: RowObservation, section: Section, template: list[str]) -> list[tuple]:
+        """(where across the table, template index, probability) of each header naming a column of
+        ``template``: grid columns in tables, character columns in layout text (else none)."""
+        if not obs.row.positional and any(h.center is None for h in obs.header):
+            return []
+        named = [(h, *self._column_of(h, section)) for h in obs.header]
+        return sorted((h.where, template.index(c), p) for h, c, p in named if c in template)
+
     def _header_contradicts(self, obs: RowObservation, section: Section, template: list[str]) -> bool:
         """The row's header names columns of the section in another order than the template's, or two in
         one cell (a converter that moved or merged header cells): the template's order is then a guess."""
-        named = sorted(
-            (h.pos, template.index(c))
-            for h in obs.header
-            for c in [self._column_of(h, section)[0]]
-            if c in template
-        )
+        named = self._placed_headers(obs, section, template)
         return any(a[1] > b[1] or (a[0] == b[0] and a[1] != b[1]) for a, b in itertools.pairwise(named))
+
+    def _layout_order(self, obs: RowObservation, section: Section, template: list[str]) -> list[str] | None:
+        """In layout text, the columns in the order their headers stand across the page, when every column
+        is named (by its surest fragment: wrapped headers are printed over several lines)."""
+        if obs.row.positional:
+            return None
+        where: dict[int, tuple[float, float]] = {}
+        for position, j, p in self._placed_headers(obs, section, template):
+            if p > where.get(j, (0.0, -1.0))[1]:
+                where[j] = (position, p)
+        if len(where) < len(template) or len({w for w, _ in where.values()}) < len(template):
+            return None
+        return [template[j] for j in sorted(where, key=lambda j: where[j][0])]
 
     def _column_of(self, cell: HeaderCell, section: Section) -> tuple[str | None, float]:
         """The column of ``section`` a header names, with its probability among that section's columns."""
@@ -775,6 +801,11 @@ class Decoder:
         result.rows_found.update(f"{section.name}.{row}" for row, _ in cells)
         keys = [section.key(row, column) for row, column in cells]
         _file_cells(result, obs, keys, slots, 0.95, obs.label or "(one-row table)")
+
+
+def _display_width(text: str) -> int:
+    """Character columns a text fills in layout output: a CJK character is set twice as wide."""
+    return sum(2 if "\u3000" <= ch <= "\uffff" else 1 for ch in text)
 
 
 def _joins(lines: list[str], most: int) -> list[str]:

@@ -20,6 +20,7 @@ def text_blocks(text: str) -> list[TextBlock]:
             blank = True
             continue
         cells = tuple(c.strip() for c in line.rstrip(" \u3000").split("\t")) if "\t" in line else None
-        blocks.append(TextBlock(line.strip(), f"line {number}", cells, blank_before=blank))
+        indent = len(line) - len(line.lstrip(" \u3000"))
+        blocks.append(TextBlock(line.strip(), f"line {number}", cells, blank_before=blank, indent=indent))
         blank = False
     return blocks

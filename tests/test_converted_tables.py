@@ -1,0 +1,81 @@
+"""Tables as real conversion tools print them: layout text whose columns stand where the page put them,
+and Markdown whose cells hold several numbers (invented numbers, written the way the tools write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TITLE = "某某县自然资源局2023年政府信息公开工作年度报告\n\n三、收到和处理政府信息公开申请情况\n\n"
+# pdftotext -layout of a table whose 自然人 column the report printed second to last, its header
+# wrapped over three lines; the values line up under their headers by character column.
+
+
+def _line(*placed: tuple[int, str]) -> str:
+    """A layout line: each text starting at its character column."""
+    line = ""
+    for column, text in placed:
+        line = line.ljust(column) + text
+    return line
+
+
+LAYOUT = "\n".join(
+    [
+        _line((52, "申请人情况")),
+        _line((50, "法人或其他组织"), (70, "自然")),
+        _line((34, "商业"), (39, "科研"), (45, "社会公"), (56, "法律服"), (76, "总计")),
+        _line((58, "其他"), (70, "人")),
+        _line((34, "企业"), (39, "机构"), (45, "益组织"), (56, "务机构")),
+        _line(
+            (0, "一、本年新收政府信息公开申请数量"),
+            (34, "2"),
+            (39, "3"),
+            (48, "0"),
+            (55, "1"),
+            (60, "0"),
+            (70, "5"),
+            (77, "11"),
+        ),
+        _line(
+            (0, "二、上年结转政府信息公开申请数量"),
+            (34, "0"),
+            (39, "0"),
+            (48, "0"),
+            (55, "0"),
+            (60, "0"),
+            (70, "1"),
+            (77, "1"),
+        ),
+        "",
+    ]
+)
+COLUMNS = [
+    "natural_person",
+    "commercial",
+    "research",
+    "social_welfare",
+    "legal_service",
+    "other_org",
+    "total",
+]
+
+
+def test_layout_columns_follow_their_headers_across_the_page(extractor, tmp_path: Path) -> None:
+    path = tmp_path / "report.txt"
+    path.write_text(TITLE + LAYOUT, "utf-8")
+    record = extractor.extract(path)
+    fields = record["fields"]
+    assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [5, 2, 3, 0, 1, 0, 11]
+    assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+
+
+def test_numbers_a_converter_ran_into_one_cell_are_read_apart(extractor, tmp_path: Path) -> None:
+    table = (
+        "| 信息内容 | 自然人 | 商业企业 科研机构 | 社会公益组织 法律服务机构 其他 | 总计 |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| 一、本年新收政府信息公开申请数量 | 2,224 | 93 0 | 113 0 119 | 2,549 |\n"
+        "| 二、上年结转政府信息公开申请数量 | 0 | 0 0 | 0 0 0 | 0 |\n"
+    )
+    path = tmp_path / "report.md"
+    path.write_text(TITLE + table, "utf-8")
+    fields = extractor.extract(path)["fields"]
+    assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [2224, 93, 0, 113, 0, 119, 2549]
