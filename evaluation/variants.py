@@ -29,14 +29,16 @@ import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, grid, place, shape, split
+from nianbao.evaluation.render_mdconv import md_heading, pipe_row, pipe_rule, render_mdconv
 from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, LOOK_WEIGHTS, PDF_LOOKS, render_pdf, render_scan
 from nianbao.extraction.validation import validate
 from nianbao.schema import Schema, Section, load_schema
 
-FORMS = ("md", "html", "txt", "docx", "pdf", "scan")
+FORMS = ("md", "html", "txt", "docx", "pdf", "scan", "mdconv")
 # How text reaches a user: pdftotext -layout, a tab-separated copy, a Word-to-text dump, OCR text.
 TEXT_STYLES = ("layout", "tsv", "worddump", "ocr")
 SUFFIX = {"md": ".md", "html": ".html", "txt": ".txt", "docx": ".docx", "pdf": ".pdf", "scan": ".pdf"}
+SUFFIX["mdconv"] = ".md"
 # Renderings whose s3 header can show another column order (a real grid, not a stream of text).
 GRID_RENDERINGS = ("md", "html", "tsv", "docx", "pdf", "scan")
 # How a text PDF's tables are drawn, named in the gold's synth style ("pdf" alone is the ruled look).
@@ -263,6 +265,7 @@ class Doc:
     old_other: bool = False
     inconsistent: bool = False
     printed_labels: list[tuple[str, str]] = field(default_factory=list)  # (text as printed, concept)
+    seed: int = 0  # the document's seed: a form with an rng of its own (mdconv) derives it from this
 
     def named(self, concept: str, text: str) -> str:
         """Note a printed label with the concept it names (training examples), and return it."""
@@ -849,16 +852,15 @@ def _md_table(t: Table, d: Doc) -> str:
     rows = [row + [""] * (width - len(row)) for row in rows]
     if (not t.head and d.rng.random() < 0.7) or d.rng.random() < 0.15:
         rows.insert(0, [""] * width)
-    lines = ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join([lines[0], "|" + "---|" * width, *lines[1:]])
+    lines = [pipe_row(row) for row in rows]
+    return "\n".join([lines[0], pipe_rule(width), *lines[1:]])
 
 
 def _render_md(blocks: list[Block], d: Doc) -> bytes:
     keep_pages, out = d.rng.random() < 0.3, []
     for b in _tear(blocks, d):
         if isinstance(b, Heading):
-            depth = b.level + (1 if b.level == 0 else d.rng.randint(1, 3))
-            out += ["#" * min(depth + i, 4) + " " + line for i, line in enumerate(b.text.split("\n"))]
+            out += md_heading(b, d.rng)
         elif isinstance(b, Table):
             out.append(_md_table(b, d))
         elif isinstance(b, Para) or keep_pages:
@@ -1046,6 +1048,7 @@ RENDER: dict[str, Callable[[list[Block], Doc], bytes]] = {
     "docx": _render_docx,
     "pdf": _render_pdf,
     "scan": _render_scan,
+    "mdconv": render_mdconv,  # its own module and rng: PDF→Markdown converters' torn tables
 }
 
 
@@ -1072,6 +1075,7 @@ def _draw(seed: int, rendering: str, fmt: str | None) -> Doc:
     year = rng.randint(*YEARS[fmt])
     profile = rng.choices(["zero", "small", "big"], [40, 45, 15])[0]
     d = Doc(rng, schema, rendering, fmt, year, agency, level, profile, _style(rng, profile == "big"))
+    d.seed = seed
     _s2_values(d)
     _s3_values(d)
     _s4_values(d)

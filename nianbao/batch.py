@@ -30,6 +30,7 @@ from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor, empty_record
 from nianbao.schema import load_schema
 from nianbao.store import Store, file_hash
+from nianbao.store.crossyear import CheckSummary, check_cross_year
 
 log = logging.getLogger("nianbao.batch")
 ENGINES = ("local", "dask")
@@ -74,6 +75,7 @@ class Summary:
     errors: dict[str, str] = field(default_factory=dict)  # path → error
     seconds: float = 0.0
     peak_worker_rss_mb: float = 0.0
+    cross_year: CheckSummary | None = None  # the check across years run at the end
 
     @property
     def extracted(self) -> int:
@@ -86,6 +88,7 @@ class Summary:
             f"{self.counts['failed']} failed, {self.skipped} already stored, {self.duplicates} duplicates; "
             f"{self.extracted} extracted in {self.seconds:.1f} s ({rate:.2f}/s), "
             f"peak worker memory {self.peak_worker_rss_mb:.0f} MB"
+            + (f"; {self.cross_year.line()}" if self.cross_year else "")
         )
 
 
@@ -377,8 +380,9 @@ def run_batch(
     progress_stream=sys.stderr,
     batch_job_id: int | None = None,
 ) -> Summary:
-    """Extract every file under ``paths`` not already in ``store``; returns what happened. ``batch_job_id``:
-    the REST job this run is, recorded on every file it looks at."""
+    """Extract every file under ``paths`` not already in ``store``, then run the cross-year check over the
+    whole store; returns what happened. ``batch_job_id``: the REST job this run is, recorded on every file it
+    looks at."""
     started = time.perf_counter()
     card = Extractor.load(settings.model).model_card
     current = extraction_key(card)
@@ -404,5 +408,6 @@ def run_batch(
         progress.close()
         engine.close()
         store.settle_files()
-    summary.seconds = time.perf_counter() - started
+    summary.seconds = time.perf_counter() - started  # the extraction's: the rate is files per second
+    summary.cross_year = check_cross_year(store)
     return summary

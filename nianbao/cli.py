@@ -127,6 +127,19 @@ def _batch(args: argparse.Namespace) -> int:
     return 1 if summary.counts["failed"] else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from nianbao.store import Store
+    from nianbao.store.crossyear import check_cross_year
+
+    with Store.open(args.db) as store:
+        summary = check_cross_year(store)
+    print(summary.line())
+    for group in summary.ambiguous:
+        documents = ", ".join(str(d) for d in group.documents)
+        print(f"ambiguous: {group.agency} {group.year} is held by documents {documents}; pairs skipped")
+    return 0
+
+
 THRESHOLD_HELP = "calibrated confidence accepted without review (default: the shipped review policy's)"
 
 
@@ -206,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument(
         "--forms",
         default="md,html,txt,docx,pdf,scan",
-        help="comma-separated: md, html, txt, docx, pdf, scan (or a text style: layout, tsv, worddump, ocr)",
+        help="comma-separated: md, html, txt, docx, pdf, scan, mdconv (PDF→Markdown converter output; not in "
+        "the default) or a text style: layout, tsv, worddump, ocr",
     )
     synth.add_argument("--seed", type=int, default=0, help="corpus seed: the same seed writes the same files")
     synth.add_argument("-o", "--output", required=True, help="directory to write")
@@ -252,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--reextract", action="store_true", help="redo what an older pipeline or model made")
     batch.add_argument("--model", help="field mapper artifact (default: the shipped one)")
     batch.set_defaults(run=_batch)
+
+    check = sub.add_parser(
+        "check",
+        help="check reports across years: each agency's 上年结转 against its previous year's 结转下年度; "
+        "breaks are flagged for review (run at the end of every batch too)",
+    )
+    check.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    check.set_defaults(run=_check)
 
     export = sub.add_parser("export", help="write the dataset: a row per document, every canonical field")
     export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")

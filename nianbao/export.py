@@ -21,7 +21,10 @@ FORMATS = ("parquet", "csv", "jsonl")
 
 
 def field_status(row: FieldRow, threshold: float) -> str:
-    """reviewed (a person decided), auto (confident and in no broken identity), or pending."""
+    """reviewed (a person decided), auto (confident and in no broken identity), or pending. A check flag
+    (a break across two years' reports) keeps an unreviewed field pending, whatever its confidence."""
+    if row.open_checks:
+        return "pending"
     if row.reviews:
         return "reviewed"
     if not ReviewPolicy(threshold).needs_review(row.confidence, (f.get("kind") for f in row.flags)):
@@ -38,20 +41,26 @@ def _newest_extractions(store: Store) -> Iterator[tuple[DocumentRow, ExtractionR
 
 
 def dataset_rows(store: Store, threshold: float, include_all: bool = False) -> Iterator[dict]:
-    """A flat row per document: meta, state, then ``key``, ``key:confidence``, ``key:status`` for every
-    canonical field of both templates (a field of the other template stays empty)."""
+    """A flat row per document: meta in use (a reviewed agency or year wins) with its status, state,
+    ``flags`` (the record's flags and the checks' as JSON text), then ``key``, ``key:confidence``,
+    ``key:status`` for every canonical field of both templates (a field of the other template stays
+    empty)."""
     keys = load_schema().all_field_keys()
     for document, extraction in _newest_extractions(store):
+        fields = {f.key: f for f in extraction.fields}
+        checks = [c.as_flag(f.key) for f in extraction.fields for c in f.checks]
         row: dict = {
             "document": document.path,
             "sha256": document.sha256,
-            "agency": extraction.agency,
-            "year": extraction.year,
+            "agency": extraction.meta("agency"),
+            "agency:status": extraction.meta_status("agency"),
+            "year": extraction.meta("year"),
+            "year:status": extraction.meta_status("year"),
             "format": extraction.format,
             "state": extraction.state,
             "error": extraction.error,
+            "flags": json.dumps([*extraction.record.get("flags", []), *checks], ensure_ascii=False),
         }
-        fields = {f.key: f for f in extraction.fields}
         for key in keys:
             found = fields.get(key)
             status = field_status(found, threshold) if found else None

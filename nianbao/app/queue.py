@@ -4,14 +4,16 @@ Why the identity check runs live: a stored ``source_inconsistent`` flag says wha
 once a reviewer corrected one field of a broken identity the identity may hold again (or break anew).
 The queue is ordered by the identities broken by the values in use now, then by stored doubt flags, then
 by confidence. Whether a field waits at all is ``field_status`` — the export's rule, so the page and the
-dataset never disagree about what is still pending.
+dataset never disagree about what is still pending. A field a check across documents flagged (a break
+between two years' carried counts) waits like a flagged one; a document whose agency or year is in doubt
+(``meta_uncertain``, ``meta_disagrees``) waits until a person set them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, case, cast, exists, func, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, literal_column, or_, select, union
 from sqlalchemy.orm import Session
 
 from nianbao.export import field_status
@@ -19,9 +21,12 @@ from nianbao.extraction.validation import validate
 from nianbao.models.calibration import DOUBT_FLAGS
 from nianbao.schema import Schema
 from nianbao.store import (
+    META_KEYS,
+    CheckFlagRow,
     DocumentRow,
     ExtractionRow,
     FieldRow,
+    MetaReviewRow,
     ReviewRow,
     Value,
     newest_extraction_ids,
@@ -64,7 +69,8 @@ def field_name(schema: Schema, key: str) -> FieldName:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a field is in doubt (``kind``: identity, ocr_repaired, low_confidence) or a note about it."""
+    """Why a field is in doubt (``kind``: identity, cross_year_mismatch, ocr_repaired, low_confidence) or a
+    note about it."""
 
     kind: str
     detail: str
@@ -86,6 +92,7 @@ def reasons_of(row: FieldRow, threshold: float, broken: list[dict]) -> list[Reas
     reasons = [Reason("identity", b["detail"]) for b in broken if row.key in b["fields"]]
     if not reasons and any(f["kind"] == "source_inconsistent" for f in row.flags):
         reasons.append(Reason("identity", "broken at extraction; holds with the values in use now"))
+    reasons += [Reason(c.kind, c.detail) for c in row.open_checks]
     reasons += [Reason(f["kind"], f.get("detail", "")) for f in row.flags if f["kind"] == "ocr_repaired"]
     if row.confidence < threshold:
         reasons.append(Reason("low_confidence", f"confidence {row.confidence:.2f} is below {threshold:g}"))
@@ -102,24 +109,36 @@ class QueueItem:
 
     @property
     def doubt(self) -> tuple[int, float]:
-        """Sort key: broken identities now, then stored doubt flags, then lowest confidence."""
-        flagged = any(f["kind"] in DOUBT_FLAGS for f in self.row.flags)
+        """Sort key: broken identities now, then stored doubt flags and open check flags, then lowest
+        confidence."""
+        flagged = bool(self.row.open_checks) or any(f["kind"] in DOUBT_FLAGS for f in self.row.flags)
         return (0 if self.in_broken_identity else 1 if flagged else 2, self.row.confidence)
 
 
 @dataclass
 class DocumentQueue:
-    """One document's fields in doubt; the document is done when ``items`` is empty."""
+    """One document's fields in doubt and its meta doubts; done when both are empty."""
 
     document: DocumentRow
     extraction: ExtractionRow
     items: list[QueueItem]
     broken: list[dict]
     row_fields: dict[str, list[FieldRow]] = field(default_factory=dict)  # row → its fields, in order
+    meta_doubts: list[dict] = field(default_factory=list)  # open meta_uncertain / meta_disagrees flags
 
     @property
     def doubt(self) -> tuple[int, float]:
-        return min((item.doubt for item in self.items), default=(3, 1.0))
+        """The most doubtful item's; an agency or year in doubt counts as a flagged field."""
+        doubts = [item.doubt for item in self.items] + ([(1, 0.0)] if self.meta_doubts else [])
+        return min(doubts, default=(3, 1.0))
+
+    @property
+    def remaining(self) -> int:
+        """What still waits: the fields, and the agency/year as one item when in doubt."""
+        return len(self.items) + bool(self.meta_doubts)
+
+    def meta(self, key: str):
+        return self.extraction.meta(key)
 
 
 def document_queue(extraction: ExtractionRow, threshold: float, schema: Schema) -> DocumentQueue:
@@ -135,7 +154,7 @@ def document_queue(extraction: ExtractionRow, threshold: float, schema: Schema) 
     rows: dict[str, list[FieldRow]] = {}
     for row in extraction.fields:
         rows.setdefault(row_of(row.key), []).append(row)
-    return DocumentQueue(extraction.document, extraction, items, broken, rows)
+    return DocumentQueue(extraction.document, extraction, items, broken, rows, extraction.open_meta_doubts())
 
 
 def newest_extraction(session: Session, document_id: int) -> ExtractionRow | None:
@@ -147,39 +166,72 @@ def _flagged():
     return or_(*(cast(FieldRow.flags, Text).contains(kind) for kind in sorted(DOUBT_FLAGS)))
 
 
+def _checked():
+    """A field a check across documents flagged (answered, like any flag, by a review)."""
+    return exists().where(CheckFlagRow.field_id == FieldRow.id)
+
+
 def _waiting(threshold: float) -> tuple:
     """WHERE clauses of the fields that may wait for review: of a document's newest extraction, not yet
-    reviewed, below the threshold or flagged. ``field_status`` has the last word on each."""
+    reviewed, below the threshold, flagged or checked. ``field_status`` has the last word on each."""
     unreviewed = ~exists().where(ReviewRow.field_id == FieldRow.id)
     return (
         FieldRow.extraction_id.in_(newest_extraction_ids()),
         unreviewed,
-        or_(FieldRow.confidence < threshold, _flagged()),
+        or_(FieldRow.confidence < threshold, _flagged(), _checked()),
+    )
+
+
+def _meta_waiting():
+    """The newest extractions whose agency or year a doubt flag names and no meta review has set."""
+    clauses = []
+    for key in META_KEYS:
+        named = cast(ExtractionRow.meta_doubts, Text).contains(f"meta.{key}")
+        reviewed = exists().where(
+            MetaReviewRow.document_id == ExtractionRow.document_id, MetaReviewRow.key == key
+        )
+        clauses.append(and_(named, ~reviewed))
+    return (
+        ExtractionRow.id.in_(newest_extraction_ids()),
+        ExtractionRow.meta_doubts.is_not(None),
+        or_(*clauses),
     )
 
 
 def review_queue(session: Session, threshold: float, schema: Schema, limit: int) -> list[DocumentQueue]:
-    """The ``limit`` most doubtful documents with fields waiting for review, most doubtful first.
+    """The ``limit`` most doubtful documents with fields (or an agency/year) waiting for review, most
+    doubtful first.
 
     SQL picks the candidates, so a large archive is never loaded whole; the exact order is then
     computed on those."""
-    candidates = (
-        select(FieldRow.extraction_id)
+    fields = (
+        select(
+            FieldRow.extraction_id.label("extraction_id"),
+            func.max(case((or_(_flagged(), _checked()), 1), else_=0)).label("flagged"),
+            func.min(FieldRow.confidence).label("confidence"),
+        )
         .where(*_waiting(threshold))
         .group_by(FieldRow.extraction_id)
-        .order_by(func.max(case((_flagged(), 1), else_=0)).desc(), func.min(FieldRow.confidence))
+    )
+    metas = select(ExtractionRow.id, literal_column("1"), literal_column("0.0")).where(*_meta_waiting())
+    both = union(fields, metas).subquery()
+    candidates = (
+        select(both.c.extraction_id)
+        .group_by(both.c.extraction_id)
+        .order_by(func.max(both.c.flagged).desc(), func.min(both.c.confidence))
         .limit(limit)
     )
     ids = list(session.scalars(candidates))
     extractions = session.scalars(with_fields(select(ExtractionRow).where(ExtractionRow.id.in_(ids))))
     queues = [document_queue(e, threshold, schema) for e in extractions]
-    return sorted((q for q in queues if q.items), key=lambda q: (q.doubt, q.document.id))
+    return sorted((q for q in queues if q.remaining), key=lambda q: (q.doubt, q.document.id))
 
 
 def queue_size(session: Session, threshold: float) -> tuple[int, int]:
-    """(documents, fields) that may wait for review in the whole store."""
-    query = select(func.count(func.distinct(FieldRow.extraction_id)), func.count()).where(
-        *_waiting(threshold)
-    )
-    documents, fields = session.execute(query).one()
-    return int(documents), int(fields)
+    """(documents, fields) that may wait for review in the whole store; a document whose agency or year
+    waits counts as a document."""
+    fields = select(FieldRow.extraction_id.label("extraction_id")).where(*_waiting(threshold))
+    field_count = session.scalar(select(func.count()).select_from(fields.subquery()))
+    waiting = union(fields, select(ExtractionRow.id).where(*_meta_waiting())).subquery()
+    documents = session.scalar(select(func.count()).select_from(waiting))
+    return int(documents), int(field_count)

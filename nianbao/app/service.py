@@ -1,10 +1,11 @@
 """The review web page and the REST service: one FastAPI app over the store.
 
 Security model: reads (the queue, documents, fields, evidence, batch jobs) need nothing, but serve files
-only through a document or field id, never through a path the client names; writes (review decisions,
-uploads, batch jobs) need the server's token, as ``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token:
-TOKEN``. An app made without a token refuses every write. Uploads are limited in size before their body
-is read. A batch job reads only inside the archive root the server was given (``app/batches.py``).
+only through a document or field id, never through a path the client names; writes (review decisions about
+fields and about a document's agency and year, uploads, batch jobs) need the server's token, as
+``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token: TOKEN``. An app made without a token refuses every
+write. Uploads are limited in size before their body is read. A batch job reads only inside the archive
+root the server was given (``app/batches.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 from sqlalchemy.orm import selectinload
 
 from nianbao import __version__
@@ -51,7 +52,16 @@ from nianbao.batch import extraction_key, extraction_state
 from nianbao.export import field_status
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import Schema, load_schema
-from nianbao.store import DocumentRow, FieldRow, Store, content_hash
+from nianbao.store import (
+    DocumentRow,
+    ExtractionRow,
+    FieldRow,
+    MetaReviewRow,
+    Store,
+    content_hash,
+)
+from nianbao.store.crossyear import KEYS as CROSS_YEAR_KEYS
+from nianbao.store.crossyear import CheckSummary, check_cross_year
 
 log = logging.getLogger("nianbao.app")
 HERE = resources.files("nianbao.app")
@@ -71,6 +81,22 @@ class ReviewIn(BaseModel):
 
     @model_validator(mode="after")
     def _value_fits_action(self) -> ReviewIn:
+        if (self.action == "correct") != (self.value is not None):
+            raise ValueError("a value is given with 'correct' and only then ('not_stated' sets null)")
+        return self
+
+
+class MetaReviewIn(BaseModel):
+    action: Literal["accept", "correct", "not_stated"]
+    value: StrictStr | StrictInt | None = Field(
+        None,
+        description="with 'correct' only: the agency's name (a string) or the report's year (an integer); "
+        "'not_stated' sets null (unknown)",
+    )
+    reviewer: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _value_fits_action(self) -> MetaReviewIn:
         if (self.action == "correct") != (self.value is not None):
             raise ValueError("a value is given with 'correct' and only then ('not_stated' sets null)")
         return self
@@ -108,6 +134,38 @@ class ReviewOut(BaseModel):
     time: str
 
 
+class MetaReviewOut(BaseModel):
+    key: Literal["agency", "year"]
+    action: str
+    old_value: str | int | None
+    new_value: str | int | None
+    reviewer: str
+    time: str
+
+
+class MetaOut(BaseModel):
+    document: int
+    agency: str | None = Field(description="in use: the newest meta review's, else the extracted one")
+    year: int | None = Field(description="the report's year in use")
+    format: str | None
+    extracted: dict[str, str | int | None] = Field(description="agency and year as the extractor read them")
+    status: dict[str, Literal["reviewed", "auto", "pending"]] = Field(
+        description="per key: reviewed (a person set it), pending (a doubt flag names it), auto"
+    )
+    doubts: list[dict] = Field(description="meta_uncertain / meta_disagrees flags still waiting")
+    flags: list[dict] = Field(description="every meta doubt flag of the extraction")
+    reviews: list[MetaReviewOut]
+
+
+class CrossYearOut(BaseModel):
+    """The cross-year check re-run over the agencies a review touched."""
+
+    pairs: int = Field(description="consecutive years of one agency compared")
+    breaks: int = Field(description="columns where 结转下年度 and the next year's 上年结转 disagree")
+    flagged: int
+    ambiguous: int = Field(description="pairs skipped: one of their years has several documents")
+
+
 class FieldOut(BaseModel):
     id: int
     key: str
@@ -117,7 +175,9 @@ class FieldOut(BaseModel):
     confidence: float
     status: Literal["reviewed", "auto", "pending"]
     reasons: list[dict[str, str]]
-    flags: list[dict]
+    flags: list[dict] = Field(
+        description="the extraction's flags of this field, then the checks' (cross_year_mismatch)"
+    )
     provenance: Provenance
     reviews: list[ReviewOut]
 
@@ -132,14 +192,30 @@ class DocumentOut(BaseModel):
     pipeline_version: str | None
     model_version: str | None
     pending: int = Field(description="fields waiting for review")
-    record: dict | None = Field(description="the record, with reviewed values in place of extracted ones")
+    record: dict | None = Field(
+        description="the record, with reviewed values (and agency, year) in place of extracted ones"
+    )
 
 
 class ReviewResult(BaseModel):
     review: ReviewOut
     field: FieldOut
-    remaining: int = Field(description="fields of the document still waiting for review")
+    remaining: int = Field(
+        description="what of the document still waits for review: its fields, and its agency/year as one"
+    )
     broken: list[Broken]
+    cross_year: CrossYearOut | None = Field(
+        None, description="the cross-year check, re-run when a carried count (上年结转/结转下年度) is decided"
+    )
+
+
+class MetaReviewResult(BaseModel):
+    review: MetaReviewOut
+    meta: MetaOut
+    remaining: int = Field(
+        description="what of the document still waits for review: its fields, and its agency/year as one"
+    )
+    cross_year: CrossYearOut
 
 
 class UploadOut(BaseModel):
@@ -201,6 +277,38 @@ def _review_out(review) -> ReviewOut:
     )
 
 
+def _meta_review_out(review: MetaReviewRow) -> MetaReviewOut:
+    return MetaReviewOut(
+        key=review.key,
+        action=review.action,
+        old_value=review.old_value,
+        new_value=review.new_value,
+        reviewer=review.reviewer,
+        time=_utc(review.created_at).isoformat(),
+    )
+
+
+def _meta_out(extraction: ExtractionRow) -> MetaOut:
+    keys = ("agency", "year")
+    return MetaOut(
+        document=extraction.document_id,
+        agency=extraction.meta("agency"),
+        year=extraction.meta("year"),
+        format=extraction.format,
+        extracted={"agency": extraction.agency, "year": extraction.year},
+        status={key: extraction.meta_status(key) for key in keys},
+        doubts=extraction.open_meta_doubts(),
+        flags=extraction.meta_doubts or [],
+        reviews=[_meta_review_out(r) for r in extraction.document.meta_reviews],
+    )
+
+
+def _cross_year_out(summary: CheckSummary) -> CrossYearOut:
+    return CrossYearOut(
+        pairs=summary.pairs, breaks=summary.breaks, flagged=summary.flagged, ambiguous=summary.skipped
+    )
+
+
 def _field_out(row: FieldRow, threshold: float, schema: Schema, broken: list[dict]) -> FieldOut:
     name = field_name(schema, row.key)
     return FieldOut(
@@ -212,7 +320,7 @@ def _field_out(row: FieldRow, threshold: float, schema: Schema, broken: list[dic
         confidence=row.confidence,
         status=field_status(row, threshold),
         reasons=[{"kind": r.kind, "detail": r.detail} for r in reasons_of(row, threshold, broken)],
-        flags=row.flags,
+        flags=row.all_flags,
         provenance=Provenance(
             source_text=row.source_text,
             label=row.label,
@@ -383,6 +491,7 @@ def create_app(
                     {
                         "id": q.document.id,
                         "name": Path(q.document.path).name,
+                        "meta": _meta_out(q.extraction).model_dump(),
                         "broken": q.broken,
                         "fields": [
                             _field_out(i.row, settings.threshold, schema, q.broken).model_dump()
@@ -393,22 +502,75 @@ def create_app(
                 ],
             }
 
+    def agency_in_use(document_id: int) -> str | None:
+        with store.sessions() as session:
+            extraction = newest_extraction(session, document_id)
+            return extraction.meta("agency") if extraction else None
+
     @app.post("/fields/{field_id}/review", tags=["review"], dependencies=[Depends(require_token)])
     def review(field_id: int, decision: ReviewIn) -> ReviewResult:
-        """Record a decision about one field (appended to the audit trail; nothing is overwritten)."""
+        """Record a decision about one field (appended to the audit trail; nothing is overwritten). A
+        decision about a carried count (上年结转, 结转下年度) re-runs the cross-year check of its agency."""
         try:
             made = store.review(field_id, decision.action, decision.reviewer, decision.value)
         except KeyError:
             raise HTTPException(404, f"no field {field_id}") from None
+        cross_year = None
         with store.sessions() as session:
             row = field_or_404(session, field_id)
-            queue = queue_of_document(session, row.extraction.document_id)
+            key, document_id = row.key, row.extraction.document_id
+        if key in CROSS_YEAR_KEYS:
+            cross_year = _cross_year_out(check_cross_year(store, [agency_in_use(document_id)]))
+        with store.sessions() as session:
+            row = field_or_404(session, field_id)
+            queue = queue_of_document(session, document_id)
             broken = queue.broken if queue else []
             return ReviewResult(
                 review=_review_out(made),
                 field=_field_out(row, settings.threshold, schema, broken),
-                remaining=len(queue.items) if queue else 0,
+                remaining=queue.remaining if queue else 0,
                 broken=[Broken(**_broken_fields(b)) for b in broken],
+                cross_year=cross_year,
+            )
+
+    @app.get("/documents/{document_id}/meta", tags=["review"])
+    def document_meta(document_id: int) -> MetaOut:
+        """The document's agency and year in use, as extracted, their status, doubts and reviews."""
+        with store.sessions() as session:
+            extraction = newest_extraction(session, document_id)
+            if extraction is None:
+                raise HTTPException(404, f"document {document_id} has no extraction")
+            return _meta_out(extraction)
+
+    @app.post(
+        "/documents/{document_id}/meta/{key}/review",
+        tags=["review"],
+        dependencies=[Depends(require_token)],
+    )
+    def review_meta(
+        document_id: int, key: Literal["agency", "year"], decision: MetaReviewIn
+    ) -> MetaReviewResult:
+        """Record a decision about the document's agency (a name) or year (the report's year), appended to
+        the audit trail; the export and the cross-year check use it, and the check is re-run over the
+        agencies it touches."""
+        before = agency_in_use(document_id)
+        with store.sessions() as session:
+            if newest_extraction(session, document_id) is None:
+                raise HTTPException(404, f"document {document_id} has no extraction")
+        try:
+            made = store.review_meta(document_id, key, decision.action, decision.reviewer, decision.value)
+        except KeyError:
+            raise HTTPException(404, f"no document {document_id}") from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        summary = check_cross_year(store, [before, agency_in_use(document_id)])
+        with store.sessions() as session:
+            queue = queue_of_document(session, document_id)
+            return MetaReviewResult(
+                review=_meta_review_out(made),
+                meta=_meta_out(queue.extraction),
+                remaining=queue.remaining,
+                cross_year=_cross_year_out(summary),
             )
 
     @app.post("/documents/{document_id}/check", tags=["review"])
@@ -493,6 +655,11 @@ def create_app(
                 record = {**extraction.record, "fields": {**extraction.record["fields"]}}
                 record["document"] = Path(row.path).name
                 record["fields"].update(current_values(extraction))
+                record["meta"] = {
+                    **record["meta"],
+                    "agency": extraction.meta("agency"),
+                    "year": extraction.meta("year"),
+                }
             return DocumentOut(
                 id=row.id,
                 sha256=row.sha256,

@@ -5,6 +5,11 @@ and when. So nothing is overwritten: a document is one row per content hash, eac
 (document, pipeline version, model version), each review decision a new row; the value in use is the
 newest review's, else the extracted one. The schema is created and upgraded by Alembic migrations
 (``migrations/``), never by ``create_all``, so a database made by an older nianbao is upgraded in place.
+
+A document's agency and year are reviewed the same way (``meta_reviews``: per document, since they are
+the content's, not an extractor's). Doubts that a check across documents raises about a field
+(``check_flags``, e.g. the cross-year check of ``crossyear.py``) are derived data instead: replaced by each
+run of the check, they hold an unreviewed field in the queue.
 """
 
 from __future__ import annotations
@@ -50,7 +55,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
 ACTIONS = ("accept", "correct", "not_stated")  # what a reviewer can decide about one field
+META_KEYS = ("agency", "year")  # what a reviewer can set about a document
+META_DOUBT_FLAGS = frozenset({"meta_uncertain", "meta_disagrees"})  # record flags that put meta in doubt
+FIRST_YEAR, LAST_YEAR = 1990, 2100  # a reviewed report year must lie within
 Value = int | float | None
+MetaValue = str | int | None
 
 
 def _now() -> datetime:
@@ -73,6 +82,13 @@ class DocumentRow(Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     extractions: Mapped[list[ExtractionRow]] = relationship(back_populates="document")
+    meta_reviews: Mapped[list[MetaReviewRow]] = relationship(
+        back_populates="document", order_by="MetaReviewRow.id"
+    )
+
+    def meta_review(self, key: str) -> MetaReviewRow | None:
+        """The newest decision about the document's ``agency`` or ``year``, if a person made one."""
+        return next((r for r in reversed(self.meta_reviews) if r.key == key), None)
 
 
 class ExtractionRow(Base):
@@ -91,9 +107,27 @@ class ExtractionRow(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(8))
     record: Mapped[dict] = mapped_column(JSON)
+    # the record's flags that put its agency or year in doubt (META_DOUBT_FLAGS); SQL NULL when none
+    meta_doubts: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     document: Mapped[DocumentRow] = relationship(back_populates="extractions")
     fields: Mapped[list[FieldRow]] = relationship(back_populates="extraction", order_by="FieldRow.id")
+
+    def meta(self, key: str) -> MetaValue:
+        """The document's agency or year in use: the newest meta review's, else the extracted one."""
+        review = self.document.meta_review(key)
+        return review.new_value if review else getattr(self, key)
+
+    def meta_status(self, key: str) -> str:
+        """reviewed (a person decided), pending (a doubt flag names it, no decision yet) or auto."""
+        if self.document.meta_review(key) is not None:
+            return "reviewed"
+        return "pending" if any(f["field"] == f"meta.{key}" for f in self.meta_doubts or []) else "auto"
+
+    def open_meta_doubts(self) -> list[dict]:
+        """The meta doubt flags no meta review has answered yet."""
+        doubts = self.meta_doubts or []
+        return [f for f in doubts if self.meta_status(f["field"].removeprefix("meta.")) == "pending"]
 
 
 class FieldRow(Base):
@@ -117,11 +151,24 @@ class FieldRow(Base):
     bottom: Mapped[float | None] = mapped_column(Float)
     extraction: Mapped[ExtractionRow] = relationship(back_populates="fields")
     reviews: Mapped[list[ReviewRow]] = relationship(back_populates="field", order_by="ReviewRow.id")
+    checks: Mapped[list[CheckFlagRow]] = relationship(
+        back_populates="field", foreign_keys="CheckFlagRow.field_id", order_by="CheckFlagRow.id"
+    )
 
     @property
     def current(self) -> Value:
         """The value in use: the newest review's, else the extracted one."""
         return self.reviews[-1].new_value if self.reviews else self.value
+
+    @property
+    def open_checks(self) -> list[CheckFlagRow]:
+        """Check flags still asking for review: a review answers them, as it answers any other flag."""
+        return [] if self.reviews else list(self.checks)
+
+    @property
+    def all_flags(self) -> list[dict]:
+        """The extraction's flags of this field, then the checks' (as record flags: field, kind, detail)."""
+        return [*self.flags, *(c.as_flag(self.key) for c in self.checks)]
 
 
 class ReviewRow(Base):
@@ -136,6 +183,41 @@ class ReviewRow(Base):
     reviewer: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     field: Mapped[FieldRow] = relationship(back_populates="reviews")
+
+
+class CheckFlagRow(Base):
+    """A doubt a check across documents raised about one field, e.g. ``cross_year_mismatch``. Derived: each
+    run of the check replaces its flags (a flag raised again is kept as it was). An unreviewed field with
+    one waits for review; a review answers it as it answers any other flag."""
+
+    __tablename__ = "check_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field_id: Mapped[int] = mapped_column(ForeignKey("field_values.id"), index=True)
+    # the field of the other document it was checked against, if any
+    other_field_id: Mapped[int | None] = mapped_column(ForeignKey("field_values.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    field: Mapped[FieldRow] = relationship(back_populates="checks", foreign_keys=[field_id])
+
+    def as_flag(self, key: str) -> dict:
+        return {"field": key, "kind": self.kind, "detail": self.detail}
+
+
+class MetaReviewRow(Base):
+    """One reviewer decision about a document's agency or year; appended, never edited. Kept per document,
+    not per extraction: which agency and year a report is does not change with the extractor."""
+
+    __tablename__ = "meta_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    key: Mapped[str] = mapped_column(String(16))  # one of META_KEYS
+    action: Mapped[str] = mapped_column(String(16))  # one of ACTIONS
+    old_value: Mapped[MetaValue] = mapped_column(JSON)
+    new_value: Mapped[MetaValue] = mapped_column(JSON)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    document: Mapped[DocumentRow] = relationship(back_populates="meta_reviews")
 
 
 class BatchJobRow(Base):
@@ -187,11 +269,23 @@ def newest_extraction_of(document_id: int) -> Select:
 
 
 def with_fields(query: Select) -> Select:
-    """Extractions loaded with their document, fields and the fields' reviews, in a few queries."""
+    """Extractions loaded with their document and its meta reviews, fields, and the fields' reviews and
+    check flags, in a few queries."""
     return query.options(
-        selectinload(ExtractionRow.document),
+        selectinload(ExtractionRow.document).selectinload(DocumentRow.meta_reviews),
         selectinload(ExtractionRow.fields).selectinload(FieldRow.reviews),
+        selectinload(ExtractionRow.fields).selectinload(FieldRow.checks),
     )
+
+
+def meta_doubts(record: dict) -> list[dict] | None:
+    """The record's flags that put its agency or year in doubt; None when there are none."""
+    found = [
+        f
+        for f in record.get("flags", [])
+        if f.get("kind") in META_DOUBT_FLAGS and f.get("field") in ("meta.agency", "meta.year")
+    ]
+    return found or None
 
 
 def content_hash(data: bytes) -> str:
@@ -311,6 +405,7 @@ class Store:
                 year=meta.get("year"),
                 format=meta.get("format"),
                 record=record,
+                meta_doubts=meta_doubts(record),
                 fields=[
                     _field_row(
                         key, value, record["confidence"].get(key, 0.0), flags_of.get(key, []), evidence
@@ -397,26 +492,80 @@ class Store:
             session.add(review)
         return review
 
+    def review_meta(
+        self, document_id: int, key: str, action: str, reviewer: str, value: MetaValue = None
+    ) -> MetaReviewRow:
+        """Record a decision about a document's ``agency`` (a name) or ``year`` (the report's year):
+        ``accept`` keeps the value in use, ``correct`` sets ``value``, ``not_stated`` sets null (unknown)."""
+        if key not in META_KEYS:
+            raise ValueError(f"meta key {key!r} is not one of {META_KEYS}")
+        if action not in ACTIONS:
+            raise ValueError(f"action {action!r} is not one of {ACTIONS}")
+        if action == "correct":
+            value = _meta_value(key, value)
+        with self.sessions.begin() as session:
+            document = session.get(DocumentRow, document_id, options=[selectinload(DocumentRow.meta_reviews)])
+            if document is None:
+                raise KeyError(document_id)
+            extraction = session.scalar(newest_extraction_of(document_id))
+            earlier = document.meta_review(key)
+            old = extraction.meta(key) if extraction else earlier.new_value if earlier else None
+            new = {"accept": old, "correct": value, "not_stated": None}[action]
+            review = MetaReviewRow(
+                document=document, key=key, action=action, old_value=old, new_value=new, reviewer=reviewer
+            )
+            session.add(review)
+        return review
+
     def corrections(self) -> Iterator[dict]:
-        """Every review decision as a label: document, field, value, reviewer, time (oldest first)."""
-        query = (
+        """Every review decision as a label: document, field (a field key, or meta.agency / meta.year),
+        value, reviewer, time (oldest first)."""
+        fields = (
             select(ReviewRow, FieldRow.key, DocumentRow.path, DocumentRow.sha256)
             .join(FieldRow, ReviewRow.field_id == FieldRow.id)
             .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
             .join(DocumentRow, ExtractionRow.document_id == DocumentRow.id)
             .order_by(ReviewRow.id)
         )
+        metas = (
+            select(MetaReviewRow, DocumentRow.path, DocumentRow.sha256)
+            .join(DocumentRow, MetaReviewRow.document_id == DocumentRow.id)
+            .order_by(MetaReviewRow.id)
+        )
         with self.sessions() as session:
-            for review, key, path, sha256 in session.execute(query):
-                yield {
-                    "document": path,
-                    "sha256": sha256,
-                    "field": key,
-                    "value": review.new_value,
-                    "action": review.action,
-                    "reviewer": review.reviewer,
-                    "time": review.created_at.isoformat(),
-                }
+            labels = [
+                _label(review, key, path, sha256) for review, key, path, sha256 in session.execute(fields)
+            ]
+            labels += [
+                _label(review, f"meta.{review.key}", path, sha256)
+                for review, path, sha256 in session.execute(metas)
+            ]
+        # one trail in time order; field decisions before meta ones made in the same instant
+        yield from sorted(labels, key=lambda label: label.pop("_at"))
+
+
+def _label(review: ReviewRow | MetaReviewRow, field: str, path: str, sha256: str) -> dict:
+    return {
+        "document": path,
+        "sha256": sha256,
+        "field": field,
+        "value": review.new_value,
+        "action": review.action,
+        "reviewer": review.reviewer,
+        "time": review.created_at.isoformat(),
+        "_at": review.created_at,
+    }
+
+
+def _meta_value(key: str, value: MetaValue) -> MetaValue:
+    """A corrected agency (a non-blank name, kept as written but trimmed) or year (an integer in range)."""
+    if key == "agency":
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("an agency is a non-blank name")
+        return value.strip()
+    if isinstance(value, bool) or not isinstance(value, int) or not FIRST_YEAR <= value <= LAST_YEAR:
+        raise ValueError(f"a year is an integer from {FIRST_YEAR} to {LAST_YEAR}")
+    return value
 
 
 def flag_fields(flag: dict) -> list[str]:

@@ -1,6 +1,8 @@
 // The review queue's keyboard flow. Plain script, no build step, nothing loaded from the network.
 // Enter accepts the value, typing a number replaces it (Enter saves the correction, Esc cancels),
-// n marks "not stated", j/k move. Writes carry the token the reviewer entered (or the one handed over
+// n marks "not stated", j/k move. A document whose agency or year is in doubt has an item of its own: Enter
+// accepts them as shown, e (or a digit, for the year) edits them; m edits any document's agency and year.
+// Writes carry the token the reviewer entered (or the one handed over
 // in the page link as #token=…), kept in sessionStorage: for this tab only, never sent to other sites.
 "use strict";
 
@@ -111,20 +113,29 @@ function checkAsTyped(item, input) {
   }, 120);
 }
 
-async function decide(item, action, value) {
+function theReviewer() {
   const reviewer = store.getItem("nianbao-reviewer") || "";
   if (!reviewer) {
     say("Enter your name as reviewer first.", true);
     reviewerInput.focus();
-    return;
   }
+  return reviewer;
+}
+
+function sayWriteError(error) {
+  say(error.message.startsWith("401") || error.message.startsWith("403")
+    ? `${error.message} (enter the server's token above)` : error.message, true);
+}
+
+async function decide(item, action, value) {
+  const reviewer = theReviewer();
+  if (!reviewer) return;
   const body = { action, reviewer, value: action === "correct" ? value : null };
   let data;
   try {
     data = await call("POST", `/fields/${item.dataset.field}/review`, body, true);
   } catch (error) {
-    say(error.message.startsWith("401") || error.message.startsWith("403")
-      ? `${error.message} (enter the server's token above)` : error.message, true);
+    sayWriteError(error);
     return;
   }
   const shown = data.field.value === null ? "—" : String(data.field.value);
@@ -134,7 +145,7 @@ async function decide(item, action, value) {
   section.querySelectorAll(`.row-context td[data-key="${item.dataset.key}"]`)
     .forEach((cell) => { cell.textContent = shown; });
   showDocumentBroken(item.dataset.doc, data.broken);
-  openItems().filter((other) => other.dataset.doc === item.dataset.doc)
+  openItems().filter((other) => other.dataset.doc === item.dataset.doc && other.dataset.field)
     .forEach((other) => showBroken(other, data.broken));
   section.querySelector(".remaining").textContent = data.remaining ? `${data.remaining} left` : "done ✓";
   section.classList.toggle("complete", data.remaining === 0);
@@ -175,10 +186,125 @@ function onEditKey(event, item, input) {
   }
 }
 
+// ---------------------------------------------------------------- a document's agency and year
+function metaForm(section) {
+  return section.querySelector("form.meta-edit");
+}
+
+function openMeta(section, field = ".meta-agency", first = null) {
+  const form = metaForm(section);
+  form.hidden = false;
+  const input = form.querySelector(field);
+  if (first !== null) input.value = first;
+  input.focus();
+  if (first === null) input.select();
+}
+
+function closeMeta(form) {
+  const section = form.closest("section.doc");
+  form.querySelector(".meta-agency").value = section.dataset.agency;
+  form.querySelector(".meta-year").value = section.dataset.year;
+  const item = form.closest("article.item");
+  if (!item) form.hidden = true;
+  focusItem(item || current || openItems()[0]);
+}
+
+// What the form asks for: a change is a correction (empty: unknown), an unchanged value in doubt is accepted.
+function metaDecisions(form) {
+  const section = form.closest("section.doc");
+  const item = form.closest("article.meta-item");
+  const doubted = item && !item.classList.contains("done") ? item.dataset.meta.split(" ") : [];
+  const agency = form.querySelector(".meta-agency").value.trim() || null;
+  const yearText = form.querySelector(".meta-year").value.trim();
+  if (yearText && !/^\d{4}$/.test(yearText)) throw new Error("The year is four digits (or empty: unknown).");
+  const year = yearText ? Number(yearText) : null;
+  const was = { agency: section.dataset.agency || null, year: section.dataset.year ? Number(section.dataset.year) : null };
+  const decisions = [];
+  for (const [key, value] of [["agency", agency], ["year", year]]) {
+    if (value === was[key]) {
+      if (doubted.includes(key)) decisions.push({ key, action: "accept", value: null });
+    } else {
+      decisions.push({ key, action: value === null ? "not_stated" : "correct", value });
+    }
+  }
+  return decisions;
+}
+
+function showMeta(section, meta, remaining) {
+  section.dataset.agency = meta.agency ?? "";
+  section.dataset.year = meta.year ?? "";
+  section.querySelector(".meta-line").textContent =
+    `${meta.agency ?? "?"} · ${meta.year ?? "?"} · template ${meta.format ?? "?"}`;
+  const form = metaForm(section);
+  form.querySelector(".meta-agency").value = section.dataset.agency;
+  form.querySelector(".meta-year").value = section.dataset.year;
+  const item = section.querySelector("article.meta-item");
+  if (item) item.querySelector(".value").textContent = `${meta.agency ?? "—"} · ${meta.year ?? "—"}`;
+  section.querySelector(".remaining").textContent = remaining ? `${remaining} left` : "done ✓";
+  section.classList.toggle("complete", remaining === 0);
+}
+
+async function saveMeta(form) {
+  const section = form.closest("section.doc");
+  let decisions;
+  try {
+    decisions = metaDecisions(form);
+  } catch (error) {
+    say(error.message, true);
+    return;
+  }
+  const item = form.closest("article.meta-item");
+  if (!decisions.length) {
+    say("agency and year unchanged");
+    closeMeta(form);
+    return;
+  }
+  const reviewer = theReviewer();
+  if (!reviewer) return;
+  let data;
+  try {
+    for (const { key, action, value } of decisions) {
+      data = await call("POST", `/documents/${section.dataset.doc}/meta/${key}/review`,
+                        { action, value, reviewer }, true);
+    }
+  } catch (error) {
+    sayWriteError(error);
+    return;
+  }
+  showMeta(section, data.meta, data.remaining);
+  if (item) {
+    item.classList.add("done", decisions.some((d) => d.action !== "accept") ? "correct" : "accept");
+    const next = openItems().find((other) => other.compareDocumentPosition(item) & Node.DOCUMENT_POSITION_PRECEDING);
+    focusItem(next || openItems()[0]);
+  } else {
+    form.hidden = true;
+    focusItem(current || openItems()[0]);
+  }
+  const check = data.cross_year;
+  say(`agency/year: ${data.meta.agency ?? "?"} · ${data.meta.year ?? "?"}; cross-year check: ` +
+      `${check.pairs} pairs, ${check.breaks} breaks, ${check.ambiguous} ambiguous` +
+      (check.breaks ? " (reload for the fields it flagged)" : ""));
+}
+
+function onMetaKey(event, form) {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    closeMeta(form);
+  } else if (event.key === "Enter" && !event.isComposing) {  // not while an input method composes
+    event.preventDefault();
+    saveMeta(form);
+  }
+}
+
 function onKey(event) {
   const target = event.target;
   if (target.classList && target.classList.contains("edit")) {
     onEditKey(event, target.closest("article.item"), target);
+    return;
+  }
+  const form = target.closest ? target.closest("form.meta-edit") : null;
+  if (form) {
+    onMetaKey(event, form);
     return;
   }
   if (target === tokenInput || target === reviewerInput) {
@@ -191,9 +317,15 @@ function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (!current) focusItem(openItems()[0]);
   if (!current) return;
+  const section = current.closest("section.doc");
   if (event.key === "j" || event.key === "ArrowDown") move(1);
   else if (event.key === "k" || event.key === "ArrowUp") move(-1);
-  else if (event.key === "Enter") decide(current, "accept", null);
+  else if (event.key === "m" || (event.key === "e" && !current.dataset.field)) openMeta(section);
+  else if (!current.dataset.field) {  // the agency/year item
+    if (event.key === "Enter") saveMeta(metaForm(section));
+    else if (/^[0-9]$/.test(event.key)) openMeta(section, ".meta-year", event.key);
+    else return;
+  } else if (event.key === "Enter") decide(current, "accept", null);
   else if (event.key === "n") decide(current, "not_stated", null);
   else if (/^[0-9.\-]$/.test(event.key)) startEdit(current, event.key);
   else return;
@@ -207,7 +339,15 @@ document.addEventListener("input", (event) => {
   if (event.target.classList.contains("edit")) checkAsTyped(event.target.closest("article.item"), event.target);
 });
 document.querySelectorAll("article.item").forEach((item) => {
-  item.addEventListener("click", () => focusItem(item));
+  item.addEventListener("click", (event) => {
+    if (!event.target.closest("form")) focusItem(item);
+  });
+});
+document.querySelectorAll("form.meta-edit").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveMeta(form);
+  });
 });
 focusItem(openItems()[0]);
 if (openItems().length) say("Ready.");
