@@ -23,7 +23,6 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, grid, shape
@@ -330,20 +329,3 @@ def convert(blocks: list[Block], d: Doc, habits: Habits | None = None) -> tuple[
 
 def render_mdconv(blocks: list[Block], d: Doc) -> bytes:
     return convert(blocks, d)[0].encode("utf-8")
-
-
-# ---------------------------------------------------------------- a real converter (optional)
-def convert_pdf(pdf: str | Path) -> str:
-    """A text PDF as a real PDF→Markdown converter prints it: markitdown (MIT; pdfminer.six and pdfplumber,
-    no model download, offline), ``pip install 'markitdown[pdf]'``. Not a dependency of nianbao.
-
-    On the synthesized ruled PDFs it shows the same patterns as the ``mdconv`` form: merged labels and
-    vertical headers as loose lines, a table cut at every merged cell, rows of numbers only — and two things
-    the form does not do: neighbouring numbers of one row run into one cell (``| 0 0 | 0 0 0 | 0 0 |``), and
-    a whole table's header letters in columns of one character.
-    """
-    try:
-        from markitdown import MarkItDown
-    except ImportError as e:  # pragma: no cover - depends on the optional install
-        raise RuntimeError("convert_pdf needs markitdown: pip install 'markitdown[pdf]'") from e
-    return MarkItDown(enable_plugins=False).convert(str(pdf)).text_content

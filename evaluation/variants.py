@@ -23,22 +23,26 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, grid, place, shape, split
+from nianbao.evaluation.converters import CONVERTERS
+from nianbao.evaluation.converters import SUFFIXES as CONVERTED_SUFFIXES
 from nianbao.evaluation.render_mdconv import md_heading, pipe_row, pipe_rule, render_mdconv
 from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, LOOK_WEIGHTS, PDF_LOOKS, render_pdf, render_scan
 from nianbao.extraction.validation import validate
 from nianbao.schema import Schema, Section, load_schema
 
-FORMS = ("md", "html", "txt", "docx", "pdf", "scan", "mdconv")
+FORMS = ("md", "html", "txt", "docx", "pdf", "scan", "mdconv", *CONVERTERS)
 # How text reaches a user: pdftotext -layout, a tab-separated copy, a Word-to-text dump, OCR text.
 TEXT_STYLES = ("layout", "tsv", "worddump", "ocr")
 SUFFIX = {"md": ".md", "html": ".html", "txt": ".txt", "docx": ".docx", "pdf": ".pdf", "scan": ".pdf"}
 SUFFIX["mdconv"] = ".md"
+SUFFIX |= CONVERTED_SUFFIXES
 # Renderings whose s3 header can show another column order (a real grid, not a stream of text).
 GRID_RENDERINGS = ("md", "html", "tsv", "docx", "pdf", "scan")
 # How a text PDF's tables are drawn, named in the gold's synth style ("pdf" alone is the ruled look).
@@ -1029,6 +1033,11 @@ def _render_pdf(blocks: list[Block], d: Doc, font: str | None = None) -> bytes:
     return render_pdf(blocks, d.rng, title=_title_of(blocks, d), author=d.agency, font=font, look=d.look)
 
 
+def _render_converted(convert: Callable[[bytes], bytes], blocks: list[Block], d: Doc) -> bytes:
+    """A text PDF as the pdf form renders it, read back by a real conversion tool (converters.py)."""
+    return convert(_render_pdf(blocks, d))
+
+
 def _pdf_look(seed: int) -> str:
     return random.Random(f"{seed}/{PDF_LOOK_SALT}").choices(PDF_LOOKS, LOOK_WEIGHTS)[0]
 
@@ -1049,6 +1058,7 @@ RENDER: dict[str, Callable[[list[Block], Doc], bytes]] = {
     "pdf": _render_pdf,
     "scan": _render_scan,
     "mdconv": render_mdconv,  # its own module and rng: PDF→Markdown converters' torn tables
+    **{form: partial(_render_converted, tool) for form, tool in CONVERTERS.items()},
 }
 
 
@@ -1098,7 +1108,7 @@ def build_report(seed: int, form: str, fmt: str | None = None) -> Report:
     # Drawn off the content stream, so one seed gives the same gold in every form and style.
     rendering = style or (random.Random(f"{seed}/style").choice(TEXT_STYLES) if form == "txt" else form)
     d = _draw(seed, rendering, fmt)
-    if form == "pdf":
+    if form == "pdf" or form in CONVERTERS:
         d.look = look or _pdf_look(seed)
     content = RENDER[rendering](_blocks(d), d)
     style = rendering if d.look == "ruled" else f"pdf-{d.look}"

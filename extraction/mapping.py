@@ -21,6 +21,8 @@ from scipy.optimize import linear_sum_assignment
 from nianbao.extraction.alignment import align_in_order
 from nianbao.extraction.document import PageBox
 from nianbao.extraction.grid import Row, is_numbered
+from nianbao.extraction.identity_placement import LooseRow, place_by_identities
+from nianbao.extraction.numbers import parse_value
 from nianbao.models.field_mapper import FieldMapper, normalize_label
 from nianbao.schema import Schema, Section
 
@@ -58,6 +60,7 @@ class MappingSettings:
     order_margin_scale: float = 1.5  # row probability = 1 - exp(-scale * margin of the placement)
     max_order_run: int = 40  # most rows one order placement aligns (its cost grows with the square)
     near_lines: int = 12  # lines of loose text on either side of a row that may hold its label
+    near_after_discount: float = 0.5  # text after a row names it less surely than text before it
     near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
 
@@ -180,6 +183,18 @@ class RowDecision:
 
 
 @dataclass(frozen=True)
+class _LooseCells:
+    """A row filed in template order for want of cell positions, kept to be placed by the identities."""
+
+    keys: tuple[str, ...]
+    values: list  # the printed values (grid.Piece), in order
+    obs: RowObservation
+    label: str
+    confidence: float
+    yuan: list[bool]
+
+
+@dataclass(frozen=True)
 class CellEvidence:
     key: str
     raw: str
@@ -278,13 +293,15 @@ class Decoder:
         gaps.append(since_row)
         # Text on either side of a row may name it when the row has no label of its own.
         most, reach = self.settings.max_join, self.settings.near_lines
-        near = [
-            [*candidates, *_joins(gaps[k][-reach:], most), *_joins(gaps[k + 1][:reach], most)]
-            for k, (*_, candidates) in enumerate(drafts)
-        ]
+        before = [[*c, *_joins(gaps[k][-reach:], most)] for k, (*_, c) in enumerate(drafts)]
+        after = [_joins(gaps[k + 1][:reach], most) for k in range(len(drafts))]
         # The walk does not depend on which candidate wins, so all are scored in one batch.
-        self.scorer.score([c for texts in near for c in texts])
-        for (row, header, nested, section, candidates), texts in zip(drafts, near, strict=True):
+        self.scorer.score([c for texts in (*before, *after) for c in texts])
+        discount = self.settings.near_after_discount
+        near = [
+            np.maximum(self._near(b), discount * self._near(a)) for b, a in zip(before, after, strict=True)
+        ]
+        for (row, header, nested, section, candidates), named in zip(drafts, near, strict=True):
             label, label_probs = self._choose_label(candidates)
             own = any(not p.copy for p in row.texts)
             observations.append(
@@ -297,7 +314,7 @@ class Decoder:
                     nested,
                     section,
                     own,
-                    self._near(texts),
+                    named,
                 )
             )
         return observations, all_headers
@@ -405,7 +422,7 @@ class Decoder:
         observations, headers = self.observe(rows)
         fmt, evidence = self.detect_format(text, observations, headers, year)
         result = MappingResult(fmt, evidence, {}, set())
-        single_rows, by_section, loose = self._split_sections(observations, fmt)
+        single_rows, by_section, unlabelled = self._split_sections(observations, fmt)
         sections = self.schema.sections
         decided = {
             name: self._in_order(self._assign(by_section.get(name, []), s, fmt), s, fmt)
@@ -414,11 +431,12 @@ class Decoder:
         # Rows without a label of their own, and rows whose own label was refused, may still fit by order.
         labelled = {id(d.obs) for ds in decided.values() for d in ds}
         unplaced = {name: [o for o in by_section.get(name, []) if id(o) not in labelled] for name in sections}
-        for obs in loose:
+        for obs in unlabelled:
             unplaced[self._loose_section(obs, decided, sections, fmt)].append(obs)
         for name in sections:  # a row the other template's label names is left unfiled, not placed
             unplaced[name] = [o for o in unplaced[name] if not (o.own and self._names_foreign(o.probs, fmt))]
         placed: set[int] = set()
+        loose: list[_LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
             run = sorted(unplaced[name], key=lambda o: o.index)
             decided[name] += self._place_by_order(run, decided[name], section, fmt)
@@ -431,7 +449,9 @@ class Decoder:
                 for d in decided[name]
             )
             for decision in decided[name]:
-                self._emit_row(decision, section, fmt, starts, result, header_doubt)
+                loose_row = self._emit_row(decision, section, fmt, starts, result, header_doubt)
+                if loose_row is not None:
+                    loose.append(loose_row)
             lost = [o for o in run if id(o) not in placed and self._fits_section(o, section, fmt)]
             result.unplaced[name] = len(lost)
             self._flag_rows_not_found(section, fmt, decided[name], lost, result)
@@ -439,6 +459,7 @@ class Decoder:
             for obs in single_rows.get(name, []):
                 self._emit_single_row(obs, section, fmt, result)
                 placed.add(id(obs))
+        self._place_loose(loose, fmt, result)
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
             if (
@@ -722,7 +743,10 @@ class Decoder:
         if not obs.row.positional and any(h.center is None for h in obs.header):
             return []
         named = [(h, *self._column_of(h, section)) for h in obs.header]
-        return sorted((h.where, template.index(c), p) for h, c, p in named if c in template)
+        placed = sorted((h.where, template.index(c), p) for h, c, p in named if c in template)
+        if not obs.row.positional and len({round(w) for w, _, _ in placed}) < len({j for _, j, _ in placed}):
+            return []  # text with one cell per line (or a single space between cells) keeps no columns
+        return placed
 
     def _header_contradicts(self, obs: RowObservation, section: Section, template: list[str]) -> bool:
         """The row's header names columns of the section in another order than the template's, or two in
@@ -771,7 +795,8 @@ class Decoder:
         starts: dict[int | None, int],
         result: MappingResult,
         header_doubt: bool = False,
-    ) -> None:
+    ) -> _LooseCells | None:
+        """File the row's cells; a row whose values could not be placed by position is returned."""
         obs = decision.obs
         columns, header, header_probs = self._columns(obs, section, fmt, decision.concept)
         slots = _align(obs.row, len(columns), header, starts.get(obs.row.chunk))
@@ -789,7 +814,58 @@ class Decoder:
         label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
         if decision.margin is not None:
             result.order_margins[f"{section.name}.{decision.concept}"] = decision.margin
-        _file_cells(result, obs, keys, slots, decision.probability * p_col, label, yuan, doubt)
+        confidence = decision.probability * p_col
+        _file_cells(result, obs, keys, slots, confidence, label, yuan, doubt)
+        filled = [s for s, _ in slots if s is not None]
+        if doubt is None and any(not exact for _, exact in slots) and filled:
+            return _LooseCells(
+                tuple(keys), [v for v in obs.row.values if v.text], obs, label, confidence, yuan
+            )
+        return None
+
+    def _place_loose(self, loose: list[_LooseCells], fmt: str, result: MappingResult) -> None:
+        """Rows filed in order for want of positions: where the identities admit exactly one choice of
+        columns for all of them, file their values there instead (flag ``placed_by_identities``)."""
+        rows, values = [], []
+        for row in loose:
+            parsed = [parse_value(v.text, decimal=self.schema.is_decimal(row.keys[0])) for v in row.values]
+            if all(p.exact and p.value is not None for p in parsed) and len(parsed) < len(row.keys):
+                rows.append(row)
+                values.append(tuple(p.value for p in parsed))
+        if not rows:
+            return
+        mine = {k for row in rows for k in row.keys}
+        known = {}
+        for key in self.schema.field_keys(fmt):
+            if key in mine:
+                continue
+            if key in result.cells:
+                known[key] = parse_value(result.cells[key].raw, decimal=self.schema.is_decimal(key)).value
+            elif self.schema.row_of(key) in result.rows_found:
+                known[key] = None  # a blank cell of a row that was found
+        problem = [LooseRow(row.keys, v) for row, v in zip(rows, values, strict=True)]
+        columns = place_by_identities(problem, known, self.schema.identities[fmt])
+        if columns is None:
+            return
+        result.flags = [
+            f for f in result.flags if not (f["kind"] == "position_uncertain" and f["field"] in mine)
+        ]
+        for row, chosen in zip(rows, columns, strict=True):
+            for key in row.keys:
+                result.cells.pop(key, None)
+            slots = [(None, True)] * len(row.keys)
+            for column, piece in zip(chosen, row.values, strict=True):
+                slots[column] = (piece, True)
+            _file_cells(result, row.obs, list(row.keys), slots, row.confidence, row.label, row.yuan)
+            result.flags.extend(
+                {
+                    "field": row.keys[c],
+                    "kind": "placed_by_identities",
+                    "detail": f"row {row.label!r} ({row.obs.row.where}) printed {len(row.values)} values for "
+                    f"{len(row.keys)} columns; only these columns satisfy the table's identities",
+                }
+                for c in chosen
+            )
 
     def _emit_single_row(
         self, obs: RowObservation, section: Section, fmt: str, result: MappingResult

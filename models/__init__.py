@@ -18,6 +18,7 @@ from nianbao.models.field_mapper import FieldMapper
 ARTIFACTS = Path(str(resources.files("nianbao.models").joinpath("artifacts")))
 FIELD_MAPPER = ARTIFACTS / "field_mapper.joblib"
 CALIBRATOR = ARTIFACTS / "calibrator.joblib"
+DECODER = ARTIFACTS / "decoder.json"  # the row decoder's fitted weights (training/decoder.py)
 
 
 def save_model(model: BaseEstimator, path: Path, card: dict) -> None:
@@ -64,6 +65,11 @@ def load_calibrator(path: str | None = None) -> tuple[ConfidenceCalibrator, dict
         )
         return None
     return model, card
+
+
+def decoder_settings(path: Path = DECODER) -> dict[str, float]:
+    """The row decoder's weights fitted by ``nianbao train``, or none (MappingSettings' defaults)."""
+    return json.loads(path.read_text("utf-8"))["settings"] if path.is_file() else {}
 
 
 def review_policy(path: str | None = None) -> ReviewPolicy:

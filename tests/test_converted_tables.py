@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nianbao.schema import load_schema
+
 TITLE = "某某县自然资源局2023年政府信息公开工作年度报告\n\n三、收到和处理政府信息公开申请情况\n\n"
 # pdftotext -layout of a table whose 自然人 column the report printed second to last, its header
 # wrapped over three lines; the values line up under their headers by character column.
@@ -48,15 +50,7 @@ LAYOUT = "\n".join(
         "",
     ]
 )
-COLUMNS = [
-    "natural_person",
-    "commercial",
-    "research",
-    "social_welfare",
-    "legal_service",
-    "other_org",
-    "total",
-]
+COLUMNS = list(load_schema().sections["s3"].columns)
 
 
 def test_layout_columns_follow_their_headers_across_the_page(extractor, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path: Path, extractor: Extractor) -> Iterator[tuple[str, Store, dict[str, int]]]:
-    """A uvicorn server on a free localhost port over a store holding a PDF and a Markdown report."""
-    store = Store.open(f"sqlite:///{tmp_path / 'page.db'}")
-    ids = fill_store(store, extractor)
-    app = create_app(store, TOKEN, AppSettings(upload_dir=tmp_path / "uploads"), extractor)
+@contextmanager
+def running(app) -> Iterator[str]:
+    """The app served by uvicorn on a free localhost port, for as long as the block runs."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -60,10 +58,22 @@ def served(tmp_path: Path, extractor: Extractor) -> Iterator[tuple[str, Store, d
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", store, ids
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def served(tmp_path: Path, extractor: Extractor) -> Iterator[tuple[str, Store, dict[str, int]]]:
+    """A uvicorn server on a free localhost port over a store holding a PDF and a Markdown report."""
+    store = Store.open(f"sqlite:///{tmp_path / 'page.db'}")
+    ids = fill_store(store, extractor)
+    app = create_app(store, TOKEN, AppSettings(upload_dir=tmp_path / "uploads"), extractor)
+    try:
+        with running(app) as url:
+            yield url, store, ids
+    finally:
         store.close()
 
 

@@ -5,16 +5,13 @@ Skipped when /usr/bin/chromium is absent."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from test_crossyear import FORWARD, OVER, add, field_id, record
-from test_review_page import CHROMIUM, CHROMIUM_ARGS, _free_port
+from test_review_page import CHROMIUM, CHROMIUM_ARGS, running
 
 from nianbao.app import AppSettings, create_app
 from nianbao.store import CheckFlagRow, MetaReviewRow, ReviewRow, Store
@@ -34,19 +31,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Store, dict[str, int]]]:
     }
     settings = AppSettings(threshold=0.9, upload_dir=tmp_path / "uploads")
     app = create_app(store, TOKEN, settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", store, ids
+        with running(app) as url:
+            yield url, store, ids
     finally:
-        server.should_exit = True
-        thread.join(10)
         store.close()
 
 

@@ -44,6 +44,16 @@ class FieldMapperParams:
 
 
 @dataclass(frozen=True)
+class DecoderFit:
+    seed: int
+    n: int
+    forms: tuple[str, ...]
+    order_gain: tuple[float, ...]
+    order_label_weight: tuple[float, ...]
+    order_width_weight: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Heldout:
     seed: int
     n: int
@@ -89,6 +99,7 @@ class TrainConfig:
     training: Training
     corpus: Corpus
     field_mapper: FieldMapperParams
+    decoder: DecoderFit
     heldout: Heldout
     learning_curve: LearningCurve
     sections: Sections

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao import __version__
-from nianbao.models import ARTIFACTS, save_model
+from nianbao.models import ARTIFACTS, DECODER, save_model
 from nianbao.models.field_mapper import FieldMapper
 from nianbao.training.config import TrainConfig, load_config
 from nianbao.training.corpus import LabelCorpus, build_corpus
+from nianbao.training.decoder import decoder_documents, fit_decoder, save_decoder
 from nianbao.training.labelled import harvest
 
 
@@ -60,6 +61,14 @@ def label_corpus(config: TrainConfig, data: list[str]) -> tuple[LabelCorpus, dic
         "skipped": found.skipped,
     }
     return LabelCorpus(texts, labels), info
+
+
+def labelled_data(config: TrainConfig, data: list[str] | None) -> list:
+    """The labelled documents (folders with NAME.gold.json) among the training data sources."""
+    from nianbao.evaluation.evaluate import load_labelled
+
+    sources = [config.path(p) for p in config.corpus.data] + [Path(p).resolve() for p in data or []]
+    return [doc for source in sources if source.is_dir() for doc in load_labelled(source)]
 
 
 def fit(config: TrainConfig, corpus: LabelCorpus) -> FieldMapper:
@@ -164,6 +173,12 @@ def train(
         labelled = heldout_set(config, work / "heldout")
         report = score(model, labelled)
         metrics = report_metrics(report, "heldout_")
+        decoder_docs = decoder_documents(config.decoder, work / "decoder", labelled_data(config, data))
+        decoder = fit_decoder(model, decoder_docs, config.decoder)
+        metrics |= {
+            "decoder_accuracy": decoder.accuracy,
+            "decoder_default_accuracy": decoder.default_accuracy,
+        }
         curve = learning_curve(config, corpus, model, labelled)
         metrics |= {f"curve_accuracy_{int(100 * f)}": a for f, _, a in curve}
         sections_result = None
@@ -201,7 +216,9 @@ def train(
             "train_seconds": round(time.perf_counter() - started, 1),
             "train_cpu_seconds": round(time.process_time() - cpu, 1),
         }
+        card["decoder"] = {"settings": decoder.settings, "accuracy": round(decoder.accuracy, 6)}
         save_model(model, out / "field_mapper.joblib", card)
+        save_decoder(decoder, out, len(decoder_docs), list(config.decoder.forms) + data_info["sources"])
         result = TrainResult(card, metrics, curve)
         if track:
             plot = plot_curve(
@@ -238,6 +255,8 @@ def _track(
             mlflow.log_metric("learning_curve_accuracy", accuracy, step=n)
         mlflow.log_artifact(str(plot))
         mlflow.log_dict(result.card, "model_card.json")
+        mlflow.log_artifact(str(out / DECODER.name))
+        mlflow.log_params({f"decoder_fitted.{k}": v for k, v in result.card["decoder"]["settings"].items()})
         mlflow.set_tag("train_seconds", result.card["train_seconds"])
         result.run_id = run.info.run_id
         components = [("field_mapper", out / "field_mapper.joblib")]
@@ -279,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
         f"{card['heldout']['documents']} documents"
     )
     print("learning curve: " + ", ".join(f"{n} examples → {a:.4%}" for _, n, a in result.curve))
+    decoder = card["decoder"]
+    print(f"row decoder: weights {decoder['settings']}, {decoder['accuracy']:.4%} on converted tables")
     if card["sections"]:
         m = card["sections"]["metrics"]
         print(f"sections textcat: held-out accuracy {m['sections_accuracy']:.4%}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from nianbao.schema import load_schema
 from nianbao.store import (
     CheckFlagRow,
     ExtractionRow,
@@ -32,15 +33,7 @@ from nianbao.store import (
 
 KIND = "cross_year_mismatch"
 OVER, FORWARD = "s3.carried_over", "s3.carried_forward"  # rows of both templates
-COLUMNS = (
-    "natural_person",
-    "commercial",
-    "research",
-    "social_welfare",
-    "legal_service",
-    "other_org",
-    "total",
-)
+COLUMNS = tuple(load_schema().sections["s3"].columns)  # the columns of both rows, in both templates
 KEYS = tuple(f"{row}.{column}" for row in (OVER, FORWARD) for column in COLUMNS)
 BRACKETS = str.maketrans({"（": "(", "）": ")", "［": "[", "］": "]", "｛": "{", "｝": "}"})
 SPACE = re.compile(r"\s+")
