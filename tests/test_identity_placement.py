@@ -1,0 +1,50 @@
+"""Values that lost their columns are placed only where the identities leave exactly one choice."""
+
+from __future__ import annotations
+
+from nianbao.extraction.identity_placement import LooseRow, place_by_identities
+from nianbao.schema import load_schema
+
+SCHEMA = load_schema()
+COLUMNS = list(SCHEMA.sections["s3"].columns)
+
+
+def _row(name: str) -> tuple[str, ...]:
+    return tuple(f"s3.{name}.{c}" for c in COLUMNS)
+
+
+def _known(total: list[int], without: set[str]) -> dict:
+    """Every s3 field of the 2021 template blank, but the new and total rows (the same numbers)."""
+    known: dict = {k: None for k in SCHEMA.field_keys("2021") if k.startswith("s3.")}
+    for name in ("new", "total"):
+        known.update(dict(zip(_row(name), total, strict=True)))
+    for key in without:
+        known.pop(key)
+    return known
+
+
+def test_the_one_choice_the_identities_leave_is_taken() -> None:
+    granted, partial = LooseRow(_row("granted"), (1, 1)), LooseRow(_row("partial"), (2, 2))
+    known = _known([1, 0, 2, 0, 0, 0, 3], set(granted.keys) | set(partial.keys))
+    placed = place_by_identities([granted, partial], known, SCHEMA.identities["2021"])
+    # 1 under 自然人 and its row total; 2 under 科研机构 and its row total: nothing else sums up.
+    assert placed == [(0, 6), (2, 6)]
+
+
+def test_two_readings_that_both_fit_decide_nothing() -> None:
+    # Two rows of the same two values: which of them holds 自然人 and which 科研机构 is not decided.
+    granted, partial = LooseRow(_row("granted"), (1, 1)), LooseRow(_row("partial"), (1, 1))
+    known = _known([1, 0, 1, 0, 0, 0, 2], set(granted.keys) | set(partial.keys))
+    assert place_by_identities([granted, partial], known, SCHEMA.identities["2021"]) is None
+
+
+def test_without_the_totals_nothing_is_placed() -> None:
+    granted = LooseRow(_row("granted"), (1, 1))
+    known = _known([1, 0, 0, 0, 0, 0, 1], set(granted.keys) | set(_row("total")))  # total row not found
+    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) is None
+
+
+def test_values_that_fit_no_choice_are_left_alone() -> None:
+    granted = LooseRow(_row("granted"), (1, 5))  # a row total of 5 that no part reaches
+    known = _known([1, 0, 0, 0, 0, 0, 1], set(granted.keys))
+    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) is None
