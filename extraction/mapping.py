@@ -61,6 +61,8 @@ class MappingSettings:
     max_order_run: int = 40  # most rows one order placement aligns (its cost grows with the square)
     near_lines: int = 12  # lines of loose text on either side of a row that may hold its label
     near_after_discount: float = 0.5  # text after a row names it less surely than text before it
+    near_decay: float = 0.7  # per line between a text and the row, the weight of what it names
+    close_label_share: float = 0.8  # of numbers-only rows with labels right before: the closest names it
     near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
 
@@ -169,7 +171,9 @@ class RowObservation:
     header_nested: list[HeaderCell] | None  # the same header rows read by nesting, not by position
     section_hint: str | None
     own: bool = True  # the row prints a label of its own (else its label is only text near it)
-    near: np.ndarray | None = field(default=None, repr=False)  # row probabilities of the text around it
+    near: np.ndarray | None = field(default=None, repr=False)  # row probabilities of the text beside it
+    around: np.ndarray | None = field(default=None, repr=False)  # the same, however far within near_lines
+    labelled_before: bool = False  # label lines stand between it and the data row before it
 
 
 @dataclass(frozen=True)
@@ -293,15 +297,27 @@ class Decoder:
         gaps.append(since_row)
         # Text on either side of a row may name it when the row has no label of its own.
         most, reach = self.settings.max_join, self.settings.near_lines
-        before = [[*c, *_joins(gaps[k][-reach:], most)] for k, (*_, c) in enumerate(drafts)]
-        after = [_joins(gaps[k + 1][:reach], most) for k in range(len(drafts))]
-        # The walk does not depend on which candidate wins, so all are scored in one batch.
-        self.scorer.score([c for texts in (*before, *after) for c in texts])
-        discount = self.settings.near_after_discount
-        near = [
-            np.maximum(self._near(b), discount * self._near(a)) for b, a in zip(before, after, strict=True)
+        # (text, lines between it and the row): a label printed right beside a row names it most surely.
+        before = [
+            [(t, 0) for t in c] + [(t, n_after) for t, _, n_after in _joins(gaps[k][-reach:], most)]
+            for k, (*_, c) in enumerate(drafts)
         ]
-        for (row, header, nested, section, candidates), named in zip(drafts, near, strict=True):
+        after = [
+            [(t, n_before) for t, n_before, _ in _joins(gaps[k + 1][:reach], most)]
+            for k in range(len(drafts))
+        ]
+        # The walk does not depend on which candidate wins, so all are scored in one batch.
+        self.scorer.score([t for texts in (*before, *after) for t, _ in texts])
+        s = self.settings
+        near, around = [], []
+        for b, a in zip(before, after, strict=True):
+            near.append(
+                np.maximum(self._near(b, s.near_decay), s.near_after_discount * self._near(a, s.near_decay))
+            )
+            around.append(np.maximum(self._near(b), s.near_after_discount * self._near(a)))
+        for k, ((row, header, nested, section, candidates), named, anywhere) in enumerate(
+            zip(drafts, near, around, strict=True)
+        ):
             label, label_probs = self._choose_label(candidates)
             own = any(not p.copy for p in row.texts)
             observations.append(
@@ -315,17 +331,21 @@ class Decoder:
                     section,
                     own,
                     named,
+                    anywhere,
+                    bool(gaps[k]),
                 )
             )
         return observations, all_headers
 
-    def _near(self, texts: list[str]) -> np.ndarray:
-        """Per row class, the most any of ``texts`` names it (row classes only, renormalised)."""
+    def _near(self, texts: list[tuple[str, int]], decay: float = 1.0) -> np.ndarray:
+        """Per row class, the most any of ``texts`` names it (row classes only, renormalised), each text
+        weighed by ``decay`` to the power of its distance in lines from the row."""
         weights = self.scorer.row_weights(None, 1.0)
         out = np.zeros(len(self.scorer.classes))
-        for probs in self.scorer.score(texts):
+        for probs, (_, distance) in zip(self.scorer.score([t for t, _ in texts]), texts, strict=True):
             masked = probs * weights
-            out = np.maximum(out, masked / max(float(masked.sum()), self.settings.near_mass_floor))
+            named = masked / max(float(masked.sum()), self.settings.near_mass_floor)
+            out = np.maximum(out, decay**distance * named)
         return out
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
@@ -421,6 +441,20 @@ class Decoder:
     def decode(self, rows: list[Row], text: str, year: int | None) -> MappingResult:
         observations, headers = self.observe(rows)
         fmt, evidence = self.detect_format(text, observations, headers, year)
+        return self._read(observations, fmt, evidence, close=self._labels_close(observations))
+
+    def _labels_close(self, observations: list[RowObservation]) -> bool:
+        """How the report prints labels apart from their numbers. Where nearly every numbers-only row has
+        label lines right before it, the closest label names the row and label lines between are rows
+        left blank; where numbers-only rows come in runs (a converter printed a block of labels, then
+        the block of their numbers), the labels around a run name its rows in order, however far."""
+        loose = [o.labelled_before for o in observations if not o.own and o.row.has_values]
+        return bool(loose) and sum(loose) >= self.settings.close_label_share * len(loose)
+
+    def _read(
+        self, observations: list[RowObservation], fmt: str, evidence: dict[str, float], close: bool
+    ) -> MappingResult:
+        """The observed rows read as the template's cells (``close``: see _labels_close)."""
         result = MappingResult(fmt, evidence, {}, set())
         single_rows, by_section, unlabelled = self._split_sections(observations, fmt)
         sections = self.schema.sections
@@ -439,7 +473,7 @@ class Decoder:
         loose: list[_LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
             run = sorted(unplaced[name], key=lambda o: o.index)
-            decided[name] += self._place_by_order(run, decided[name], section, fmt)
+            decided[name] += self._place_by_order(run, decided[name], section, fmt, close)
             placed.update(id(d.obs) for d in decided[name])
             starts = _chunk_starts(decided[name], section, fmt)
             # One header that contradicts the template's column order puts the whole table's in doubt:
@@ -536,7 +570,7 @@ class Decoder:
 
         def named(name: str) -> float:
             rows = [self.scorer.index.get(f"row:{name}.{r}") for r in sections[name].row_order(fmt)]
-            return max((float(obs.near[i]) for i in rows if i is not None), default=0.0)
+            return max((float(obs.around[i]) for i in rows if i is not None), default=0.0)
 
         return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.confident_label else 0.0)
 
@@ -618,7 +652,13 @@ class Decoder:
         return kept
 
     def _order_gain(
-        self, obs: RowObservation, section: Section, fmt: str, concept: str, bag: np.ndarray | None = None
+        self,
+        obs: RowObservation,
+        section: Section,
+        fmt: str,
+        concept: str,
+        bag: np.ndarray | None = None,
+        close: bool = False,
     ) -> float:
         """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
 
@@ -629,7 +669,8 @@ class Decoder:
         shows as many values as the template row has columns (a lone value only as a table cell).
         """
         i = self.scorer.index.get(f"row:{section.name}.{concept}")
-        near = float(obs.near[i]) if i is not None else 0.0
+        beside = obs.near if close else obs.around  # close: the nearer a label, the more it names the row
+        near = float(beside[i]) if i is not None else 0.0
         named = max(near, float(bag[i])) if i is not None and bag is not None else near
         filled = sum(1 for v in obs.row.values if v.text)
         width = len(section.columns_of(fmt, concept))
@@ -640,7 +681,7 @@ class Decoder:
         by_width = fits and (filled >= 2 or obs.row.positional)
         by_name = named >= self.settings.accept_row and filled >= min(2, width)
         # The text beside it names a row of the other template: it stays unfiled (unmapped_row).
-        foreign = self._names_foreign(obs.near, fmt, above=named)
+        foreign = self._names_foreign(beside, fmt, above=named)
         if foreign or not (by_width or by_name):
             return 0.0
         s = self.settings
@@ -661,7 +702,7 @@ class Decoder:
         return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
 
     def _place_by_order(
-        self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str
+        self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str, close: bool
     ) -> list[RowDecision]:
         """Rows without a usable label (in document order) → the free template rows between the labelled
         rows around them, in the same order; a labelled row out of template order bounds nothing."""
@@ -679,9 +720,9 @@ class Decoder:
         for (lo, hi), items in groups.items():
             items = items[: self.settings.max_order_run]
             free = [j for j in range(lo + 1, hi) if j not in taken]
-            bag = np.max([o.near for o in items], axis=0)
+            bag = np.max([o.around for o in items], axis=0)
             gains = np.array(
-                [[self._order_gain(o, section, fmt, concepts[j], bag) for j in free] for o in items]
+                [[self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free] for o in items]
             )
             for placement in align_in_order(gains.reshape(len(items), len(free))):
                 j = free[placement.slot]
@@ -839,10 +880,12 @@ class Decoder:
         for key in self.schema.field_keys(fmt):
             if key in mine:
                 continue
-            if key in result.cells:
-                known[key] = parse_value(result.cells[key].raw, decimal=self.schema.is_decimal(key)).value
-            elif self.schema.row_of(key) in result.rows_found:
-                known[key] = None  # a blank cell of a row that was found
+            # A field no cell was filed for counts as blank: were it a row that was lost, its values
+            # would have to make the identities hold with the printed ones in another way too.
+            cell = result.cells.get(key)
+            known[key] = (
+                None if cell is None else parse_value(cell.raw, decimal=self.schema.is_decimal(key)).value
+            )
         problem = [LooseRow(row.keys, v) for row, v in zip(rows, values, strict=True)]
         columns = place_by_identities(problem, known, self.schema.identities[fmt])
         if columns is None:
@@ -884,13 +927,13 @@ def _display_width(text: str) -> int:
     return sum(2 if "\u3000" <= ch <= "\uffff" else 1 for ch in text)
 
 
-def _joins(lines: list[str], most: int) -> list[str]:
-    """Every run of up to ``most`` consecutive lines joined: a wrapped label is one of them. Lines are
-    first cut where a numbering starts inside them (two labels glued into one line by a converter)."""
+def _joins(lines: list[str], most: int) -> list[tuple[str, int, int]]:
+    """Every run of up to ``most`` consecutive lines joined (a wrapped label is one of them), with how
+    many lines stand before and after it. Lines are first cut where a numbering starts inside them
+    (two labels glued into one line by a converter)."""
     lines = [piece for line in lines for piece in _GLUED.split(line) if piece]
-    return [
-        "".join(lines[a:b]) for a in range(len(lines)) for b in range(a + 1, min(a + most, len(lines)) + 1)
-    ]
+    n = len(lines)
+    return [("".join(lines[a:b]), a, n - b) for a in range(n) for b in range(a + 1, min(a + most, n) + 1)]
 
 
 def _file_cells(

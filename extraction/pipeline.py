@@ -17,7 +17,7 @@ from nianbao.extraction.narrative import NarrativeCheck, cross_check, read_figur
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
 from nianbao.extraction.validation import Validated, validate
-from nianbao.models import load_calibrator, load_field_mapper
+from nianbao.models import decoder_settings, load_calibrator, load_field_mapper
 from nianbao.models.calibration import FieldStructure, field_features
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import Schema, load_schema
@@ -81,6 +81,7 @@ class Extractor:
         schema = load_schema()
         calibrated = load_calibrator()
         calibrator = calibrated[0] if calibrated else None
+        settings = settings or MappingSettings.from_dict(decoder_settings())
         decoder = Decoder(LabelScorer(model), schema, settings)
         return cls(decoder, schema, card, SECTIONS_PIPELINE.is_dir(), calibrator)
 
@@ -102,9 +103,9 @@ class Extractor:
         text = document.text()
         lines = text.splitlines()
         rows = document_rows(document)
-        meta, meta_flags = find_meta(lines), []
-        if self.sections and (meta.agency is None or meta.year is None):  # the rules first
-            meta, meta_flags = reconcile(meta, SectionReader.load().meta(lines))
+        meta = find_meta(lines)  # title, opening, signature, page rules; the ner only where they are doubtful
+        ner = SectionReader.load_ner().meta(lines) if self.sections and meta.doubtful else None
+        meta, meta_flags = reconcile(meta, ner)  # meta_uncertain flags: unknown, disagreeing or unconfirmed
         mapping = self.decoder.decode(rows, text, meta.year)
         if len(mapping.cells) < _MIN_CELLS and meta.agency is None:
             raise ReadError("E_NOT_REPORT", "no 政府信息公开 statistics table and no report title found")

@@ -1,26 +1,27 @@
 """The sections pipeline at run time: spaCy (blank zh, jieba segmenter) with a trained textcat that
-names the report section of a heading or text block, and an entity ruler for agency and year.
+names the report section of a heading or text block, and a trained ner that finds agency names (AGENCY).
 
 Why spaCy here: section headings arrive renumbered, reordered and OCR-damaged, which a text classifier
-over words handles better than matching the six template wordings; agency names and years in titles are
-token patterns (place + organ suffix, digits + 年), which an entity ruler states as data
-(training/meta_patterns.jsonl) rather than code.
+over words handles better than matching the six template wordings. Agency names come in shapes no list
+of suffixes covers (XX综合实验区, XX片区管理局, 市发改委, names in a breadcrumb or a signature): the ner
+learns them from their context in titles, opening sentences, signatures and page headings
+(training/sections.py synthesizes these from training/meta_patterns.json). It reads one token per
+character, so a name never has to agree with jieba's words, and extraction never loads jieba for it.
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 
-from nianbao.extraction.meta import Meta
+from nianbao.extraction.meta import SOURCES, Meta, Reading, regions, title_year
 from nianbao.models import ARTIFACTS
 
 SECTIONS_PIPELINE = ARTIFACTS / "sections"
 SECTION_LABELS = ("s1", "s2", "s3", "s4", "s5", "s6")
 NONE_LABEL = "none"
-_SPACE = re.compile(r"[\s#*]+")
-_YEAR = re.compile(r"(?:19|20)\d{2}")
+AGENCY_LABEL = "AGENCY"
+_LAST = {"signature", "page"}  # where the agency is the last name read (a breadcrumb's deepest crumb)
 
 
 class SectionReader:
@@ -28,11 +29,17 @@ class SectionReader:
 
     def __init__(self, nlp) -> None:
         self.nlp = nlp
-        self.ruler = nlp.get_pipe("entity_ruler")
+        self.ner = nlp.get_pipe("ner") if "ner" in nlp.pipe_names else None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SectionReader:
+        """The whole pipeline (textcat and ner; jieba's dictionary is loaded with it)."""
         return _load(str(path or SECTIONS_PIPELINE))
+
+    @classmethod
+    def load_ner(cls, path: str | Path | None = None) -> SectionReader:
+        """The ner alone, for `meta`: no textcat, no jieba (about 60 MB less than `load`)."""
+        return _load_ner(str(path or SECTIONS_PIPELINE))
 
     def classify(self, texts: list[str]) -> list[tuple[str, float]]:
         """The most probable label (s1 … s6 or none) of each text, with its probability."""
@@ -43,24 +50,41 @@ class SectionReader:
                 out.append((label, float(doc.cats[label])))
         return out
 
-    def meta(self, lines: list[str]) -> Meta:
-        """Agency and year named by the title (its first lines, up to the one saying 报告), else by the
-        opening sentence (本报告由…) and the statistics period (统计期限自…年)."""
-        head = [_SPACE.sub("", line) for line in lines[:60] if line.strip()][:30]
-        end = next((i for i, line in enumerate(head[:4]) if "报告" in line), None)
-        title = "".join(head[: end + 1]) if end is not None else ""
-        opening = next((line for line in head if "本报告" in line), "")
-        period = next((line for line in head if "统计期" in line), "")
-        agency = self._first(title, "AGENCY") or self._first(opening, "AGENCY")
-        year = self._first(title, "YEAR") or self._first(period, "YEAR")
-        match = _YEAR.search(year or "")
-        return Meta(agency, int(match.group()) if match else None)
+    def agencies(self, texts: list[str]) -> list[list[str]]:
+        """The AGENCY spans of each text, in order, read one character per token."""
+        if self.ner is None:
+            return [[] for _ in texts]
+        from spacy.tokens import Doc
 
-    def _first(self, text: str, label: str) -> str | None:
-        if not text:
+        docs = [Doc(self.nlp.vocab, words=list(t), spaces=[False] * len(t)) if t else None for t in texts]
+        done = iter(self.ner.pipe([d for d in docs if d is not None], batch_size=32))
+        out = []
+        for doc in docs:
+            ents = next(done).ents if doc is not None else ()
+            out.append([e.text.strip() for e in ents if e.label_ == AGENCY_LABEL and e.text.strip()])
+        return out
+
+    @staticmethod
+    def pick(source: str, spans: list[str]) -> str | None:
+        """The agency of a region: its first name, or in a signature or page heading its last."""
+        if not spans:
             return None
-        doc = self.ruler(self.nlp.make_doc(text[:300]))
-        return next((ent.text for ent in doc.ents if ent.label_ == label), None)
+        return spans[-1] if source in _LAST else spans[0]
+
+    def meta(self, lines: list[str]) -> Meta:
+        """The ner's agency readings of the title, opening sentence, signature and page heading
+        (extraction.meta.regions); its agency is the first by source, its year the title's or the
+        statistics period's. `extraction.meta.reconcile` combines them with the rules' readings."""
+        texts = regions(lines)
+        found = self.agencies([texts[s] for s in SOURCES])
+        readings = tuple(
+            Reading("agency", source, name, "ner")
+            for source, spans in zip(SOURCES, found, strict=True)
+            if (name := self.pick(source, spans)) is not None
+        )
+        head = "\n".join(line for line in lines[:60] if line.strip())
+        year = title_year(texts["title"]) or title_year(head)
+        return Meta(str(readings[0].value) if readings else None, year, readings)
 
 
 @cache
@@ -68,3 +92,20 @@ def _load(path: str) -> SectionReader:
     import spacy
 
     return SectionReader(spacy.load(path))
+
+
+@cache
+def _load_ner(path: str) -> SectionReader:
+    """spaCy's zh tokenizer built with jieba initialises jieba's whole dictionary; the ner reads characters,
+    so it is built in a blank zh pipeline (character segmenter) and its weights read from ``path``."""
+    import spacy
+    from spacy.util import load_config
+
+    components = load_config(Path(path) / "config.cfg")["components"]
+    nlp = spacy.blank("zh")
+    if "ner" in components:
+        settings = {k: v for k, v in components["ner"].items() if k != "factory"}
+        nlp.add_pipe("ner", config=settings)
+        nlp.vocab.from_disk(Path(path) / "vocab")
+        nlp.get_pipe("ner").from_disk(Path(path) / "ner", exclude=["vocab"])
+    return SectionReader(nlp)
