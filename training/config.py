@@ -48,6 +48,7 @@ class DecoderFit:
     seed: int
     n: int
     forms: tuple[str, ...]
+    min_gain: float
     order_gain: tuple[float, ...]
     order_label_weight: tuple[float, ...]
     order_width_weight: tuple[float, ...]
