@@ -210,3 +210,18 @@ def test_order_alignment_is_monotone_and_reports_margins() -> None:
 
 def test_row_of_a_key_keeps_dotted_rows() -> None:
     assert load_schema().row_of("s3.withheld.state_secret.total") == "s3.withheld.state_secret"
+
+
+def test_the_reports_prose_checks_the_table(extractor, tmp_path: Path) -> None:
+    agrees = (
+        DETACHED + "\n五、存在的主要问题及改进情况\n\n2023年，本局共新收政府信息公开申请13件，上年结转1件。\n"
+    )
+    assert not _flags(_extract(extractor, tmp_path, agrees), "narrative_mismatch")
+    record = _extract(
+        extractor, tmp_path, agrees.replace("新收政府信息公开申请13件", "新收政府信息公开申请12件")
+    )
+    mismatch = _flags(record, "narrative_mismatch")
+    assert [f["fields"] for f in mismatch] == [["s3.new.total"]] and "12" in mismatch[0]["detail"]
+    assert ReviewPolicy(threshold=0.0).needs_review(
+        record["confidence"]["s3.new.total"], ["narrative_mismatch"]
+    )
