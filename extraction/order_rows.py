@@ -71,10 +71,10 @@ class OrderPlacement:
     ) -> float:
         """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
 
-        ``bag``: row probabilities named by the text around the whole run of such rows (a converter
-        prints a block of labels before or after a block of numbers rows, so only the first row of the
-        block has the labels beside it; the order decides which is which). Allowed for a row of two
-        values or more (one, for a one-column row) where that text names ``concept``, or where the row
+        ``bag``: row probabilities named by the labels around the row's block of numbers-only rows (a
+        converter prints a block of labels before or after a block of numbers rows, so only the first
+        row of the block has the labels beside it; the order decides which is which). Allowed for a row
+        of two values or more (one, for a one-column row) where that text names ``concept``, or where the row
         shows as many values as the template row has columns (a lone value only as a table cell).
         """
         i = self.scorer.index.get(f"row:{section.name}.{concept}")
@@ -129,9 +129,12 @@ class OrderPlacement:
         for (lo, hi), items in groups.items():
             items = items[: self.settings.max_order_run]
             free = [j for j in range(lo + 1, hi) if j not in taken]
-            bag = np.max([o.around for o in items], axis=0)
+            bags = _block_bags(items)
             gains = np.array(
-                [[self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free] for o in items]
+                [
+                    [self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free]
+                    for o, bag in zip(items, bags, strict=True)
+                ]
             )
             for placement in align_in_order(gains.reshape(len(items), len(free))):
                 j = free[placement.slot]
@@ -165,3 +168,14 @@ class OrderPlacement:
                     f"this table were not placed ({where})",
                 }
             )
+
+
+def _block_bags(items: list[RowObservation]) -> list[np.ndarray]:
+    """Per row, what the labels around its block name: a block is a run of numbers-only rows with no
+    label line between them (a converter's fragment), its labels those printed before and after it."""
+    blocks: list[list[RowObservation]] = []
+    for obs in items:
+        if not blocks or obs.labelled_before or obs.index != blocks[-1][-1].index + 1:
+            blocks.append([])
+        blocks[-1].append(obs)
+    return [np.max([o.around for o in block], axis=0) for block in blocks for _ in block]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,23 @@ UNSIGNED_NEGATIVE_TRUST = 0.5
 LOST_CELL_FLAGS = frozenset({"position_uncertain", "row_not_found"})
 LOST_CELL_TRUST = 0.5
 NARRATIVE_MISMATCH_TRUST = 0.5
+# Glyphs a text layer could not map (pdfminer's "(cid:N)", stray Latin-1 letters for CJK codes) in a text
+# a converter made: past this share of the text its labels cannot be read, and no field is trusted.
+GARBLED_SHARE = 0.05
+GARBLED_TRUST = 0.3
+_GARBLED = re.compile(r"\(cid:\d+\)|[\u0080-\u024f\ue000-\uf8ff]")
 
 
 class Calibrator(Protocol):
     """models.calibration.ConfidenceCalibrator, or a stand-in that records what it is shown."""
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def garbled_share(text: str) -> float:
+    """Share of the visible text that is unmapped glyphs: ``(cid:N)`` codes and stray Latin-1 letters."""
+    visible = sum(1 for ch in text if not ch.isspace())
+    return sum(len(m.group()) for m in _GARBLED.finditer(text)) / visible if visible else 0.0
 
 
 def empty_record(path: str | Path) -> dict:
@@ -140,6 +152,16 @@ class Extractor:
             for key in flag.get("fields", [flag.get("field")]):
                 if flag["kind"] in LOST_CELL_FLAGS and key in values and values[key] is None:
                     confidence[key] *= LOST_CELL_TRUST
+        garbled = garbled_share(text)
+        if garbled > GARBLED_SHARE:  # every field goes to a person
+            confidence = {k: c * GARBLED_TRUST for k, c in confidence.items()}
+            flags.append(
+                {
+                    "fields": list(values),
+                    "kind": "text_garbled",
+                    "detail": f"{garbled:.0%} of the text is glyphs without a Unicode map: unreadable labels",
+                }
+            )
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
         narrative = cross_check(read_figures(lines, year=meta.year), checked.values, fmt)
         for flag in narrative.flags:  # the report's prose states another figure: one of the two is wrong

@@ -32,6 +32,7 @@ FLAG_KINDS = (
     "row_not_found",
     "identity_gap",
     "narrative_mismatch",
+    "text_garbled",
 )
 # identities_held: how many complete identities that hold name the field. Their agreement is the strongest
 # evidence an OCR digit has, and the raw score folds it in only weakly; a zero (most cells of most
@@ -41,9 +42,17 @@ FLAG_KINDS = (
 STRUCTURE = ("row_absent", "by_order", "order_margin", "unplaced_rows", "null_balanced", "narrative")
 FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", "zero", "identities_held", *STRUCTURE, *FLAG_KINDS)
 # Fields a person sees whatever their confidence: in a broken identity, repaired from OCR, in a row that
-# may have been lost, holding an identity's gap, contradicted by the report's own prose.
+# may have been lost, holding an identity's gap, contradicted by the report's own prose, read from a text
+# whose glyphs have no Unicode map.
 DOUBT_FLAGS = frozenset(
-    {"source_inconsistent", "ocr_repaired", "row_not_found", "identity_gap", "narrative_mismatch"}
+    {
+        "source_inconsistent",
+        "ocr_repaired",
+        "row_not_found",
+        "identity_gap",
+        "narrative_mismatch",
+        "text_garbled",
+    }
 )
 _MARGIN_CAP = 5.0  # an order placement this far ahead of the next best is as sure as a label
 DEFAULT_THRESHOLD = 0.9  # the review threshold while no calibrated policy is shipped

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
 
 TITLE = "某某县自然资源局2023年政府信息公开工作年度报告\n\n三、收到和处理政府信息公开申请情况\n\n"
@@ -73,3 +74,17 @@ def test_numbers_a_converter_ran_into_one_cell_are_read_apart(extractor, tmp_pat
     path.write_text(TITLE + table, "utf-8")
     fields = extractor.extract(path)["fields"]
     assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [2224, 93, 0, 113, 0, 119, 2549]
+
+
+def test_a_text_of_unmapped_glyphs_sends_every_field_to_review(extractor, tmp_path: Path) -> None:
+    """A converter's output of a PDF whose fonts have no Unicode map: labels are (cid:N) codes and stray
+    Latin letters, so whatever lands in a field was placed blind."""
+    garbled = "(cid:6)²(cid:13)(cid:14)³‹(cid:27)´(cid:9)(cid:10) µ–—(cid:18)„"
+    rows = "\n".join(f"| {garbled}{i} | 0 | 0 | 0 | 0 | 0 | 0 | 0 |" for i in range(20))
+    path = tmp_path / "report.md"
+    path.write_text(TITLE + "| ¥ § | ¬ ¯ |\n| --- | --- |\n" + rows + "\n", "utf-8")
+    record = extractor.extract(path)
+    flags = [f for f in record["flags"] if f["kind"] == "text_garbled"]
+    assert len(flags) == 1 and set(flags[0]["fields"]) == set(record["fields"])
+    policy = ReviewPolicy(threshold=0.0)  # whatever the confidence, the flag sends the field to a person
+    assert all(policy.needs_review(c, ["text_garbled"]) for c in record["confidence"].values())
