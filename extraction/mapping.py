@@ -65,7 +65,7 @@ class MappingSettings:
     format_structure_cap: int = 4  # most evidence that rows and headers of one template can add
     row_mass_floor: float = 0.1  # a label with less row-class mass than this keeps its low row probability
     # Rows placed by order (no label of their own, e.g. the numbers-only rows of a converted table):
-    order_gain: float = 1.0  # what placing a row between its anchors is worth by itself
+    order_gain: float = 1.5  # what placing a row between its anchors is worth by itself
     order_label_weight: float = 2.0  # times the best probability that a label near the run names the row
     order_near_weight: float = 0.5  # times the probability that the text right beside the row names it
     order_width_weight: float = 0.5  # added when the row shows as many values as the template row's columns

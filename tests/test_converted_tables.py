@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nianbao.extraction.readers.doubling import undouble
 from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
 
@@ -88,3 +89,11 @@ def test_a_text_of_unmapped_glyphs_sends_every_field_to_review(extractor, tmp_pa
     assert len(flags) == 1 and set(flags[0]["fields"]) == set(record["fields"])
     policy = ReviewPolicy(threshold=0.0)  # whatever the confidence, the flag sends the field to a person
     assert all(policy.needs_review(c, ["text_garbled"]) for c in record["confidence"].values())
+
+
+def test_fake_bold_copied_as_doubled_characters_is_undone() -> None:
+    label = "一一、、本本年年新新收收政政府府信信息息公公开开申申请请数数量量"
+    doubled = f"{label} | 77 | 00 | 1122 |\n（（七七））总总计计 | 77 |"
+    assert undouble(doubled) == "一、本年新收政府信息公开申请数量 | 7 | 0 | 12 |\n（七）总计 | 7 |"
+    plain = "一、本年新收政府信息公开申请数量 | 77 | 11 |\n行政许可 | 22 |"
+    assert undouble(plain) == plain  # in a text that is not doubled, 77 is seventy-seven

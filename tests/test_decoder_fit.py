@@ -24,13 +24,13 @@ def test_the_grid_tries_the_defaults_first() -> None:
     fit = load_config().decoder
     grid = candidate_settings(fit)
     assert len(grid) == len(fit.order_gain) * len(fit.order_label_weight) * len(fit.order_width_weight)
-    assert grid[0] == {"order_gain": 1.0, "order_label_weight": 2.0, "order_width_weight": 0.5}
+    assert grid[0] == {"order_gain": 1.5, "order_label_weight": 2.0, "order_width_weight": 0.5}
     assert all(MappingSettings.from_dict(g) for g in grid)  # every candidate is a valid setting
 
 
 def test_the_weighting_most_often_right_is_chosen_and_shipped(converted, tmp_path: Path) -> None:
     fit = load_config().decoder
-    grid = {"order_gain": (1.0, 0.05), "order_label_weight": (2.0, 0.0), "order_width_weight": (0.5,)}
+    grid = {"order_gain": (1.5, 0.05), "order_label_weight": (2.0, 0.0), "order_width_weight": (0.5,)}
     model, _ = load_field_mapper()
     result = fit_decoder(model, converted, type(fit)(**{**fit.__dict__, **grid}))
     scores = [g["accuracy"] for g in result.grid]

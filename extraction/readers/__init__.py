@@ -6,6 +6,7 @@ from pathlib import Path
 
 from nianbao.extraction.document import Document, ReadError
 from nianbao.extraction.readers.docx import read_docx
+from nianbao.extraction.readers.doubling import undouble
 from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.html import read_html
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES, read_image
@@ -62,6 +63,7 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
     head = text[:2048].lower()
     if suffix in {".html", ".htm", ".shtml", ".xhtml"} or "<html" in head or "<!doctype html" in head:
         return read_html(str(path), data)
+    text = undouble(text)  # fake bold copied as doubled characters
     if suffix in {".md", ".markdown"} or looks_like_markdown(text):
         return Document(str(path), "markdown", markdown_blocks(text))
     return Document(str(path), "text", text_blocks(text))
