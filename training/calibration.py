@@ -43,9 +43,9 @@ COUNTS = {
     "docx": 12,
     "pdf": 30,
     "scan": 40,
-    "mdconv": 30,
-    "pdf2md": 16,
-    "pdf2txt": 16,
+    "mdconv": 60,
+    "pdf2md": 24,
+    "pdf2txt": 24,
 }
 
 
