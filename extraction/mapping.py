@@ -172,14 +172,15 @@ class Decoder(ColumnReading, OrderPlacement):
             for k in range(len(drafts))
         ]
         # The walk does not depend on which candidate wins, so all are scored in one batch.
-        self.scorer.score([t for texts in (*before, *after) for t, _ in texts])
+        texts = list(dict.fromkeys(t for side in (*before, *after) for t, _ in side))
+        named_rows = dict(zip(texts, self._named_rows(texts), strict=True))
         s = self.settings
         near, around = [], []
         for b, a in zip(before, after, strict=True):
-            near.append(
-                np.maximum(self._near(b, s.near_decay), s.near_after_discount * self._near(a, s.near_decay))
-            )
-            around.append(np.maximum(self._near(b), s.near_after_discount * self._near(a)))
+            b_close, b_far = self._near(b, named_rows, s.near_decay)
+            a_close, a_far = self._near(a, named_rows, s.near_decay)
+            near.append(np.maximum(b_close, s.near_after_discount * a_close))
+            around.append(np.maximum(b_far, s.near_after_discount * a_far))
         for k, ((row, header, nested, section, candidates), named, anywhere) in enumerate(
             zip(drafts, near, around, strict=True)
         ):
@@ -202,16 +203,24 @@ class Decoder(ColumnReading, OrderPlacement):
             )
         return observations, all_headers
 
-    def _near(self, texts: list[tuple[str, int]], decay: float = 1.0) -> np.ndarray:
-        """Per row class, the most any of ``texts`` names it (row classes only, renormalised), each text
-        weighed by ``decay`` to the power of its distance in lines from the row."""
-        weights = self.scorer.row_weights(None, 1.0)
-        out = np.zeros(len(self.scorer.classes))
-        for probs, (_, distance) in zip(self.scorer.score([t for t, _ in texts]), texts, strict=True):
-            masked = probs * weights
-            named = masked / max(float(masked.sum()), self.settings.near_mass_floor)
-            out = np.maximum(out, decay**distance * named)
-        return out
+    def _named_rows(self, texts: list[str]) -> np.ndarray:
+        """Per text, the row classes it names (row classes only, renormalised where it reads as a row)."""
+        if not texts:
+            return np.zeros((0, len(self.scorer.classes)))
+        masked = np.stack(self.scorer.score(texts)) * self.scorer.row_weights(None, 1.0)
+        return masked / np.maximum(masked.sum(axis=1, keepdims=True), self.settings.near_mass_floor)
+
+    def _near(
+        self, texts: list[tuple[str, int]], named_rows: dict[str, np.ndarray], decay: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row class, the most any of ``texts`` names it: each text weighed by ``decay`` to the power
+        of its distance in lines from the row, and unweighed."""
+        if not texts:
+            zero = np.zeros(len(self.scorer.classes))
+            return zero, zero
+        named = np.stack([named_rows[t] for t, _ in texts])
+        weight = decay ** np.array([distance for _, distance in texts], dtype=float)
+        return (named * weight[:, None]).max(axis=0), named.max(axis=0)
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
         """A grid row whose cells are all blank under a label that surely names a row: its values
