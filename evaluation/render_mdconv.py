@@ -13,8 +13,8 @@ The content is the synthesizer's (``variants._draw`` / ``_blocks``, the same dra
 gold is the same); every rendering choice here comes from an rng of its own derived from the document seed, so
 this form shifts no other form's random stream. :class:`Habits` lists the probabilities.
 
-Also here: the Markdown pieces the ``md`` form shares (pipe rows, headings), and :func:`convert_pdf`, an
-optional hook that runs a real converter (markitdown, MIT, pure Python, offline) over a synthesized PDF.
+Also here: the Markdown pieces the ``md`` form shares (pipe rows, headings). A real converter's output of
+the same reports is the ``pdf2md`` form (converters.py).
 """
 
 from __future__ import annotations

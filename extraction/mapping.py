@@ -329,7 +329,7 @@ class Decoder(ColumnReading, OrderPlacement):
         self, observations: list[RowObservation], fmt: str, evidence: dict[str, float], close: bool
     ) -> MappingResult:
         """The observed rows read as the template's cells (``close``: see _labels_close)."""
-        result = MappingResult(fmt, evidence, {}, set())
+        result = MappingResult(fmt, evidence, {})
         single_rows, by_section, unlabelled = self._split_sections(observations, fmt)
         sections = self.schema.sections
         decided = {
@@ -502,7 +502,6 @@ class Decoder(ColumnReading, OrderPlacement):
             doubt = (
                 "its header names the columns in another order than the template; placed in template order"
             )
-        result.sections_seen.add(section.name)
         result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
         yuan = ["元" in h.text and "万元" not in h.text for h in header or []]
@@ -571,7 +570,6 @@ class Decoder(ColumnReading, OrderPlacement):
         cells = section.cells[fmt]
         header = obs.header if obs.row.positional and len(obs.header) == len(cells) else None
         slots = align_slots(obs.row, len(cells), header, None)
-        result.sections_seen.add(section.name)
         result.rows_found.update(f"{section.name}.{row}" for row, _ in cells)
         keys = [section.key(row, column) for row, column in cells]
         _file_cells(result, obs, keys, slots, 0.95, obs.label or "(one-row table)")

@@ -19,7 +19,7 @@ from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
 from nianbao.extraction.validation import Validated, validate
 from nianbao.models import decoder_settings, load_calibrator, load_field_mapper
-from nianbao.models.calibration import FieldStructure, field_features
+from nianbao.models.calibration import FieldStructure, field_features, flagged_fields
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import Schema, load_schema
 
@@ -149,7 +149,7 @@ class Extractor:
             if detail is not None:
                 flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
         for flag in mapping.flags:  # a blank where a row or a cell may have been lost is no printed blank
-            for key in flag.get("fields", [flag.get("field")]):
+            for key in flagged_fields(flag):
                 if flag["kind"] in LOST_CELL_FLAGS and key in values and values[key] is None:
                     confidence[key] *= LOST_CELL_TRUST
         garbled = garbled_share(text)

@@ -83,7 +83,6 @@ class MappingResult:
     format: str
     format_evidence: dict[str, float]
     cells: dict[str, CellEvidence]
-    sections_seen: set[str]
     flags: list[dict] = field(default_factory=list)
     rows_found: set[str] = field(default_factory=set)  # "<section>.<row>" of every row filed, blank or not
     order_margins: dict[str, float] = field(default_factory=dict)  # "<section>.<row>" of rows placed by order

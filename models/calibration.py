@@ -75,12 +75,16 @@ class ReviewPolicy:
         return (np.asarray(confidence, float) >= self.threshold) & ~np.asarray(doubtful, bool)
 
 
+def flagged_fields(flag: dict) -> list[str]:
+    """The fields a flag names: one field, or the fields of an identity or a row."""
+    return [flag["field"]] if "field" in flag else flag.get("fields", [])
+
+
 def flag_kinds_by_field(record: dict) -> dict[str, set[str]]:
-    """The kinds of the flags that name each field of a record (one field, or the fields of an identity)."""
+    """The kinds of the flags that name each field of a record."""
     flagged: dict[str, set[str]] = {k: set() for k in record["fields"]}
     for flag in record["flags"]:
-        named = [flag["field"]] if "field" in flag else flag.get("fields", [])
-        for key in named:
+        for key in flagged_fields(flag):
             if key in flagged:
                 flagged[key].add(flag["kind"])
     return flagged
