@@ -67,6 +67,9 @@ class _State:
     rows: list[Row] = field(default_factory=list)
 
 
+_WORDLIKE_BLANKS = ("无", "-")  # blank-cell markers that also end a label or a sentence
+
+
 def _cell_values(cell: GridCell) -> list[str] | None:
     """The values a cell holds: one, or several that a converter ran into one printed cell ("2,224 93");
     None for a cell that holds text. In an OCR reading a space inside a number is a stray gap, not a
@@ -109,7 +112,7 @@ def _stream_row(line: str, where: str, indent: int = 0) -> Row:
     tokens = [m.group() for m in found]
     offsets = [indent + m.start() for m in found]
     cut = len(tokens)
-    while cut > 0 and is_value(tokens[cut - 1]) and tokens[cut - 1] not in ("无", "-"):
+    while cut > 0 and _trailing_value(tokens, cut - 1):
         cut -= 1
     if cut == len(tokens) and len(tokens) == 1 and is_value(tokens[0]):
         cut = 0
@@ -121,6 +124,14 @@ def _stream_row(line: str, where: str, indent: int = 0) -> Row:
     clauses = r"[。；;！？]" if is_numbered(label) else r"[。；;！？]|[，,].*[，,]"
     sentence = bool(_CJK_ANY.search(label) and re.search(clauses, label)) and len(line) > 25
     return Row(texts, values, where, sentence=sentence)
+
+
+def _trailing_value(tokens: list[str], i: int) -> bool:
+    """Is token i a value cell? "无" and "-" are blank cells among values ("0 无 0"), and words after
+    text ("（四）无")."""
+    if not is_value(tokens[i]):
+        return False
+    return tokens[i] not in _WORDLIKE_BLANKS or (i > 0 and is_value(tokens[i - 1]))
 
 
 def _is_cell_per_line(blocks: list[TextBlock]) -> bool:

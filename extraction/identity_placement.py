@@ -1,13 +1,16 @@
 """Rows whose values lost their columns, placed where the identities (勾稽关系) put them.
 
 A row printed with its blank cells dropped (``2、重复申请 1 1`` under seven columns), in a form that keeps
-no cell positions, says its values but not their columns. Each such row can only have its values in
+no cell positions, says its values but not their columns; so does a row one of whose values a converter
+floated out of the table as a lone line. Each such row can only have its values in
 template order at some choice of columns; the identities over the table (row totals, column totals,
-the balance of applications) rule most choices out. Where exactly one choice for every such row
-satisfies them all, that choice is the reading; where several do, the rows stay in doubt.
+the balance of applications) rule most choices out. A row that takes the same choice in every reading
+that breaks the fewest identities (none, unless a value elsewhere in the table was misread) is placed
+there; a row that several choices fit stays in doubt.
 
-Solved as a feasibility problem over binary choice variables (SciPy's HiGHS MILP), twice: once for a
-solution, once more excluding it to prove it unique. Pure: numbers in, column indices out.
+Solved over binary choice and break variables (SciPy's HiGHS MILP): once for the fewest breaks, then
+once per row without its choice, to prove it the only one. Pure: numbers in, column
+indices out.
 """
 
 from __future__ import annotations
@@ -25,10 +28,23 @@ Number = int | float
 
 @dataclass(frozen=True)
 class LooseRow:
-    """A row's keys in column order and the values it printed, in order, columns unknown."""
+    """A row's keys in column order and the values it printed, in order, columns unknown.
+
+    ``floated``: a lone number printed outside the row's table fragment, when the row printed one value
+    fewer than its columns (a converter floats the value of a cell it could not place): it fills the
+    column the printed values leave free.
+    """
 
     keys: tuple[str, ...]
     values: tuple[Number, ...]
+    floated: Number | None = None
+
+    def filled(self, columns: tuple[int, ...]) -> dict[str, Number | None]:
+        """The row's fields when its printed values stand in ``columns`` (a free column: the floated
+        value, else blank)."""
+        out: dict[str, Number | None] = dict.fromkeys(self.keys, self.floated)
+        out.update({self.keys[c]: v for c, v in zip(columns, self.values, strict=True)})
+        return out
 
 
 @dataclass(frozen=True)
@@ -38,18 +54,19 @@ class PlacementLimits:
     max_rows: int = 30  # loose rows one problem takes
     max_choices: int = 64  # column choices of one row left after its own identities
     max_variables: int = 1500
+    max_broken: int = 4  # identities a reading may leave broken (a row misread elsewhere) and still decide
 
 
 def _choices(row: LooseRow, own: list[Identity]) -> list[tuple[int, ...]]:
     """Column choices (increasing) for the row's values that its own identities (those over its keys
-    only, e.g. a row total) allow, blanks counted as 0."""
-    out = []
+    only, e.g. a row total) allow, blanks counted as 0; of choices that file the same values (a floated
+    0 among printed 0s), one."""
+    out: dict[tuple, tuple[int, ...]] = {}
     for columns in itertools.combinations(range(len(row.keys)), len(row.values)):
-        values = dict.fromkeys(row.keys, 0)
-        values.update({row.keys[c]: v for c, v in zip(columns, row.values, strict=True)})
+        values = row.filled(columns)
         if all(i.holds(values) for i in own):
-            out.append(columns)
-    return out
+            out.setdefault(tuple(values.values()), columns)
+    return list(out.values())
 
 
 def place_by_identities(
@@ -57,12 +74,14 @@ def place_by_identities(
     known: dict[str, Number | None],
     identities: list[Identity],
     limits: PlacementLimits = PlacementLimits(),
-) -> list[tuple[int, ...]] | None:
-    """For each loose row, the columns of its values, when exactly one choice satisfies every identity
-    that the known fields (``known``: printed values, None for a blank) and the loose rows determine;
-    else None. Identities with a field that is neither known nor in a loose row are not used."""
+) -> list[tuple[int, ...] | None]:
+    """For each loose row, the columns of its values when every choice that satisfies the identities
+    (over the known fields, ``known``: printed values, None for a blank, and the loose rows) puts them
+    there; None for a row the identities leave open. Identities with a field that is neither known nor
+    in a loose row are not used."""
+    undecided: list[tuple[int, ...] | None] = [None] * len(loose)
     if not loose or len(loose) > limits.max_rows:
-        return None
+        return undecided
     owner = {key: r for r, row in enumerate(loose) for key in row.keys}
     usable = [i for i in identities if all(k in known or k in owner for k in i.fields)]
     choices = []
@@ -70,18 +89,23 @@ def place_by_identities(
         own = [i for i in usable if all(owner.get(k) == r for k in i.fields)]
         found = _choices(row, own)
         if not found or len(found) > limits.max_choices:
-            return None
+            return undecided
         choices.append(found)
     shared = [i for i in usable if any(k in owner for k in i.fields) and not _single_owner(i, owner)]
     variables = [(r, c) for r, found in enumerate(choices) for c in found]
     if len(variables) > limits.max_variables:
-        return None
-    solution = _solve(loose, variables, shared, known, owner, exclude=None)
-    if solution is None:
-        return None
-    if _solve(loose, variables, shared, known, owner, exclude=solution) is not None:
-        return None  # another reading fits as well: the identities do not decide
-    return [variables[i][1] for i in solution]
+        return undecided
+    found_best = _solve(loose, variables, shared, known, owner)
+    if found_best is None or found_best[1] > limits.max_broken:
+        return undecided
+    solution, broken = found_best
+    # A row is decided when no reading that breaks as few identities gives it another choice.
+    return [
+        variables[i][1]
+        if _solve(loose, variables, shared, known, owner, exclude=i, most_broken=broken) is None
+        else None
+        for i in solution
+    ]
 
 
 def _single_owner(identity: Identity, owner: dict[str, int]) -> bool:
@@ -95,16 +119,19 @@ def _solve(
     identities: list[Identity],
     known: dict[str, Number | None],
     owner: dict[str, int],
-    exclude: list[int] | None,
-) -> list[int] | None:
-    """Indices of the chosen variables (one per loose row), or None when nothing fits."""
-    n = len(variables)
+    exclude: int | None = None,
+    most_broken: int | None = None,
+) -> tuple[list[int], int] | None:
+    """The chosen variables (one per loose row) of a reading that breaks the fewest identities (a value
+    misread elsewhere in the table breaks some whatever the loose rows say), and how many it breaks;
+    None when no reading keeps within ``most_broken`` (``exclude``: a variable that may not be chosen)."""
+    n, m = len(variables), len(identities)
     rows, lower, upper = [], [], []
     for r in range(len(loose)):  # one choice per row
-        rows.append([1.0 if v[0] == r else 0.0 for v in variables])
+        rows.append([1.0 if v[0] == r else 0.0 for v in variables] + [0.0] * m)
         lower.append(1.0)
         upper.append(1.0)
-    for identity in identities:
+    for b, identity in enumerate(identities):
         coefficients, constant = np.zeros(n), 0.0
         for sign, side in ((1.0, identity.lhs), (-1.0, identity.rhs)):
             for key in side:
@@ -112,29 +139,37 @@ def _solve(
                     coefficients += sign * np.array([_value(loose, v, key) for v in variables])
                 else:
                     constant += sign * (known[key] or 0)
-        rows.append(list(coefficients))
-        lower.append(-constant - 1e-6)
+        # Holds (residual 0) unless its break variable is set: then any residual within reach.
+        reach = float(np.abs(coefficients).sum() + abs(constant) + 1.0)
+        broken = np.zeros(m)
+        broken[b] = reach
+        rows.append(list(coefficients) + list(-broken))
+        lower.append(-np.inf)
         upper.append(-constant + 1e-6)
-    if exclude is not None:  # not the same choice for every row again
-        rows.append([1.0 if i in exclude else 0.0 for i in range(n)])
+        rows.append(list(coefficients) + list(broken))
+        lower.append(-constant - 1e-6)
+        upper.append(np.inf)
+    if exclude is not None:  # another choice for this variable's row
+        rows.append([1.0 if i == exclude else 0.0 for i in range(n)] + [0.0] * m)
         lower.append(0.0)
-        upper.append(len(exclude) - 1.0)
+        upper.append(0.0)
+    if most_broken is not None:
+        rows.append([0.0] * n + [1.0] * m)
+        lower.append(0.0)
+        upper.append(float(most_broken))
     result = milp(
-        np.zeros(n),
+        np.concatenate([np.zeros(n), np.ones(m)]),
         constraints=LinearConstraint(np.array(rows), lower, upper),
-        integrality=np.ones(n),
+        integrality=np.ones(n + m),
         bounds=Bounds(0, 1),
     )
     if result.x is None:
         return None
-    return [i for i in range(n) if result.x[i] > 0.5]
+    return [i for i in range(n) if result.x[i] > 0.5], round(float(result.x[n:].sum()))
 
 
 def _value(loose: list[LooseRow], variable: tuple[int, tuple[int, ...]], key: str) -> float:
     """The value ``key`` takes under a row's choice of columns (0 where the choice leaves it blank)."""
     r, columns = variable
     row = loose[r]
-    if key not in row.keys:
-        return 0.0
-    column = row.keys.index(key)
-    return float(row.values[columns.index(column)]) if column in columns else 0.0
+    return float(row.filled(columns).get(key) or 0)

@@ -9,7 +9,7 @@ owns (one canonical row per observed row, in the template's order when in doubt)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -40,6 +40,10 @@ from nianbao.extraction.scorer import LabelScorer
 from nianbao.schema import Schema, Section
 
 _HEADING_MIN, _HEADING_MAX = 6, 40  # shorter lines are fragments of wrapped labels, not section titles
+_SINGLE_ROW_TRUST = 0.95  # a one-row table's cells, known by width and not by a label
+_SECTION_CUT = "\x00section"  # marks a section heading among the label lines between two data rows
+_GROUP = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")  # （三） 四、
+_ITEM = re.compile(r"^\s*[（(]?\d+[)）、.．]")  # 1. （2） 3、
 _SENTENCE_END = re.compile(r"[。；;！？]$")
 # Where a template numbering (二、 （三） 6.) starts after text: the start of a second, glued label
 # (not the item number of 第二十条第（六）项).
@@ -71,6 +75,8 @@ class MappingSettings:
     order_width_weight: float = 0.5  # added when the row shows as many values as the template row's columns
     order_margin_scale: float = 1.5  # row probability = 1 - exp(-scale * margin of the placement)
     max_order_run: int = 40  # most rows one order placement aligns (its cost grows with the square)
+    order_identity_weight: float = 1.0  # per identity of the section that a choice of placements makes hold
+    identity_rounds: int = 2  # passes over a section's runs choosing each run's alignment by the identities
     near_lines: int = 12  # lines of loose text on either side of a row that may hold its label
     near_after_discount: float = 0.5  # text after a row names it less surely than text before it
     near_decay: float = 0.7  # per line between a text and the row, the weight of what it names
@@ -101,7 +107,7 @@ class Decoder(ColumnReading, OrderPlacement):
         self.scorer = scorer
         self.schema = schema
         self.settings = settings or MappingSettings()
-        self._foreign: dict[str, np.ndarray] = {}
+        self._foreign: dict[tuple[str, str | None], np.ndarray] = {}
         self._named_columns: dict[tuple[str, str], tuple[str | None, float]] = {}
 
     # -- walk: rows → observations -------------------------------------------------------------
@@ -118,6 +124,7 @@ class Decoder(ColumnReading, OrderPlacement):
         nested: list[HeaderCell] | None = None
         section: str | None = None
         header_fresh = False  # a data row has used the header rows gathered so far
+        merged_for = False  # whether ``header`` was merged for positional rows
         header_broken = False  # other text came after them: in free text a new header starts
         since_row: list[str] = []  # label text since the last data row, wherever it may belong
         gaps: list[list[str]] = []  # per data row, the label text between it and the row before
@@ -131,6 +138,7 @@ class Decoder(ColumnReading, OrderPlacement):
                     if concept and p >= self.settings.heading_min:
                         section = None if concept == "sec:other" else concept[4:]
                         pending.clear()
+                        since_row.append(_SECTION_CUT)
                         header, header_rows, nested = [], [], None
                         continue
                 cells = [self._header_cell(p, row, probs[p.text]) for p in row.texts]
@@ -150,10 +158,12 @@ class Decoder(ColumnReading, OrderPlacement):
                 pending.extend(loose)
                 since_row.extend(loose)
                 continue
-            if header_rows and not header_fresh:
+            # Merged for the kind of row that reads it: a lone line between header and grid rows does
+            # not decide how the grid rows read the header.
+            if header_rows and (not header_fresh or row.positional != merged_for):
                 header = merge_header(header_rows, row.positional)
                 nested = merge_nested(header_rows) if row.positional else None
-                header_fresh = True
+                header_fresh, merged_for = True, row.positional
             candidates = self._label_candidates(row, pending, probs)
             drafts.append((row, header, nested, section, candidates))
             gaps.append(list(since_row))
@@ -163,12 +173,14 @@ class Decoder(ColumnReading, OrderPlacement):
         # Text on either side of a row may name it when the row has no label of its own.
         most, reach = self.settings.max_join, self.settings.near_lines
         # (text, lines between it and the row): a label printed right beside a row names it most surely.
+        # A section heading between a text and a row: the text belongs to another table.
         before = [
-            [(t, 0) for t in c] + [(t, n_after) for t, _, n_after in _joins(gaps[k][-reach:], most)]
+            [(t, 0) for t in c]
+            + [(t, n_after) for t, _, n_after in _joins(_after_cut(gaps[k])[-reach:], most)]
             for k, (*_, c) in enumerate(drafts)
         ]
         after = [
-            [(t, n_before) for t, n_before, _ in _joins(gaps[k + 1][:reach], most)]
+            [(t, n_before) for t, n_before, _ in _joins(_before_cut(gaps[k + 1])[:reach], most)]
             for k in range(len(drafts))
         ]
         # The walk does not depend on which candidate wins, so all are scored in one batch.
@@ -198,7 +210,7 @@ class Decoder(ColumnReading, OrderPlacement):
                     own,
                     named,
                     anywhere,
-                    bool(gaps[k]),
+                    bool(_after_cut(gaps[k])),
                 )
             )
         return observations, all_headers
@@ -253,7 +265,8 @@ class Decoder(ColumnReading, OrderPlacement):
         best_p = self.scorer.best(probs[own], "row:")[1] if own else 0.0
         if best_p < self.settings.confident_label:
             for n in range(1, min(len(pending), self.settings.max_join) + 1):
-                candidates.append("".join(pending[-n:]) + own)
+                if _one_label(pending[-n:]):
+                    candidates.append("".join(pending[-n:]) + own)
             # A label wrapped into many short lines: re-join from where its numbering starts.
             numbered = [i for i, text in enumerate(pending) if is_numbered(text)]
             if numbered and len(pending) - numbered[-1] > self.settings.max_join:
@@ -330,7 +343,9 @@ class Decoder(ColumnReading, OrderPlacement):
     ) -> MappingResult:
         """The observed rows read as the template's cells (``close``: see _labels_close)."""
         result = MappingResult(fmt, evidence, {})
-        single_rows, by_section, unlabelled = self._split_sections(observations, fmt)
+        floated = _floated_numbers(observations)
+        floated_chunks = {c for _, chunks in floated for c in chunks}
+        single_rows, by_section, unlabelled = self._split_sections(observations, fmt, floated_chunks)
         sections = self.schema.sections
         decided = {
             name: self._in_order(self._assign(by_section.get(name, []), s, fmt), s, fmt)
@@ -365,9 +380,11 @@ class Decoder(ColumnReading, OrderPlacement):
             self._flag_rows_not_found(section, fmt, decided[name], lost, result)
         for name, section in sections.items():
             for obs in single_rows.get(name, []):
-                self._emit_single_row(obs, section, fmt, result)
+                loose_row = self._emit_single_row(obs, section, fmt, result)
+                if loose_row is not None:
+                    loose.append(loose_row)
                 placed.add(id(obs))
-        self._place_loose(loose, fmt, result)
+        self._place_loose(_attach_floated(loose, floated, placed), fmt, result)
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
             if (
@@ -375,6 +392,7 @@ class Decoder(ColumnReading, OrderPlacement):
                 and p > self.settings.foreign_row_min
                 and not self._in_format(concept, fmt)
                 and obs.row.has_values
+                and id(obs) not in placed
             ):
                 result.flags.append(
                     {
@@ -391,10 +409,11 @@ class Decoder(ColumnReading, OrderPlacement):
         return row in self.schema.sections[section].row_order(fmt)
 
     def _split_sections(
-        self, observations: list[RowObservation], fmt: str
+        self, observations: list[RowObservation], fmt: str, floated_chunks: set[int]
     ) -> tuple[dict[str, list[RowObservation]], dict[str, list[RowObservation]], list[RowObservation]]:
-        """Rows of one-row tables (by width), rows by the section their own label names, and rows
-        without a label of their own, whose section their neighbours decide."""
+        """Rows of one-row tables (by width; one value short where a lone number floated above its
+        table), rows by the section their own label names, and rows without a label of their own,
+        whose section their neighbours decide."""
         single: dict[str, list[RowObservation]] = {}
         by_section: dict[str, list[RowObservation]] = {}
         loose: list[RowObservation] = []
@@ -402,12 +421,11 @@ class Decoder(ColumnReading, OrderPlacement):
         for obs in observations:
             slots = under_header(obs)
             filled = [v for v in slots if v.text]
+            printed = {len(filled), len(slots)}
+            if obs.row.chunk in floated_chunks:
+                printed.add(len(filled) + 1)
             width_match = next(
-                (
-                    n
-                    for n, w in widths.items()
-                    if w in (len(filled), len(slots)) or self._heads_single(obs, n, w)
-                ),
+                (n for n, w in widths.items() if w in printed or self._heads_single(obs, n, w)),
                 None,
             )
             concept, p = self.scorer.best(self._prior(obs), "row:")
@@ -494,8 +512,7 @@ class Decoder(ColumnReading, OrderPlacement):
     ) -> LooseCells | None:
         """File the row's cells; a row whose values could not be placed by position is returned."""
         obs = decision.obs
-        columns, header, header_probs = self._columns(obs, section, fmt, decision.concept)
-        slots = align_slots(obs.row, len(columns), header, starts.get(obs.row.chunk))
+        keys, slots, header, header_probs = self._row_slots(obs, section, fmt, decision.concept, starts)
         doubt = None
         if header is None and header_doubt:
             slots = [(slot, False) for slot, _ in slots]
@@ -505,28 +522,43 @@ class Decoder(ColumnReading, OrderPlacement):
         result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
         yuan = ["元" in h.text and "万元" not in h.text for h in header or []]
-        keys = [section.key(decision.concept, column) for column in columns]
         label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
         if decision.margin is not None:
             result.order_margins[f"{section.name}.{decision.concept}"] = decision.margin
         confidence = decision.probability * p_col
         _file_cells(result, obs, keys, slots, confidence, label, yuan, doubt)
-        filled = [s for s, _ in slots if s is not None]
-        if doubt is None and any(not exact for _, exact in slots) and filled:
-            return LooseCells(
-                tuple(keys), [v for v in obs.row.values if v.text], obs, label, confidence, yuan
-            )
-        return None
+        return None if doubt is not None else _loose_cells(obs, keys, slots, label, confidence, yuan)
+
+    def _row_slots(
+        self, obs: RowObservation, section: Section, fmt: str, concept: str, starts: dict[int | None, int]
+    ) -> tuple[list[str], list[tuple[object, bool]], list[HeaderCell] | None, list[float] | None]:
+        """The row's keys and value slots when filed as ``concept``, with the header that placed them."""
+        columns, header, header_probs = self._columns(obs, section, fmt, concept)
+        slots = align_slots(obs.row, len(columns), header, starts.get(obs.row.chunk))
+        return [section.key(concept, column) for column in columns], slots, header, header_probs
+
+    def _row_values(
+        self, obs: RowObservation, section: Section, fmt: str, concept: str, starts: dict[int | None, int]
+    ) -> dict[str, int | float | None]:
+        """The values the row would file as ``concept`` (for weighing placements by the identities)."""
+        keys, slots, _, _ = self._row_slots(obs, section, fmt, concept, starts)
+        return {
+            key: None if slot is None else parse_value(slot.text, decimal=self.schema.is_decimal(key)).value
+            for key, (slot, _) in zip(keys, slots, strict=True)
+        }
 
     def _place_loose(self, loose: list[LooseCells], fmt: str, result: MappingResult) -> None:
         """Rows filed in order for want of positions: where the identities admit exactly one choice of
         columns for all of them, file their values there instead (flag ``placed_by_identities``)."""
-        rows, values = [], []
+        rows, problem = [], []
         for row in loose:
-            parsed = [parse_value(v.text, decimal=self.schema.is_decimal(row.keys[0])) for v in row.values]
-            if all(p.exact and p.value is not None for p in parsed) and len(parsed) < len(row.keys):
+            pieces = [*row.values, *([row.floated] if row.floated is not None else [])]
+            parsed = [parse_value(v.text, decimal=self.schema.is_decimal(row.keys[0])) for v in pieces]
+            if all(p.exact and p.value is not None for p in parsed) and len(row.values) < len(row.keys):
                 rows.append(row)
-                values.append(tuple(p.value for p in parsed))
+                numbers = tuple(p.value for p in parsed)
+                floated = numbers[-1] if row.floated is not None else None
+                problem.append(LooseRow(row.keys, numbers[: len(row.values)], floated))
         if not rows:
             return
         mine = {k for row in rows for k in row.keys}
@@ -540,17 +572,19 @@ class Decoder(ColumnReading, OrderPlacement):
             known[key] = (
                 None if cell is None else parse_value(cell.raw, decimal=self.schema.is_decimal(key)).value
             )
-        problem = [LooseRow(row.keys, v) for row, v in zip(rows, values, strict=True)]
         columns = place_by_identities(problem, known, self.schema.identities[fmt])
-        if columns is None:
-            return
+        decided = {
+            key for row, chosen in zip(rows, columns, strict=True) if chosen is not None for key in row.keys
+        }
         result.flags = [
-            f for f in result.flags if not (f["kind"] == "position_uncertain" and f["field"] in mine)
+            f for f in result.flags if not (f["kind"] == "position_uncertain" and f["field"] in decided)
         ]
         for row, chosen in zip(rows, columns, strict=True):
+            if chosen is None:
+                continue
             for key in row.keys:
                 result.cells.pop(key, None)
-            slots = [(None, True)] * len(row.keys)
+            slots = [(row.floated, True)] * len(row.keys)  # a free column takes the floated value
             for column, piece in zip(chosen, row.values, strict=True):
                 slots[column] = (piece, True)
             _file_cells(result, row.obs, list(row.keys), slots, row.confidence, row.label, row.yuan)
@@ -559,20 +593,94 @@ class Decoder(ColumnReading, OrderPlacement):
                     "field": row.keys[c],
                     "kind": "placed_by_identities",
                     "detail": f"row {row.label!r} ({row.obs.row.where}) printed {len(row.values)} values for "
-                    f"{len(row.keys)} columns; only these columns satisfy the table's identities",
+                    f"{len(row.keys)} columns{_floated_note(row)}; only these columns satisfy the table's "
+                    "identities",
                 }
-                for c in chosen
+                for c in range(len(row.keys))
+                if c in chosen or row.floated is not None
             )
 
     def _emit_single_row(
         self, obs: RowObservation, section: Section, fmt: str, result: MappingResult
-    ) -> None:
+    ) -> LooseCells | None:
         cells = section.cells[fmt]
         header = obs.header if obs.row.positional and len(obs.header) == len(cells) else None
         slots = align_slots(obs.row, len(cells), header, None)
         result.rows_found.update(f"{section.name}.{row}" for row, _ in cells)
         keys = [section.key(row, column) for row, column in cells]
-        _file_cells(result, obs, keys, slots, 0.95, obs.label or "(one-row table)")
+        label = obs.label or "(one-row table)"
+        _file_cells(result, obs, keys, slots, _SINGLE_ROW_TRUST, label)
+        return _loose_cells(obs, keys, slots, label, _SINGLE_ROW_TRUST, [])
+
+
+def _loose_cells(
+    obs: RowObservation,
+    keys: list[str],
+    slots: list[tuple[object, bool]],
+    label: str,
+    confidence: float,
+    yuan: list[bool],
+) -> LooseCells | None:
+    """A row filed in order for want of cell positions, to be placed by the identities; else None."""
+    if any(not exact for _, exact in slots) and any(s is not None for s, _ in slots):
+        return LooseCells(tuple(keys), [v for v in obs.row.values if v.text], obs, label, confidence, yuan)
+    return None
+
+
+def _floated_numbers(observations: list[RowObservation]) -> list[tuple[RowObservation, set[int]]]:
+    """Lone numbers printed outside a table, each with the table fragments (chunks) right before and
+    after it: a converter floats the value of a cell it could not place out of its fragment."""
+    out: list[tuple[RowObservation, set[int]]] = []
+    previous: int | None = None  # the chunk of the last data row, when nothing but lone lines followed
+    for k, obs in enumerate(observations):
+        if obs.row.chunk is not None:
+            previous = obs.row.chunk
+            continue
+        filled = [v for v in obs.row.values if v.text]
+        if len(filled) != 1 or obs.own:
+            previous = None
+            continue
+        following = observations[k + 1] if k + 1 < len(observations) else None
+        near = {previous, following.row.chunk if following is not None else None} - {None}
+        if near:
+            out.append((obs, near))
+        previous = None
+    return out
+
+
+def _attach_floated(
+    loose: list[LooseCells], floated: list[tuple[RowObservation, set[int]]], placed: set[int]
+) -> list[LooseCells]:
+    """A floated number goes with the one row of the fragments beside it that lacks exactly one value
+    (a number that some template row took as its own value stays with it)."""
+    out = list(loose)
+    for lone, chunks in floated:
+        short = [
+            k
+            for k, row in enumerate(out)
+            if row.obs.row.chunk in chunks and len(row.values) == len(row.keys) - 1 and row.floated is None
+        ]
+        if len(short) == 1 and id(lone) not in placed:
+            piece = next(v for v in lone.row.values if v.text)
+            out[short[0]] = replace(out[short[0]], floated=piece)
+    return out
+
+
+def _floated_note(row: LooseCells) -> str:
+    if row.floated is None:
+        return ""
+    return f" and a lone {row.floated.text!r} floated above its table"
+
+
+def _after_cut(lines: list[str]) -> list[str]:
+    """The lines after the last section heading among them."""
+    cuts = [i for i, line in enumerate(lines) if line == _SECTION_CUT]
+    return lines[cuts[-1] + 1 :] if cuts else lines
+
+
+def _before_cut(lines: list[str]) -> list[str]:
+    """The lines before the first section heading among them."""
+    return lines[: lines.index(_SECTION_CUT)] if _SECTION_CUT in lines else lines
 
 
 def _joins(lines: list[str], most: int) -> list[tuple[str, int, int]]:
@@ -581,7 +689,21 @@ def _joins(lines: list[str], most: int) -> list[tuple[str, int, int]]:
     (two labels glued into one line by a converter)."""
     lines = [piece for line in lines for piece in _GLUED.split(line) if piece]
     n = len(lines)
-    return [("".join(lines[a:b]), a, n - b) for a in range(n) for b in range(a + 1, min(a + most, n) + 1)]
+    return [
+        ("".join(lines[a:b]), a, n - b)
+        for a in range(n)
+        for b in range(a + 1, min(a + most, n) + 1)
+        if _one_label(lines[a:b])
+    ]
+
+
+def _one_label(lines: list[str]) -> bool:
+    """Can these lines be one wrapped label? A numbering starts a label, so none but the first line
+    starts one, except one item under its group's heading (（三）不予公开 / 1.属于国家秘密)."""
+    numbered = [line for line in lines[1:] if is_numbered(line)]
+    return not numbered or (
+        len(numbered) == 1 and _GROUP.match(lines[0]) is not None and _ITEM.match(numbered[0]) is not None
+    )
 
 
 def _file_cells(

@@ -1,18 +1,24 @@
 """Rows without a label of their own placed by order between the labelled rows around them.
 
-The alignment itself is ``alignment.align_in_order``; here are its gains (the order, the labels near a
+The alignment itself is ``alignment.alternatives``; here are its gains (the order, the labels near a
 run of rows, the row's width), the section a loose row belongs to, and ``row_not_found`` for template
 rows a table lost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
 import numpy as np
 
-from nianbao.extraction.alignment import align_in_order
-from nianbao.extraction.columns import under_header
+from nianbao.extraction.alignment import Alignment, alternatives, margins
+from nianbao.extraction.columns import chunk_starts, under_header
 from nianbao.extraction.rows import MappingResult, RowDecision, RowObservation
 from nianbao.schema import Section
+
+Number = int | float
 
 
 class OrderPlacement:
@@ -47,18 +53,19 @@ class OrderPlacement:
 
         return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.confident_label else 0.0)
 
-    def _foreign_rows(self, fmt: str) -> np.ndarray:
-        """Indices of row classes that are not rows of template ``fmt`` (e.g. 2019's single （六） row)."""
-        if fmt not in self._foreign:
-            self._foreign[fmt] = np.array(
+    def _foreign_rows(self, fmt: str, heading: str | None = None) -> np.ndarray:
+        """Indices of row classes that are not rows of template ``fmt`` (e.g. 2019's single （六） row),
+        but for ``heading``: the class of a group label that heads rows of ``fmt`` here."""
+        if (fmt, heading) not in self._foreign:
+            self._foreign[fmt, heading] = np.array(
                 [
                     i
                     for i, c in enumerate(self.scorer.classes)
-                    if c.startswith("row:") and not self._in_format(c, fmt)
+                    if c.startswith("row:") and not self._in_format(c, fmt) and c != heading
                 ],
                 dtype=int,
             )
-        return self._foreign[fmt]
+        return self._foreign[fmt, heading]
 
     def _order_gain(
         self,
@@ -89,8 +96,14 @@ class OrderPlacement:
         # A lone number fits by width only as a table's cell: a loose one is a value floated out of a row.
         by_width = fits and (filled >= 2 or obs.row.positional)
         by_name = named >= self.settings.accept_row and filled >= min(2, width)
-        # The text beside it names a row of the other template: it stays unfiled (unmapped_row).
-        foreign = self._names_foreign(beside, fmt, above=named)
+        # The text beside it names a row of the other template: it stays unfiled (unmapped_row). The
+        # label heading this row's group (（六）其他处理) is no such text where the labels around name
+        # the group's sub-rows too.
+        heading = self._group_heading(section, fmt, concept, beside, bag)
+        # Judged by the text closest to the row: a label of the other template right before a run
+        # of rows names its own row, however surely the run's other labels name this one.
+        near_here = float(obs.near[i]) if i is not None else 0.0
+        foreign = self._names_foreign(obs.near, fmt, above=near_here, heading=heading)
         if foreign or not (by_width or by_name):
             return 0.0
         s = self.settings
@@ -101,10 +114,29 @@ class OrderPlacement:
             + s.order_width_weight * fits
         )
 
-    def _names_foreign(self, probs: np.ndarray, fmt: str, above: float = 0.0) -> bool:
+    def _group_heading(
+        self, section: Section, fmt: str, concept: str, beside: np.ndarray, bag: np.ndarray | None
+    ) -> str | None:
+        """The class of ``concept``'s group label (row:s3.other for other.no_correction) when the labels
+        around a row name two or more rows of that group: then that label heads them here."""
+        parent, _, _ = concept.rpartition(".")
+        if not parent:
+            return None
+        named = beside if bag is None else np.maximum(beside, bag)
+        group = [
+            self.scorer.index.get(f"row:{section.name}.{r}")
+            for r in section.row_order(fmt)
+            if r.startswith(f"{parent}.")
+        ]
+        sure = sum(1 for i in group if i is not None and named[i] >= self.settings.accept_row)
+        return f"row:{section.name}.{parent}" if sure >= 2 else None
+
+    def _names_foreign(
+        self, probs: np.ndarray, fmt: str, above: float = 0.0, heading: str | None = None
+    ) -> bool:
         """The text names a row of the other template (2019's single （六）其他处理 in a 2021 report),
         surely and more than ``above``."""
-        foreign = float(probs[self._foreign_rows(fmt)].max(initial=0.0))
+        foreign = float(probs[self._foreign_rows(fmt, heading)].max(initial=0.0))
         return foreign > max(self.settings.foreign_row_min, above)
 
     def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
@@ -114,7 +146,43 @@ class OrderPlacement:
         self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str, close: bool
     ) -> list[RowDecision]:
         """Rows without a usable label (in document order) → the free template rows between the labelled
-        rows around them, in the same order; a labelled row out of template order bounds nothing."""
+        rows around them, in the same order; a labelled row out of template order bounds nothing.
+
+        Each run between anchors has its best alignment and the rivals that move one of its rows; of
+        these, the choice that makes the section's identities (勾稽关系) hold wins, and a placement's
+        margin counts the identities a rival would break."""
+        concepts = section.row_order(fmt)
+        problems = []
+        for items, free in self._order_groups(run, labelled, section, fmt):
+            bags = _block_bags(items)
+            gains = np.array(
+                [
+                    [self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free]
+                    for o, bag in zip(items, bags, strict=True)
+                ]
+            ).reshape(len(items), len(free))
+            problems.append(_OrderProblem(items, free, gains, alternatives(gains)))
+        problems = [p for p in problems if p.rivals]
+        worth = self._identity_worth(problems, labelled, section, fmt)
+        chosen = [p.rivals[0] for p in problems]
+        for _ in range(self.settings.identity_rounds):
+            for g, problem in enumerate(problems):
+                chosen[g] = max(problem.rivals, key=lambda a: worth(_swap(chosen, g, a)))
+        out: list[RowDecision] = []
+        scale = self.settings.order_margin_scale
+        for g, problem in enumerate(problems):
+            rivals = problem.rivals + alternatives(problem.gains, around=chosen[g])
+            value = {a.pairs: worth(_swap(chosen, g, a)) for a in rivals}
+            for placement in margins(chosen[g], rivals, value):
+                p = 1.0 - float(np.exp(-scale * placement.margin))
+                concept = concepts[problem.free[placement.slot]]
+                out.append(RowDecision(problem.items[placement.item], concept, p, placement.margin))
+        return out
+
+    def _order_groups(
+        self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str
+    ) -> list[tuple[list[RowObservation], list[int]]]:
+        """The run cut at the labelled rows: each part with the free template rows between its anchors."""
         concepts = section.row_order(fmt)
         slot = {c: j for j, c in enumerate(concepts)}
         anchors = sorted((d.obs.index, slot[d.concept]) for d in labelled)
@@ -124,24 +192,70 @@ class OrderPlacement:
             lo = max(((i, j) for i, j in anchors if i < obs.index), default=(-1, -1))[1]
             hi = min(((i, j) for i, j in anchors if i > obs.index), default=(-1, len(concepts)))[1]
             groups.setdefault((lo, hi) if lo < hi else (-1, len(concepts)), []).append(obs)
-        out: list[RowDecision] = []
-        scale = self.settings.order_margin_scale
+        # Groups sharing free rows (a row out of order bounds nothing) do not take the same row twice.
+        out = []
         for (lo, hi), items in groups.items():
-            items = items[: self.settings.max_order_run]
             free = [j for j in range(lo + 1, hi) if j not in taken]
-            bags = _block_bags(items)
-            gains = np.array(
-                [
-                    [self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free]
-                    for o, bag in zip(items, bags, strict=True)
-                ]
-            )
-            for placement in align_in_order(gains.reshape(len(items), len(free))):
-                j = free[placement.slot]
-                taken.add(j)
-                p = 1.0 - float(np.exp(-scale * placement.margin))
-                out.append(RowDecision(items[placement.item], concepts[j], p, placement.margin))
+            taken.update(free)
+            out.append((items[: self.settings.max_order_run], free))
         return out
+
+    def _identity_worth(
+        self, problems: list[_OrderProblem], labelled: list[RowDecision], section: Section, fmt: str
+    ) -> Callable[[list[Alignment]], float]:
+        """What a choice of alignments (one per problem) is worth: their gains, plus a weight per
+        identity of the section that the values they file make hold."""
+        identities = [
+            i
+            for i in self.schema.identities[fmt]
+            if all(self.schema.section_of(k) == section.name for k in i.fields)
+        ]
+        weight = self.settings.order_identity_weight
+        if not identities or weight == 0:
+            return lambda chosen: sum(a.score for a in chosen)
+        concepts = section.row_order(fmt)
+        best = [
+            RowDecision(p.items[i], concepts[p.free[j]], 1.0) for p in problems for i, j in p.rivals[0].pairs
+        ]
+        starts = chunk_starts(labelled + best, section, fmt)
+        keys = [section.key(r, c) for r, c in section.cells[fmt]]
+        column = {k: n for n, k in enumerate(keys)}
+        signs = np.zeros((len(identities), len(keys)))  # identity r holds when signs[r] @ values == 0
+        for r, identity in enumerate(identities):
+            for sign, side in ((1.0, identity.lhs), (-1.0, identity.rhs)):
+                for key in side:
+                    signs[r, column[key]] += sign
+        base = np.zeros(len(keys))
+        for d in labelled:
+            for key, value in self._row_values(d.obs, section, fmt, d.concept, starts).items():
+                base[column[key]] = value or 0
+
+        @cache
+        def row_filed(g: int, item: int, slot: int) -> tuple[list[int], list[float]]:
+            problem = problems[g]
+            row = self._row_values(problem.items[item], section, fmt, concepts[problem.free[slot]], starts)
+            return [column[k] for k in row], [v or 0 for v in row.values()]
+
+        @cache
+        def filed(g: int, pairs: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+            """The columns and values a run's alignment files (a blank as 0, as the identities read it)."""
+            where: list[int] = []
+            what: list[float] = []
+            for item, slot in pairs:
+                w, v = row_filed(g, item, slot)
+                where += w
+                what += v
+            return np.array(where, dtype=int), np.array(what, dtype=float)
+
+        def worth(chosen: list[Alignment]) -> float:
+            values = base.copy()
+            for g, alignment in enumerate(chosen):
+                where, what = filed(g, alignment.pairs)
+                values[where] = what
+            holds = int(np.count_nonzero(np.abs(signs @ values) < 1e-6))
+            return sum(a.score for a in chosen) + weight * holds
+
+        return worth
 
     def _flag_rows_not_found(
         self,
@@ -168,6 +282,20 @@ class OrderPlacement:
                     f"this table were not placed ({where})",
                 }
             )
+
+
+@dataclass(frozen=True)
+class _OrderProblem:
+    """One run of rows between anchors, the free template rows it may take, and its alignments."""
+
+    items: list[RowObservation]
+    free: list[int]
+    gains: np.ndarray
+    rivals: list[Alignment]  # the best alignment first
+
+
+def _swap(chosen: list[Alignment], g: int, alignment: Alignment) -> list[Alignment]:
+    return [alignment if k == g else a for k, a in enumerate(chosen)]
 
 
 def _block_bags(items: list[RowObservation]) -> list[np.ndarray]:

@@ -65,6 +65,7 @@ class LooseCells:
     label: str
     confidence: float
     yuan: list[bool]
+    floated: object | None = None  # a lone number outside the table that may be the value it lacks
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,15 @@ def test_stream_line_splits_label_and_values() -> None:
     assert [v.text for v in row.values] == ["3", "0", "0", "0", "0", "0", "3"]
 
 
+def test_a_blank_marker_among_values_is_a_cell_and_after_a_label_a_word() -> None:
+    [row] = rows_of("7.属于行政执法案卷 0 0 0 0 0 0 无")
+    assert row.label_text == "7.属于行政执法案卷" and [v.text for v in row.values][-1] == "无"
+    [row] = rows_of("③不予公开 1.属于国家秘密 0 无 0 0 0 0 0")
+    assert len(row.values) == 7 and row.values[1].text == "无"
+    [row] = rows_of("（四）无")
+    assert row.label_text == "（四）无" and not row.values
+
+
 def test_vertical_header_is_rejoined() -> None:
     rows = rows_of("科\n研\n机\n构\n总计")
     assert [r.label_text for r in rows] == ["科研机构", "总计"]

@@ -35,16 +35,43 @@ def test_two_readings_that_both_fit_decide_nothing() -> None:
     # Two rows of the same two values: which of them holds 自然人 and which 科研机构 is not decided.
     granted, partial = LooseRow(_row("granted"), (1, 1)), LooseRow(_row("partial"), (1, 1))
     known = _known([1, 0, 1, 0, 0, 0, 2], set(granted.keys) | set(partial.keys))
-    assert place_by_identities([granted, partial], known, SCHEMA.identities["2021"]) is None
+    assert place_by_identities([granted, partial], known, SCHEMA.identities["2021"]) == [None, None]
 
 
 def test_without_the_totals_nothing_is_placed() -> None:
     granted = LooseRow(_row("granted"), (1, 1))
     known = _known([1, 0, 0, 0, 0, 0, 1], set(granted.keys) | set(_row("total")))  # total row not found
-    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) is None
+    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) == [None]
 
 
 def test_values_that_fit_no_choice_are_left_alone() -> None:
     granted = LooseRow(_row("granted"), (1, 5))  # a row total of 5 that no part reaches
     known = _known([1, 0, 0, 0, 0, 0, 1], set(granted.keys))
-    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) is None
+    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) == [None]
+
+
+def test_a_row_the_identities_decide_is_placed_beside_rows_they_leave_open() -> None:
+    # Only 科研机构 holds 2 in the total row: granted's 2 stands there. Partial's 1 and not_held's 1 fill
+    # 商业企业 and 公益组织 in either order: those two rows stay open.
+    granted, partial = LooseRow(_row("granted"), (2, 2)), LooseRow(_row("partial"), (1, 1))
+    not_held = LooseRow(_row("unavailable.not_held"), (1, 1))
+    rows = [granted, partial, not_held]
+    known = _known([0, 1, 2, 1, 0, 0, 4], {k for r in rows for k in r.keys})
+    assert place_by_identities(rows, known, SCHEMA.identities["2021"]) == [(2, 6), None, None]
+
+
+def test_a_floated_value_fills_the_column_the_identities_leave_free() -> None:
+    # Printed 3 … 5 with a lone 2 floated out of the table: only 3, 2, 5 (2 under 商业企业) sums to
+    # the column totals; the 2 belongs to the one free column.
+    granted = LooseRow(_row("granted"), (3, 0, 0, 0, 0, 5), floated=2)
+    known = _known([3, 2, 0, 0, 0, 0, 5], set(granted.keys))
+    placed = place_by_identities([granted], known, SCHEMA.identities["2021"])
+    assert placed is not None and placed[0] is not None
+    assert granted.filled(placed[0])["s3.granted.commercial"] == 2
+
+
+def test_a_floated_zero_among_printed_zeros_is_one_reading() -> None:
+    granted = LooseRow(_row("granted"), (3, 0, 0, 0, 0, 3), floated=0)
+    known = _known([3, 0, 0, 0, 0, 0, 3], set(granted.keys))
+    placed = place_by_identities([granted], known, SCHEMA.identities["2021"])
+    assert placed[0] is not None and set(granted.filled(placed[0]).values()) == {0, 3}

@@ -6,12 +6,15 @@ labels of merged and wrapped cells outside the table fragments, numbers-only row
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nianbao.extraction.alignment import align_in_order
+from nianbao.extraction.alignment import align_in_order, alternatives
+from nianbao.extraction.mapping import MappingSettings
+from nianbao.extraction.pipeline import Extractor
 from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
 
@@ -206,6 +209,169 @@ def test_order_alignment_is_monotone_and_reports_margins() -> None:
     loose = align_in_order(np.ones((2, 3)))
     assert min(p.margin for p in loose) == pytest.approx(0.0)
     assert align_in_order(np.zeros((2, 2))) == []
+
+
+def test_alternatives_hold_the_best_alignment_through_every_pair() -> None:
+    rng = np.random.default_rng(7)
+    gains = np.where(rng.random((5, 6)) < 0.7, rng.random((5, 6)) * 3, 0.0)
+    best_with: dict[tuple[int, int], float] = {}
+    for n in range(1, 6):  # every monotone matching, by brute force
+        for items in itertools.combinations(range(5), n):
+            for slots in itertools.combinations(range(6), n):
+                pairs = list(zip(items, slots, strict=True))
+                if all(gains[p] > 0 for p in pairs):
+                    for p in pairs:
+                        best_with[p] = max(best_with.get(p, 0.0), sum(gains[q] for q in pairs))
+    found = alternatives(gains)
+    for pair, score in best_with.items():
+        assert max(a.score for a in found if pair in a.pairs) == pytest.approx(score)
+
+
+# The results part of a 2021 table as some converters print it: per group of rows, the first label,
+# the group's numbers-only rows, then the rest of its labels. The label right before a row names it
+# for the first row of a group only; which row is which the identities decide.
+GROUPS = [
+    ("三、本年度办理结果", ["（一）予以公开", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"]),
+    (
+        "（三）不予公开",
+        [
+            "1.属于国家秘密",
+            "2.其他法律行政法规禁止公开",
+            '3.危及"三安全一稳定"',
+            "4.保护第三方合法权益",
+            "5.属于三类内部事务信息",
+            "6.属于四类过程性信息",
+            "7.属于行政执法案卷",
+            "8.属于行政查询事项",
+        ],
+    ),
+    (
+        "（四）无法提供",
+        ["1.本机关不掌握相关政府信息", "2.没有现成信息需要另行制作", "3.补正后申请内容仍不明确"],
+    ),
+    (
+        "（五）不予处理",
+        [
+            "1.信访举报投诉类申请",
+            "2.重复申请",
+            "3.要求提供公开出版物",
+            "4.无正当理由大量反复申请",
+            "5.要求行政机关确认或重新出具已获取信息",
+        ],
+    ),
+    (
+        "（六）其他处理",
+        [
+            "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+            "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+            "3.其他",
+        ],
+    ),
+]
+
+
+def _labels_after_their_rows() -> tuple[str, dict[str, list[int]]]:
+    """The document and, per result row in template order, its values (all different, sums kept)."""
+    results = [r for r in load_schema().sections["s3"].row_order("2021") if r not in NOT_RESULTS]
+    lines, values, k = [], {}, iter(results)
+    for heading, labels in GROUPS:
+        lines += [heading, labels[0]]
+        for n, _ in enumerate(labels):
+            row = next(k)
+            values[row] = [len(values) + 2, 0, 0, 0, n % 3, 0, len(values) + 2 + n % 3]
+            lines.append(_numbers(values[row]))
+        lines += labels[1:]
+    total = [sum(v[c] for v in values.values()) for c in range(7)]
+    values.update({"new": total, "total": total, "carried_over": Z, "carried_forward": Z})
+    body = [_row("一、本年新收政府信息公开申请数量", total), _row("二、上年结转政府信息公开申请数量", Z)]
+    body += [*lines, _numbers(total), "（七）总计", _row("四、结转下年度继续办理", Z), ""]
+    return "\n".join(body), values
+
+
+NOT_RESULTS = {"new", "carried_over", "total", "carried_forward"}
+
+
+def test_the_identities_decide_which_numbers_row_a_label_names(extractor, tmp_path: Path) -> None:
+    body, values = _labels_after_their_rows()
+    fields = _extract(extractor, tmp_path, body)["fields"]
+    assert {r: [fields[f"s3.{r}.{c}"] for c in COLUMNS] for r in values} == values
+    # Without the identities the labels alone shift rows: the test can tell.
+    blind = Extractor.load(settings=MappingSettings(order_identity_weight=0.0))
+    fields = _extract(blind, tmp_path, body)["fields"]
+    assert {r: [fields[f"s3.{r}.{c}"] for c in COLUMNS] for r in values} != values
+
+
+def test_a_value_floated_out_of_its_row_fills_the_column_the_identities_leave(
+    extractor, tmp_path: Path
+) -> None:
+    # The 部分公开 row printed six cells; its 自然人 value 2 floated above the fragment as a lone line.
+    floated = DETACHED.replace(
+        _numbers([2, 0, 0, 0, 1, 0, 3]), "2\n| 0 | 0 | 0 | 1 | 0 | 3 |\n|---|---|---|---|---|---|"
+    )
+    record = _extract(extractor, tmp_path, floated)
+    assert [record["fields"][f"s3.partial.{c}"] for c in COLUMNS] == [2, 0, 0, 0, 1, 0, 3]
+    placed = {f["field"] for f in _flags(record, "placed_by_identities")}
+    assert {f"s3.partial.{c}" for c in COLUMNS} <= placed
+    assert not any(f["field"].startswith("s3.partial.") for f in _flags(record, "position_uncertain"))
+
+
+def test_a_lone_line_under_the_header_leaves_the_grid_reading_it_by_position(
+    extractor, tmp_path: Path
+) -> None:
+    # The first row's label and its total printed apart as lines between the header and the grid: the
+    # grid rows still read the stacked header by position (总计 last), not in the lines' order.
+    first = _row("一、本年新收政府信息公开申请数量", [10, 2, 0, 0, 1, 0, 13])
+    apart = "一、本年新收政府信息公开申请数量\n13\n| 10 | 2 | 0 | 0 | 1 | 0 |\n|---|---|---|---|---|---|"
+    fields = _extract(extractor, tmp_path, DETACHED.replace(first, apart))["fields"]
+    assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [10, 2, 0, 0, 1, 0, 13]
+    assert [fields[f"s3.granted.{c}"] for c in COLUMNS] == [3, 1, 0, 0, 0, 0, 4]
+
+
+def test_text_before_a_section_heading_names_no_row_after_it(extractor, tmp_path: Path) -> None:
+    # 结转下年度 is printed after its numbers, right before section 4's heading; the first row of
+    # section 4 has lost its label to the header cells above it.
+    end = _row("四、结转下年度继续办理", [1, 0, 0, 0, 0, 0, 1]) + "\n"
+    assert end in DETACHED
+    s4 = "\n".join(
+        [
+            _numbers([1, 0, 0, 0, 0, 0, 1]),
+            "四、结转下年度继续办理",
+            "## 四、政府信息公开行政复议、行政诉讼情况",
+            "结果维持",
+            "结果纠正",
+            "其他结果",
+            "尚未审结",
+            "总计",
+            "行政复议",
+            "| 1 | 2 | 0 | 0 | 3 |\n|---|---|---|---|---|",
+            "| 未经复议直接起诉 | 0 | 0 | 1 | 0 | 1 |\n|---|---|---|---|---|---|",
+            "| 复议后起诉 | 0 | 0 | 0 | 0 | 0 |\n|---|---|---|---|---|---|",
+            "",
+        ]
+    )
+    fields = _extract(extractor, tmp_path, DETACHED.replace(end, s4))["fields"]
+    assert [fields[f"s3.carried_forward.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+    review = ("upheld", "corrected", "other", "pending", "total")
+    assert [fields[f"s4.review.{c}"] for c in review] == [1, 2, 0, 0, 3]
+
+
+def test_a_group_label_over_numbers_rows_is_no_row_of_the_other_template(extractor, tmp_path: Path) -> None:
+    # （六）其他处理 heads the 2021 template's three sub-rows (in 2019 it was one row of its own); here it
+    # stands before their numbers, their own labels after them.
+    sub = [[1, 0, 0, 0, 0, 0, 1], Z, [2, 0, 0, 0, 0, 0, 2]]
+    labels = [
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        "3.其他",
+    ]
+    start, end = DETACHED.index("（六）其他处理"), DETACHED.index(_row("（七）总计", [10, 2, 0, 0, 1, 0, 13]))
+    body = DETACHED[:start] + "\n".join(["（六）其他处理", *map(_numbers, sub), *labels, DETACHED[end:]])
+    for label in ("一、本年新收政府信息公开申请数量", "（七）总计"):  # the three rows add 3 applications
+        body = body.replace(_row(label, [10, 2, 0, 0, 1, 0, 13]), _row(label, [13, 2, 0, 0, 1, 0, 16]))
+    record = _extract(extractor, tmp_path, body)
+    for row, values in zip(("no_correction", "unpaid_fee", "other"), sub, strict=True):
+        assert [record["fields"][f"s3.other.{row}.{c}"] for c in COLUMNS] == values, row
+    assert not _flags(record, "unmapped_row")
 
 
 def test_row_of_a_key_keeps_dotted_rows() -> None:
