@@ -31,6 +31,7 @@ from nianbao.extraction.order_rows import OrderPlacement
 from nianbao.extraction.rows import (
     CellEvidence,
     HeaderCell,
+    LabelHabit,
     LooseCells,
     MappingResult,
     RowDecision,
@@ -165,6 +166,12 @@ class Decoder(ColumnReading, OrderPlacement):
                 nested = merge_nested(header_rows) if row.positional else None
                 header_fresh, merged_for = True, row.positional
             candidates = self._label_candidates(row, pending, probs)
+            if drafts and not since_row and _split_row(drafts[-1][0], row):
+                # A converter split a row whose label cell wrapped: the label with blank cells, then
+                # the values without a label. They are one row.
+                blank, *_, candidates = drafts.pop()
+                row = replace(row, texts=blank.texts)
+                since_row = gaps.pop()
             drafts.append((row, header, nested, section, candidates))
             gaps.append(list(since_row))
             pending.clear()
@@ -187,14 +194,15 @@ class Decoder(ColumnReading, OrderPlacement):
         texts = list(dict.fromkeys(t for side in (*before, *after) for t, _ in side))
         named_rows = dict(zip(texts, self._named_rows(texts), strict=True))
         s = self.settings
-        near, around = [], []
+        near, near_after, around = [], [], []
         for b, a in zip(before, after, strict=True):
             b_close, b_far = self._near(b, named_rows, s.near_decay)
             a_close, a_far = self._near(a, named_rows, s.near_decay)
             near.append(np.maximum(b_close, s.near_after_discount * a_close))
+            near_after.append(np.maximum(a_close, s.near_after_discount * b_close))
             around.append(np.maximum(b_far, s.near_after_discount * a_far))
-        for k, ((row, header, nested, section, candidates), named, anywhere) in enumerate(
-            zip(drafts, near, around, strict=True)
+        for k, ((row, header, nested, section, candidates), named, anywhere, named_after) in enumerate(
+            zip(drafts, near, around, near_after, strict=True)
         ):
             label, label_probs = self._choose_label(candidates)
             own = any(not p.copy for p in row.texts)
@@ -211,6 +219,7 @@ class Decoder(ColumnReading, OrderPlacement):
                     named,
                     anywhere,
                     bool(_after_cut(gaps[k])),
+                    named_after,
                 )
             )
         return observations, all_headers
@@ -328,20 +337,22 @@ class Decoder(ColumnReading, OrderPlacement):
     def decode(self, rows: list[Row], text: str, year: int | None) -> MappingResult:
         observations, headers = self.observe(rows)
         fmt, evidence = self.detect_format(text, observations, headers, year)
-        return self._read(observations, fmt, evidence, close=self._labels_close(observations))
+        return self._read(observations, fmt, evidence, habit=self._label_habit(observations))
 
-    def _labels_close(self, observations: list[RowObservation]) -> bool:
-        """How the report prints labels apart from their numbers. Where nearly every numbers-only row has
-        label lines right before it, the closest label names the row and label lines between are rows
-        left blank; where numbers-only rows come in runs (a converter printed a block of labels, then
-        the block of their numbers), the labels around a run name its rows in order, however far."""
+    def _label_habit(self, observations: list[RowObservation]) -> LabelHabit:
+        """How the report most likely prints labels apart from their numbers. Where nearly every
+        numbers-only row has label lines right before it, the closest label names the row and label
+        lines between are rows left blank; where numbers-only rows come in runs (a converter printed a
+        block of labels, then the block of their numbers), the labels around a run name its rows in
+        order, however far. The identities may choose another habit per section (_place_by_habit)."""
         loose = [o.labelled_before for o in observations if not o.own and o.row.has_values]
-        return bool(loose) and sum(loose) >= self.settings.close_label_share * len(loose)
+        close = bool(loose) and sum(loose) >= self.settings.close_label_share * len(loose)
+        return "before" if close else "around"
 
     def _read(
-        self, observations: list[RowObservation], fmt: str, evidence: dict[str, float], close: bool
+        self, observations: list[RowObservation], fmt: str, evidence: dict[str, float], habit: LabelHabit
     ) -> MappingResult:
-        """The observed rows read as the template's cells (``close``: see _labels_close)."""
+        """The observed rows read as the template's cells (``habit``: see _label_habit)."""
         result = MappingResult(fmt, evidence, {})
         floated = _floated_numbers(observations)
         floated_chunks = {c for _, chunks in floated for c in chunks}
@@ -362,7 +373,7 @@ class Decoder(ColumnReading, OrderPlacement):
         loose: list[LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
             run = sorted(unplaced[name], key=lambda o: o.index)
-            decided[name] += self._place_by_order(run, decided[name], section, fmt, close)
+            decided[name] += self._place_by_habit(run, decided[name], section, fmt, habit)
             placed.update(id(d.obs) for d in decided[name])
             starts = chunk_starts(decided[name], section, fmt)
             # One header that contradicts the template's column order puts the whole table's in doubt:
@@ -611,6 +622,19 @@ class Decoder(ColumnReading, OrderPlacement):
         label = obs.label or "(one-row table)"
         _file_cells(result, obs, keys, slots, _SINGLE_ROW_TRUST, label)
         return _loose_cells(obs, keys, slots, label, _SINGLE_ROW_TRUST, [])
+
+
+def _split_row(before: Row, row: Row) -> bool:
+    """Is ``row`` (values, no label) the rest of ``before`` (a label over blank cells) in one table?"""
+    return (
+        before.positional
+        and row.positional
+        and before.table == row.table
+        and not before.has_values
+        and bool(before.label_text)
+        and row.has_values
+        and not any(not p.copy for p in row.texts)
+    )
 
 
 def _loose_cells(

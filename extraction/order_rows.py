@@ -15,7 +15,7 @@ import numpy as np
 
 from nianbao.extraction.alignment import Alignment, alternatives, margins
 from nianbao.extraction.columns import chunk_starts, under_header
-from nianbao.extraction.rows import MappingResult, RowDecision, RowObservation
+from nianbao.extraction.rows import LabelHabit, MappingResult, RowDecision, RowObservation
 from nianbao.schema import Section
 
 Number = int | float
@@ -74,7 +74,7 @@ class OrderPlacement:
         fmt: str,
         concept: str,
         bag: np.ndarray | None = None,
-        close: bool = False,
+        habit: LabelHabit = "around",
     ) -> float:
         """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
 
@@ -85,7 +85,8 @@ class OrderPlacement:
         shows as many values as the template row has columns (a lone value only as a table cell).
         """
         i = self.scorer.index.get(f"row:{section.name}.{concept}")
-        beside = obs.near if close else obs.around  # close: the nearer a label, the more it names the row
+        # Printed beside the row, the nearer a label, the more it names the row.
+        beside = {"before": obs.near, "after": obs.near_after, "around": obs.around}[habit]
         near = float(beside[i]) if i is not None else 0.0
         named = max(near, float(bag[i])) if i is not None and bag is not None else near
         filled = sum(1 for v in obs.row.values if v.text)
@@ -142,28 +143,56 @@ class OrderPlacement:
     def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
         return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
 
-    def _place_by_order(
-        self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str, close: bool
+    def _place_by_habit(
+        self,
+        run: list[RowObservation],
+        labelled: list[RowDecision],
+        section: Section,
+        fmt: str,
+        habit: LabelHabit,
     ) -> list[RowDecision]:
+        """The run placed under the report's likely label habit; where that leaves identities of the
+        section broken, under the habit whose placement makes the most of them hold (the likely one
+        on a tie): a report printing every label after its row reads, by the closest label before,
+        one row off all the way down, and only the identities say so."""
+        placed, broken = self._place_by_order(run, labelled, section, fmt, habit)
+        if not run or broken == 0:
+            return placed
+        readings = [(broken, placed)]
+        for other in ("before", "after", "around"):
+            if other != habit:
+                decisions, other_broken = self._place_by_order(run, labelled, section, fmt, other)
+                readings.append((other_broken, decisions))
+        return min(readings, key=lambda r: r[0])[1]
+
+    def _place_by_order(
+        self,
+        run: list[RowObservation],
+        labelled: list[RowDecision],
+        section: Section,
+        fmt: str,
+        habit: LabelHabit,
+    ) -> tuple[list[RowDecision], int]:
         """Rows without a usable label (in document order) → the free template rows between the labelled
         rows around them, in the same order; a labelled row out of template order bounds nothing.
 
-        Each run between anchors has its best alignment and the rivals that move one of its rows; of
-        these, the choice that makes the section's identities (勾稽关系) hold wins, and a placement's
-        margin counts the identities a rival would break."""
+        Each run between anchors has its best alignment and its rivals (the best alignment through
+        each possible pair, and without each pair of the best); of these, the choice whose values make
+        the most identities (勾稽关系) of the section hold wins (a weight per identity added to the
+        gains), and a placement's margin is what the best rival that moves it is worth less."""
         concepts = section.row_order(fmt)
         problems = []
         for items, free in self._order_groups(run, labelled, section, fmt):
             bags = _block_bags(items)
             gains = np.array(
                 [
-                    [self._order_gain(o, section, fmt, concepts[j], bag, close) for j in free]
+                    [self._order_gain(o, section, fmt, concepts[j], bag, habit) for j in free]
                     for o, bag in zip(items, bags, strict=True)
                 ]
             ).reshape(len(items), len(free))
             problems.append(_OrderProblem(items, free, gains, alternatives(gains)))
         problems = [p for p in problems if p.rivals]
-        worth = self._identity_worth(problems, labelled, section, fmt)
+        worth, broken = self._identity_worth(problems, labelled, section, fmt)
         chosen = [p.rivals[0] for p in problems]
         for _ in range(self.settings.identity_rounds):
             for g, problem in enumerate(problems):
@@ -177,7 +206,7 @@ class OrderPlacement:
                 p = 1.0 - float(np.exp(-scale * placement.margin))
                 concept = concepts[problem.free[placement.slot]]
                 out.append(RowDecision(problem.items[placement.item], concept, p, placement.margin))
-        return out
+        return out, broken(chosen)
 
     def _order_groups(
         self, run: list[RowObservation], labelled: list[RowDecision], section: Section, fmt: str
@@ -192,9 +221,10 @@ class OrderPlacement:
             lo = max(((i, j) for i, j in anchors if i < obs.index), default=(-1, -1))[1]
             hi = min(((i, j) for i, j in anchors if i > obs.index), default=(-1, len(concepts)))[1]
             groups.setdefault((lo, hi) if lo < hi else (-1, len(concepts)), []).append(obs)
-        # Groups sharing free rows (a row out of order bounds nothing) do not take the same row twice.
+        # Runs between anchors out of order share free rows with the rest: narrowest bounds first, so
+        # that no template row is offered to two runs.
         out = []
-        for (lo, hi), items in groups.items():
+        for (lo, hi), items in sorted(groups.items(), key=lambda g: g[0][1] - g[0][0]):
             free = [j for j in range(lo + 1, hi) if j not in taken]
             taken.update(free)
             out.append((items[: self.settings.max_order_run], free))
@@ -202,9 +232,9 @@ class OrderPlacement:
 
     def _identity_worth(
         self, problems: list[_OrderProblem], labelled: list[RowDecision], section: Section, fmt: str
-    ) -> Callable[[list[Alignment]], float]:
+    ) -> tuple[Callable[[list[Alignment]], float], Callable[[list[Alignment]], int]]:
         """What a choice of alignments (one per problem) is worth: their gains, plus a weight per
-        identity of the section that the values they file make hold."""
+        identity of the section that the values they file make hold; and how many they leave broken."""
         identities = [
             i
             for i in self.schema.identities[fmt]
@@ -212,7 +242,7 @@ class OrderPlacement:
         ]
         weight = self.settings.order_identity_weight
         if not identities or weight == 0:
-            return lambda chosen: sum(a.score for a in chosen)
+            return (lambda chosen: sum(a.score for a in chosen)), (lambda chosen: 0)
         concepts = section.row_order(fmt)
         best = [
             RowDecision(p.items[i], concepts[p.free[j]], 1.0) for p in problems for i, j in p.rivals[0].pairs
@@ -247,15 +277,17 @@ class OrderPlacement:
                 what += v
             return np.array(where, dtype=int), np.array(what, dtype=float)
 
-        def worth(chosen: list[Alignment]) -> float:
+        def holds(chosen: list[Alignment]) -> int:
             values = base.copy()
             for g, alignment in enumerate(chosen):
                 where, what = filed(g, alignment.pairs)
                 values[where] = what
-            holds = int(np.count_nonzero(np.abs(signs @ values) < 1e-6))
-            return sum(a.score for a in chosen) + weight * holds
+            return int(np.count_nonzero(np.abs(signs @ values) < 1e-6))
 
-        return worth
+        def worth(chosen: list[Alignment]) -> float:
+            return sum(a.score for a in chosen) + weight * holds(chosen)
+
+        return worth, lambda chosen: len(identities) - holds(chosen)
 
     def _flag_rows_not_found(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -43,6 +44,12 @@ class RowObservation:
     near: np.ndarray | None = field(default=None, repr=False)  # row probabilities of the text beside it
     around: np.ndarray | None = field(default=None, repr=False)  # the same, however far within near_lines
     labelled_before: bool = False  # label lines stand between it and the data row before it
+    near_after: np.ndarray | None = field(default=None, repr=False)  # as near, the text after it first
+
+
+# How a report prints labels apart from their numbers-only rows: the closest label before a row names
+# it, the closest label after it, or the labels around a run of rows name its rows in order.
+LabelHabit = Literal["before", "after", "around"]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ FLAG_KINDS = (
     "ocr_repaired",
     "value_uncertain",
     "position_uncertain",
+    "placed_by_identities",
     "row_not_found",
     "identity_gap",
     "narrative_mismatch",

@@ -75,3 +75,11 @@ def test_a_floated_zero_among_printed_zeros_is_one_reading() -> None:
     known = _known([3, 0, 0, 0, 0, 0, 3], set(granted.keys))
     placed = place_by_identities([granted], known, SCHEMA.identities["2021"])
     assert placed[0] is not None and set(granted.filled(placed[0]).values()) == {0, 3}
+
+
+def test_a_value_misread_elsewhere_does_not_stop_a_reading_the_other_identities_decide() -> None:
+    granted = LooseRow(_row("granted"), (2, 2))
+    known = _known([1, 0, 2, 0, 0, 0, 3], set(granted.keys))
+    known["s3.partial.legal_service"] = 4  # misread: its column adds up whatever granted says
+    known["s3.partial.natural_person"] = 1
+    assert place_by_identities([granted], known, SCHEMA.identities["2021"]) == [(2, 6)]

@@ -227,68 +227,48 @@ def test_alternatives_hold_the_best_alignment_through_every_pair() -> None:
         assert max(a.score for a in found if pair in a.pairs) == pytest.approx(score)
 
 
-# The results part of a 2021 table as some converters print it: per group of rows, the first label,
-# the group's numbers-only rows, then the rest of its labels. The label right before a row names it
-# for the first row of a group only; which row is which the identities decide.
-GROUPS = [
-    ("三、本年度办理结果", ["（一）予以公开", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"]),
-    (
-        "（三）不予公开",
-        [
-            "1.属于国家秘密",
-            "2.其他法律行政法规禁止公开",
-            '3.危及"三安全一稳定"',
-            "4.保护第三方合法权益",
-            "5.属于三类内部事务信息",
-            "6.属于四类过程性信息",
-            "7.属于行政执法案卷",
-            "8.属于行政查询事项",
-        ],
-    ),
-    (
-        "（四）无法提供",
-        ["1.本机关不掌握相关政府信息", "2.没有现成信息需要另行制作", "3.补正后申请内容仍不明确"],
-    ),
-    (
-        "（五）不予处理",
-        [
-            "1.信访举报投诉类申请",
-            "2.重复申请",
-            "3.要求提供公开出版物",
-            "4.无正当理由大量反复申请",
-            "5.要求行政机关确认或重新出具已获取信息",
-        ],
-    ),
-    (
-        "（六）其他处理",
-        [
-            "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
-            "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
-            "3.其他",
-        ],
-    ),
+# The results part of a 2021 table printed with every label after its numbers-only row. Read by the
+# closest label before each row (the habit of most such reports), every row is one off; only the
+# identities (the total row, the columns' sums) say which habit this report has.
+RESULT_LABELS = [
+    "（一）予以公开",
+    "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
+    "1.属于国家秘密",
+    "2.其他法律行政法规禁止公开",
+    '3.危及"三安全一稳定"',
+    "4.保护第三方合法权益",
+    "5.属于三类内部事务信息",
+    "6.属于四类过程性信息",
+    "7.属于行政执法案卷",
+    "8.属于行政查询事项",
+    "1.本机关不掌握相关政府信息",
+    "2.没有现成信息需要另行制作",
+    "3.补正后申请内容仍不明确",
+    "1.信访举报投诉类申请",
+    "2.重复申请",
+    "3.要求提供公开出版物",
+    "4.无正当理由大量反复申请",
+    "5.要求行政机关确认或重新出具已获取信息",
+    "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+    "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+    "3.其他",
 ]
+NOT_RESULTS = {"new", "carried_over", "total", "carried_forward"}
 
 
 def _labels_after_their_rows() -> tuple[str, dict[str, list[int]]]:
-    """The document and, per result row in template order, its values (all different, sums kept)."""
+    """The document and, per s3 row, its values (all different, the identities kept)."""
     results = [r for r in load_schema().sections["s3"].row_order("2021") if r not in NOT_RESULTS]
-    lines, values, k = [], {}, iter(results)
-    for heading, labels in GROUPS:
-        lines += [heading, labels[0]]
-        for n, _ in enumerate(labels):
-            row = next(k)
-            values[row] = [len(values) + 2, 0, 0, 0, n % 3, 0, len(values) + 2 + n % 3]
-            lines.append(_numbers(values[row]))
-        lines += labels[1:]
+    values: dict[str, list[int]] = {}
+    lines = ["三、本年度办理结果"]
+    for n, (row, label) in enumerate(zip(results, RESULT_LABELS, strict=True)):
+        values[row] = [n + 2, 0, 0, 0, n % 3, 0, n + 2 + n % 3]
+        lines += [_numbers(values[row]), label]
     total = [sum(v[c] for v in values.values()) for c in range(7)]
     values.update({"new": total, "total": total, "carried_over": Z, "carried_forward": Z})
     body = [_row("一、本年新收政府信息公开申请数量", total), _row("二、上年结转政府信息公开申请数量", Z)]
     body += [*lines, _numbers(total), "（七）总计", _row("四、结转下年度继续办理", Z), ""]
     return "\n".join(body), values
-
-
-NOT_RESULTS = {"new", "carried_over", "total", "carried_forward"}
 
 
 def test_the_identities_decide_which_numbers_row_a_label_names(extractor, tmp_path: Path) -> None:
