@@ -46,7 +46,7 @@ def engine_floor(scans: list[Path]) -> tuple[int, float]:
     from nianbao.extraction.readers.pdf import rasterize
 
     engine = RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
-    pages = [cv2.cvtColor(p, cv2.COLOR_GRAY2BGR) for path in scans for p in rasterize(path.read_bytes())]
+    pages = [cv2.cvtColor(p, cv2.COLOR_GRAY2BGR) for path in scans for p, _ in rasterize(path.read_bytes())]
     engine(pages[0])
     started = time.perf_counter()
     for page in pages:

@@ -50,6 +50,7 @@ class Document:
     path: str
     form: str  # markdown, html, text, docx
     blocks: list[Block] = field(default_factory=list)
+    repaired: int = 0  # undecodable byte sequences the text decoder replaced (readers/encoding.py)
 
     def text(self) -> str:
         """All text in reading order, for meta and format cues."""

@@ -16,7 +16,7 @@ from nianbao.extraction.document import Document, GridCell, PageBox, TableBlock,
 from nianbao.extraction.numbers import is_page_mark, is_value
 
 _NUMBERED = re.compile(
-    r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|第[一二三四五六七八九十]+部分)"
+    r"^\s*(?:[（(]?[一二三四五六七八九十]+[)）、.．]|[（(]?\d+[)）、.．]|[①-⑳]|第[一二三四五六七八九十]+部分)"
 )
 _CJK = re.compile(r"^[\u4e00-\u9fff]$")
 _CJK_ANY = re.compile(r"[\u4e00-\u9fff]")

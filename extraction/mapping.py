@@ -43,13 +43,16 @@ from nianbao.schema import Schema, Section
 _HEADING_MIN, _HEADING_MAX = 6, 40  # shorter lines are fragments of wrapped labels, not section titles
 _SINGLE_ROW_TRUST = 0.95  # a one-row table's cells, known by width and not by a label
 _SECTION_CUT = "\x00section"  # marks a section heading among the label lines between two data rows
-_GROUP = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")  # （三） 四、
-_ITEM = re.compile(r"^\s*[（(]?\d+[)）、.．]")  # 1. （2） 3、
+_GROUP = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、|[①-⑳])"
+)  # （三） 四、 ③
+_ITEM = re.compile(r"^\s*[（(]?\d+[)）、.．]")
 _SENTENCE_END = re.compile(r"[。；;！？]$")
 # Where a template numbering (二、 （三） 6.) starts after text: the start of a second, glued label
 # (not the item number of 第二十条第（六）项).
 _GLUED = re.compile(
-    r"(?<=[\u4e00-\u9fff）)”])(?<!第)(?=[（(]?[一二三四五六七八九十]+[)）、]|\d{1,2}[.．、]\s*[\u4e00-\u9fff])"
+    r"(?<=[\u4e00-\u9fff）)”])(?<!第)"
+    r"(?=[（(]?[一二三四五六七八九十]+[)）、]|\d{1,2}[.．、]\s*[\u4e00-\u9fff]|[（(]\d{1,2}[)）]|[①-⑳])"
 )
 
 
@@ -84,6 +87,14 @@ class MappingSettings:
     close_label_share: float = 0.8  # of numbers-only rows with labels right before: the closest names it
     near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
+    # Most labelled rows one section's joint assignment weighs, the surest first: its cost matrix grows with
+    # the square of their number (a report printed a thousand times over in one file), and a report's
+    # section has a few dozen rows.
+    max_assign_rows: int = 120
+    # A second table of a section: value rows that surely name again this many of the rows filed surely,
+    # and this share of them at least (a stray line or two that names a filed row is no table).
+    duplicate_rows: int = 4
+    duplicate_share: float = 0.5
 
     @classmethod
     def from_dict(cls, values: dict) -> MappingSettings:
@@ -201,11 +212,12 @@ class Decoder(ColumnReading, OrderPlacement):
             near.append(np.maximum(b_close, s.near_after_discount * a_close))
             near_after.append(np.maximum(a_close, s.near_after_discount * b_close))
             around.append(np.maximum(b_far, s.near_after_discount * a_far))
+        listed = self._listed_labels([d[0] for d in drafts], gaps, probs)
         for k, ((row, header, nested, section, candidates), named, anywhere, named_after) in enumerate(
             zip(drafts, near, around, near_after, strict=True)
         ):
-            label, label_probs = self._choose_label(candidates)
-            own = any(not p.copy for p in row.texts)
+            label, label_probs = self._choose_label([listed[k]] if k in listed else candidates)
+            own = k in listed or any(not p.copy for p in row.texts)
             observations.append(
                 RowObservation(
                     len(observations),
@@ -223,6 +235,63 @@ class Decoder(ColumnReading, OrderPlacement):
                 )
             )
         return observations, all_headers
+
+    def _listed_labels(
+        self, rows: list[Row], gaps: list[list[str]], probs: dict[str, np.ndarray]
+    ) -> dict[int, str]:
+        """Labels a converter listed beside a run of numbers-only rows, one line per row: the i-th line
+        is the i-th row's own label, in whatever order the report printed its rows. Taken only where
+        exactly one side of the run (right before it or right after it) lists one confident row label
+        per row, two rows or more, and no more (with both sides such a list, the run's side is
+        unknown), and only for unnumbered labels naming rows out of the template's order."""
+        out: dict[int, str] = {}
+        k = 0
+        while k < len(rows):
+            end = k + 1
+            while (
+                end < len(rows)
+                and not gaps[end]
+                and _bare_values(rows[end])
+                and rows[end].table == rows[k].table
+            ):
+                end += 1
+            n = end - k
+            if _bare_values(rows[k]) and n >= 2:
+                before, after = _wrapped_labels(_after_cut(gaps[k])), _wrapped_labels(_before_cut(gaps[end]))
+                sides = [
+                    listed
+                    for listed, beyond in ((before[-n:], before[:-n][-1:]), (after[:n], after[n : n + 1]))
+                    if self._one_label_per_row(listed, n, probs)
+                    and not self._one_label_per_row(beyond, 1, probs)
+                ]
+                if len(sides) == 1 and self._out_of_template_order(sides[0], probs):
+                    out.update(zip(range(k, end), sides[0], strict=True))
+            k = end
+        return out
+
+    def _out_of_template_order(self, labels: list[str], probs: dict[str, np.ndarray]) -> bool:
+        """Do unnumbered labels name rows out of the template's order (行政规范性文件 before 规章)? Only
+        then is a listed label needed: in order, order placement reads them as well and the identities
+        may still correct it. A numbered list out of order is a converter's shuffle of glued labels, not
+        the report's row order."""
+        if any(is_numbered(label) for label in labels):
+            return False
+        concepts = [self.scorer.best(probs[label], "row:")[0][4:] for label in labels]
+        section, _, _ = concepts[0].partition(".")
+        order = [f"{section}.{r}" for r in self.schema.sections[section].rows]
+        slots = [order.index(c) for c in concepts]
+        return slots != sorted(slots)
+
+    def _one_label_per_row(self, lines: list[str], count: int, probs: dict[str, np.ndarray]) -> bool:
+        """``count`` lines, each surely naming a different canonical row of one section."""
+        if len(lines) != count:
+            return False
+        missing = [line for line in lines if line not in probs]  # labels joined from wrapped lines
+        if missing:
+            probs.update(zip(missing, self.scorer.score(missing), strict=True))
+        named = [self.scorer.best(probs[line], "row:") for line in lines]
+        concepts = {c for c, p in named if c is not None and p >= self.settings.confident_label}
+        return len(concepts) == count and len({c.split(".")[0] for c in concepts}) == 1
 
     def _named_rows(self, texts: list[str]) -> np.ndarray:
         """Per text, the row classes it names (row classes only, renormalised where it reads as a row)."""
@@ -273,6 +342,7 @@ class Decoder(ColumnReading, OrderPlacement):
                 candidates.append(row.label_text)
         best_p = self.scorer.best(probs[own], "row:")[1] if own else 0.0
         if best_p < self.settings.confident_label:
+            pending = _unglued(pending)
             for n in range(1, min(len(pending), self.settings.max_join) + 1):
                 if _one_label(pending[-n:]):
                     candidates.append("".join(pending[-n:]) + own)
@@ -362,6 +432,8 @@ class Decoder(ColumnReading, OrderPlacement):
             name: self._in_order(self._assign(by_section.get(name, []), s, fmt), s, fmt)
             for name, s in sections.items()
         }
+        for name, section in sections.items():
+            self._flag_duplicate_table(by_section.get(name, []), decided[name], section, fmt, result)
         # Rows without a label of their own, and rows whose own label was refused, may still fit by order.
         labelled = {id(d.obs) for ds in decided.values() for d in ds}
         unplaced = {name: [o for o in by_section.get(name, []) if id(o) not in labelled] for name in sections}
@@ -468,21 +540,27 @@ class Decoder(ColumnReading, OrderPlacement):
         return probs / max(float(probs.sum()), self.settings.row_mass_floor)
 
     def _assign(self, observations: list[RowObservation], section: Section, fmt: str) -> list[RowDecision]:
-        """Joint decoding of labelled rows: one canonical row per observed row, order as tie-breaker."""
-        if not observations:
-            return []
+        """Joint decoding of labelled rows: one canonical row per observed row, order as tie-breaker.
+        Of more than ``max_assign_rows`` rows, only those that name a template row most surely (an equal
+        share of the cap per template row, the first printed on a tie) take part."""
         concepts = section.row_order(fmt)
         names = [f"row:{section.name}.{c}" for c in concepts]
         known = [(j, self.scorer.index[name]) for j, name in enumerate(names) if name in self.scorer.index]
-        n, m = len(observations), len(concepts)
+        if not observations or not known:
+            return []
         priors = np.stack([self._prior(obs) for obs in observations])
+        cap = self.settings.max_assign_rows
+        if len(observations) > cap:
+            surest = np.argsort(-priors[:, [i for _, i in known]], axis=0, kind="stable")
+            kept = np.unique(surest[: max(1, cap // len(known))])  # in document order
+            observations, priors = [observations[i] for i in kept], priors[kept]
+        n, m = len(observations), len(concepts)
         cost = np.full((n, m + n), 1e3)
-        if known:
-            slots, classes = (np.array(v) for v in zip(*known, strict=True))
-            here = np.arange(n) / max(n - 1, 1)
-            there = slots / max(m - 1, 1)
-            order = self.settings.order_weight * np.abs(here[:, None] - there[None, :])
-            cost[:, slots] = -np.log(np.maximum(priors[:, classes], 1e-9)) + order
+        slots, classes = (np.array(v) for v in zip(*known, strict=True))
+        here = np.arange(n) / max(n - 1, 1)
+        there = slots / max(m - 1, 1)
+        order = self.settings.order_weight * np.abs(here[:, None] - there[None, :])
+        cost[:, slots] = -np.log(np.maximum(priors[:, classes], 1e-9)) + order
         # Left unfiled when no row fits, or when the label names a row of the other template.
         foreign = priors[:, self._foreign_rows(fmt)].max(axis=1, initial=0.0)
         cost[np.arange(n), m + np.arange(n)] = -np.log(np.maximum(self.settings.accept_row, foreign))
@@ -493,6 +571,42 @@ class Decoder(ColumnReading, OrderPlacement):
             for i, j in zip(rows_idx, cols_idx, strict=True)
             if j in column
         ]
+
+    def _flag_duplicate_table(
+        self,
+        observations: list[RowObservation],
+        decided: list[RowDecision],
+        section: Section,
+        fmt: str,
+        result: MappingResult,
+    ) -> None:
+        """A second table of the section: value rows the assignment left whose labels surely name rows it
+        filed surely (``duplicate_rows`` of them and ``duplicate_share`` at least). With other values in
+        any, which table is the report's is for a person to say, so every field of the section is flagged
+        ``duplicate_table``; a table printed twice over with the same values is no doubt."""
+        s = self.settings
+        filed = {f"row:{section.name}.{d.concept}": d for d in decided if d.probability >= s.confident_label}
+        taken = {id(d.obs) for d in decided}
+        rivals: list[tuple[RowObservation, RowDecision]] = []
+        for obs in observations:
+            concept, p = self.scorer.best(self._prior(obs), "row:")
+            if id(obs) not in taken and obs.row.has_values and concept in filed and p >= s.confident_label:
+                rivals.append((obs, filed[concept]))
+        named_again = len({d.concept for _, d in rivals})
+        if named_again < max(s.duplicate_rows, s.duplicate_share * len(filed)):
+            return
+        other = next(((o, d) for o, d in rivals if _printed(o) != _printed(d.obs)), None)
+        if other is None:
+            return
+        obs, decision = other
+        result.flags.append(
+            {
+                "fields": [section.key(row, column) for row, column in section.cells[fmt]],
+                "kind": "duplicate_table",
+                "detail": f"a second {section.name} table: row {obs.label!r} ({obs.row.where}) prints "
+                f"{_printed(obs)}, the row read ({decision.obs.row.where}) {_printed(decision.obs)}",
+            }
+        )
 
     def _in_order(self, decided: list[RowDecision], section: Section, fmt: str) -> list[RowDecision]:
         """Drop a row that an unsure label filed out of order among the surely labelled rows around it
@@ -624,6 +738,30 @@ class Decoder(ColumnReading, OrderPlacement):
         return _loose_cells(obs, keys, slots, label, _SINGLE_ROW_TRUST, [])
 
 
+def _printed(obs: RowObservation) -> tuple[int | float | None, ...]:
+    """The numbers a row prints, to tell two printings of one row apart."""
+    return tuple(parse_value(v.text, decimal=True).value for v in obs.row.values if v.text)
+
+
+def _wrapped_labels(lines: list[str]) -> list[str]:
+    """Label lines joined into labels: where labels are numbered, a label runs from its numbering to the
+    next (a wrapped one spans lines); unnumbered, each line is one."""
+    if not any(is_numbered(line) for line in lines):
+        return list(lines)
+    labels: list[str] = []
+    for line in lines:
+        if is_numbered(line) or not labels:
+            labels.append(line)
+        else:
+            labels[-1] += line
+    return labels
+
+
+def _bare_values(row: Row) -> bool:
+    """A table row of values without a label of its own."""
+    return row.positional and row.has_values and not any(not p.copy for p in row.texts)
+
+
 def _split_row(before: Row, row: Row) -> bool:
     """Is ``row`` (values, no label) the rest of ``before`` (a label over blank cells) in one table?"""
     return (
@@ -711,7 +849,7 @@ def _joins(lines: list[str], most: int) -> list[tuple[str, int, int]]:
     """Every run of up to ``most`` consecutive lines joined (a wrapped label is one of them), with how
     many lines stand before and after it. Lines are first cut where a numbering starts inside them
     (two labels glued into one line by a converter)."""
-    lines = [piece for line in lines for piece in _GLUED.split(line) if piece]
+    lines = _unglued(lines)
     n = len(lines)
     return [
         ("".join(lines[a:b]), a, n - b)
@@ -719,6 +857,11 @@ def _joins(lines: list[str], most: int) -> list[tuple[str, int, int]]:
         for b in range(a + 1, min(a + most, n) + 1)
         if _one_label(lines[a:b])
     ]
+
+
+def _unglued(lines: list[str]) -> list[str]:
+    """Lines cut where a numbering starts inside them (two labels glued into one line by a converter)."""
+    return [piece for line in lines for piece in _GLUED.split(line) if piece]
 
 
 def _one_label(lines: list[str]) -> bool:

@@ -162,7 +162,8 @@ class OrderPlacement:
         for other in ("before", "after", "around"):
             if other != habit:
                 decisions, other_broken = self._place_by_order(run, labelled, section, fmt, other)
-                readings.append((other_broken, decisions))
+                if len(decisions) >= len(placed):  # no printed row left out to make a total "hold"
+                    readings.append((other_broken, decisions))
         return min(readings, key=lambda r: r[0])[1]
 
     def _place_by_order(
@@ -194,9 +195,12 @@ class OrderPlacement:
         problems = [p for p in problems if p.rivals]
         worth, broken = self._identity_worth(problems, labelled, section, fmt)
         chosen = [p.rivals[0] for p in problems]
+        # The identities choose among readings that file as many rows as the best one: a printed row left
+        # out would make a misprinted total "hold".
+        choices = [[a for a in p.rivals if len(a.pairs) >= len(p.rivals[0].pairs)] for p in problems]
         for _ in range(self.settings.identity_rounds):
-            for g, problem in enumerate(problems):
-                chosen[g] = max(problem.rivals, key=lambda a: worth(_swap(chosen, g, a)))
+            for g, readings in enumerate(choices):
+                chosen[g] = max(readings, key=lambda a: worth(_swap(chosen, g, a)))
         out: list[RowDecision] = []
         scale = self.settings.order_margin_scale
         for g, problem in enumerate(problems):
@@ -235,10 +239,13 @@ class OrderPlacement:
     ) -> tuple[Callable[[list[Alignment]], float], Callable[[list[Alignment]], int]]:
         """What a choice of alignments (one per problem) is worth: their gains, plus a weight per
         identity of the section that the values they file make hold; and how many they leave broken."""
+        # Identities within one row (a row total) hold or break wherever the row is filed; counted, they
+        # would only reward leaving a misprinted row out.
         identities = [
             i
             for i in self.schema.identities[fmt]
             if all(self.schema.section_of(k) == section.name for k in i.fields)
+            and len({self.schema.row_of(k) for k in i.fields}) > 1
         ]
         weight = self.settings.order_identity_weight
         if not identities or weight == 0:

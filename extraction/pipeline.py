@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import cv2
 import numpy as np
 
 from nianbao.extraction.document import ReadError
@@ -16,7 +17,7 @@ from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, Mappi
 from nianbao.extraction.meta import find_meta, reconcile
 from nianbao.extraction.narrative import NarrativeCheck, cross_check, read_figures
 from nianbao.extraction.numbers import parse_value
-from nianbao.extraction.readers import read
+from nianbao.extraction.readers import read, regular_size
 from nianbao.extraction.validation import Validated, validate
 from nianbao.models import decoder_settings, load_calibrator, load_field_mapper
 from nianbao.models.calibration import FieldStructure, field_features, flagged_fields
@@ -71,8 +72,21 @@ def guarded(record: dict, work: Callable[[], T]) -> T | None:
     except ReadError as exc:
         record["error"] = str(exc)
     except Exception as exc:
-        record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
+        if out_of_memory(exc):  # past the address space a batch worker may use (batch.MEMORY_LIMIT_GIB)
+            record["error"] = "E_TOO_LARGE: the file needs more memory than this process may use"
+        else:
+            record["error"] = f"E_INTERNAL: {exc.__class__.__name__}: {exc}"
     return None
+
+
+def out_of_memory(exc: Exception) -> bool:
+    """An allocation that failed: Python's MemoryError, OpenCV's StsNoMem, or a C++ std::bad_alloc that a
+    binding passed on as an error of its own (onnxruntime's Fail)."""
+    return (
+        isinstance(exc, MemoryError)
+        or (isinstance(exc, cv2.error) and getattr(exc, "code", None) == cv2.Error.StsNoMem)
+        or "bad_alloc" in str(exc)
+    )
 
 
 @dataclass
@@ -109,8 +123,9 @@ class Extractor:
         return record, evidence or {}
 
     def _extract(self, path: Path, data: bytes | None, record: dict) -> dict[str, CellEvidence]:
-        if data is None and path.is_file() and path.stat().st_size > MAX_BYTES:
-            raise ReadError("E_TOO_LARGE", f"{path.stat().st_size} bytes is over the {MAX_BYTES}-byte limit")
+        size = regular_size(path) if data is None else 0  # an upload's size is the server's to limit
+        if size > MAX_BYTES:
+            raise ReadError("E_TOO_LARGE", f"{size} bytes is over the {MAX_BYTES}-byte limit")
         document = read(path, data)
         text = document.text()
         lines = text.splitlines()
@@ -160,6 +175,14 @@ class Extractor:
                     "fields": list(values),
                     "kind": "text_garbled",
                     "detail": f"{garbled:.0%} of the text is glyphs without a Unicode map: unreadable labels",
+                }
+            )
+        if document.repaired:  # a character of any label or cell may be the one lost
+            flags.append(
+                {
+                    "fields": list(values),
+                    "kind": "encoding_repaired",
+                    "detail": f"{document.repaired} undecodable byte sequence(s) replaced by U+FFFD",
                 }
             )
         checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)

@@ -26,14 +26,21 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from nianbao import __version__
+from nianbao.extraction.document import ReadError
 from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor, empty_record
+from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.schema import load_schema
 from nianbao.store import Store, file_hash
 from nianbao.store.crossyear import CheckSummary, check_cross_year
 
 log = logging.getLogger("nianbao.batch")
 ENGINES = ("local", "dask")
+GIB = 1024**3
+# Address space of a worker process (RLIMIT_AS): a file that needs more fails alone (E_TOO_LARGE, or E_CRASH
+# where a library dies of it) instead of taking the machine. A worker maps about 1 GB once its model is
+# loaded and 1.6 GB at its peak on a scan.
+MEMORY_LIMIT_GIB = 4.0
 
 
 @dataclass(frozen=True)
@@ -47,12 +54,13 @@ class BatchSettings:
     retry_failed: bool = False
     reextract: bool = False  # redo documents that only an older pipeline or model extracted
     model: str | None = None  # field mapper artifact or registry URI; the shipped one when None
+    memory_limit_gib: float = MEMORY_LIMIT_GIB  # per worker process; 0: no limit
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine {self.engine!r} is not one of {ENGINES}")
-        if self.workers < 1 or self.timeout_s <= 0:
-            raise ValueError("workers must be >= 1 and timeout_s > 0")
+        if self.workers < 1 or self.timeout_s <= 0 or self.memory_limit_gib < 0:
+            raise ValueError("workers must be >= 1, timeout_s > 0 and memory_limit_gib >= 0")
 
 
 @dataclass
@@ -117,7 +125,9 @@ def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str
 
 def archive_files(paths: Iterable[str | Path], suffixes: set[str] | None = None) -> Iterator[Path]:
     """Files as given; directories walked in name order, skipping gold labels and hidden files, keeping
-    only ``suffixes`` when given (a batch keeps every file, so an unsupported one is reported, not lost)."""
+    only ``suffixes`` when given (a batch keeps every file, so an unsupported one is reported, not lost).
+    Whatever a directory holds beside files and folders (a FIFO, a link to anything) is kept too, to be
+    refused with its reason rather than pass unnoticed."""
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
@@ -125,7 +135,7 @@ def archive_files(paths: Iterable[str | Path], suffixes: set[str] | None = None)
             continue
         for child in sorted(path.rglob("*")):
             if (
-                (child.is_file() or child.is_symlink())
+                (child.is_symlink() or not child.is_dir())
                 and not child.name.endswith(".gold.json")
                 and not child.name.startswith(".")
                 and (suffixes is None or child.suffix.lower() in suffixes)
@@ -148,10 +158,26 @@ def _on_timer(_signum: int, _frame: object) -> None:
     raise FileTimeout
 
 
-def extract_file(path: str, model: str | None, timeout_s: float) -> Outcome:
-    """One file in a worker process: the record, its evidence, and the worker's peak memory so far."""
+def limit_address_space(gib: float) -> None:
+    """Cap this process's address space at ``gib`` (0: leave it): past it an allocation fails with
+    MemoryError, which the extractor records as the file's E_TOO_LARGE."""
     import resource
 
+    if not gib:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = int(gib * GIB) if hard == resource.RLIM_INFINITY else min(int(gib * GIB), hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def extract_file(
+    path: str, model: str | None, timeout_s: float, memory_limit_gib: float = MEMORY_LIMIT_GIB
+) -> Outcome:
+    """One file in a worker process, within the worker's address-space limit: the record, its evidence,
+    and the worker's peak memory so far."""
+    import resource
+
+    limit_address_space(memory_limit_gib)
     extractor = _extractor(model)
     timed = threading.current_thread() is threading.main_thread()  # Dask runs tasks in threads: no timer
     if timed:
@@ -335,6 +361,16 @@ class Progress:
             self.bar.close()
 
 
+def fingerprint(path: Path) -> tuple[str, int]:
+    """(SHA-256, size) of a regular file. Anything else is refused (E_NOT_FILE) before it is opened: hashing
+    a FIFO would wait for a writer for ever, before any per-file timer runs."""
+    size = regular_size(path)
+    try:
+        return file_hash(path), size
+    except OSError as exc:
+        raise cannot_read(exc) from exc
+
+
 def plan(
     store: Store,
     paths: Iterable[Path],
@@ -350,9 +386,9 @@ def plan(
         summary.files += 1
         name = str(path)
         try:
-            digest, size = file_hash(path), path.stat().st_size
-        except OSError as exc:  # vanished or unreadable before it could be hashed: no document to key it
-            error = f"E_IO: cannot read the file ({exc.strerror or exc})"
+            digest, size = fingerprint(path)
+        except ReadError as exc:  # not a file, vanished or unreadable before it could be hashed: no document
+            error = str(exc)
             store.set_file(name, "failed", None, error, batch_job_id)
             summary.counts["failed"] += 1
             summary.errors[name] = error
@@ -393,7 +429,7 @@ def run_batch(
     progress = Progress(len(todo), progress_stream)
     engine = make_engine(settings)
     try:
-        jobs = ((name, settings.model, settings.timeout_s) for name, _ in todo)
+        jobs = ((name, settings.model, settings.timeout_s, settings.memory_limit_gib) for name, _ in todo)
         for outcome in engine.run(jobs, extract_file):
             state = extraction_state(outcome.record, section_of)
             document = document_of[outcome.path]

@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nianbao.extraction.readers import SUFFIXES
 from nianbao.store import DEFAULT_URL as DEFAULT_DB
+
+Command = Callable[[argparse.Namespace], int]
+DB_FAILED = 2  # exit status of a command whose database could not be opened, read or written
+
+
+def opens_store(run: Command) -> Command:
+    """A command over the store: a database it cannot open, read or write (read-only, unreachable, a bad
+    URL, made by a newer nianbao) ends it with one line, E_DB and the cause, instead of a traceback."""
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        from alembic.util.exc import CommandError
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from nianbao.store import database_cause
+
+        try:
+            return run(args)
+        except (SQLAlchemyError, CommandError) as exc:
+            try:
+                where = make_url(args.db).render_as_string(hide_password=True)
+            except ArgumentError:
+                where = "the database URL"
+            print(f"E_DB: {where}: {database_cause(exc)}", file=sys.stderr)
+            return DB_FAILED
+
+    return guarded
 
 
 def iter_documents(paths: list[str]) -> Iterator[Path]:
@@ -35,7 +64,7 @@ def _extract(args: argparse.Namespace) -> int:
         for path in iter_documents(args.paths):
             record = extractor.extract(path)
             failed += record["error"] is not None
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
             if record["error"]:
                 print(f"{path}: {record['error']}", file=sys.stderr)
     finally:
@@ -108,6 +137,7 @@ def _promote(args: argparse.Namespace) -> int:
     return promote(args.name, args.version, force=args.force, tracking=args.tracking_uri)
 
 
+@opens_store
 def _batch(args: argparse.Namespace) -> int:
     from nianbao.batch import BatchSettings, archive_files, run_batch
     from nianbao.store import Store
@@ -120,6 +150,7 @@ def _batch(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         reextract=args.reextract,
         model=args.model,
+        **({} if args.memory_limit is None else {"memory_limit_gib": args.memory_limit}),
     )
     with Store.open(args.db) as store:
         summary = run_batch(archive_files(args.paths), store, settings)
@@ -127,6 +158,7 @@ def _batch(args: argparse.Namespace) -> int:
     return 1 if summary.counts["failed"] else 0
 
 
+@opens_store
 def _check(args: argparse.Namespace) -> int:
     from nianbao.store import Store
     from nianbao.store.crossyear import check_cross_year
@@ -149,6 +181,7 @@ def _threshold(args: argparse.Namespace) -> float:
     return review_policy().threshold if args.threshold is None else args.threshold
 
 
+@opens_store
 def _export(args: argparse.Namespace) -> int:
     from nianbao.export import export
     from nianbao.store import Store
@@ -159,14 +192,20 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+@opens_store
 def _serve(args: argparse.Namespace) -> int:
     from nianbao.app import AppSettings, serve
 
-    settings = AppSettings(threshold=_threshold(args), archive_root=args.archive_root)
+    settings = AppSettings(
+        threshold=_threshold(args),
+        archive_root=args.archive_root,
+        allowed_hosts=(*AppSettings.allowed_hosts, *args.allowed_host),
+    )
     serve(args.db, args.token, args.host, args.port, settings)
     return 0
 
 
+@opens_store
 def _review_export(args: argparse.Namespace) -> int:
     from nianbao.app import export_corrections
     from nianbao.store import Store
@@ -265,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--retry-failed", action="store_true", help="try failed files again")
     batch.add_argument("--reextract", action="store_true", help="redo what an older pipeline or model made")
     batch.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    batch.add_argument(
+        "--memory-limit",
+        type=float,
+        metavar="GIB",
+        help="address space per worker process; a file that needs more fails with E_TOO_LARGE "
+        "(default: nianbao.batch.MEMORY_LIMIT_GIB, 4; 0: no limit)",
+    )
     batch.set_defaults(run=_batch)
 
     check = sub.add_parser(
@@ -295,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the only directory batch jobs (POST /batches) may read; without it they are refused",
     )
     serve.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a further name requests may give in their Host header (besides --host and the loopback "
+        "names), e.g. the name a proxy or other machines reach the server by; repeatable",
+    )
     serve.set_defaults(run=_serve)
 
     review = sub.add_parser("review", help="reviewers' decisions")

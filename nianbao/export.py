@@ -59,7 +59,9 @@ def dataset_rows(store: Store, threshold: float, include_all: bool = False) -> I
             "format": extraction.format,
             "state": extraction.state,
             "error": extraction.error,
-            "flags": json.dumps([*extraction.record.get("flags", []), *checks], ensure_ascii=False),
+            "flags": json.dumps(
+                [*extraction.record.get("flags", []), *checks], ensure_ascii=False, allow_nan=False
+            ),
         }
         for key in keys:
             found = fields.get(key)
@@ -79,7 +81,7 @@ def export(store: Store, out: Path, fmt: str, threshold: float, include_all: boo
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "jsonl":
         with out.open("w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            handle.writelines(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows)
         return len(rows)
     import pandas as pd
 

@@ -7,11 +7,15 @@ field name is written anywhere else in the code.
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache, cached_property
 from importlib import resources
 
 import yaml
+
+MONEY_PLACES = 4  # an amount in 万元 is exact to the yuan: four decimal places
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,27 @@ class Schema:
         """May this field be below zero (a 增/减 change)? Every other field is a count or an amount."""
         return self._column_of(key) in self.sections[self.section_of(key)].signed_columns
 
+    def check_value(self, key: str, value: object) -> int | float | None:
+        """``value`` as field ``key`` holds it (a whole float of a count as an int), or ValueError saying why
+        it cannot be: a count is a whole number, an amount a finite decimal of at most MONEY_PLACES places,
+        and only a 增/减 column goes below zero. What a person or a corrections file sets must be a value
+        the extractor itself could have read (and one every JSON writer can write)."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{value!r} is not a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if value < 0 and not self.is_signed(key):
+            raise ValueError(f"{key} cannot be below zero")
+        if self.is_decimal(key):
+            if -Decimal(str(value)).as_tuple().exponent > MONEY_PLACES:
+                raise ValueError(f"{key} is an amount of at most {MONEY_PLACES} decimal places")
+            return value
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{key} is a count: a whole number")
+        return int(value)
+
     @staticmethod
     def _column_of(key: str) -> str:
         return key.rsplit(".", 1)[-1]
@@ -111,7 +136,7 @@ class Schema:
         return key.partition(".")[0]
 
     def row_of(self, key: str) -> str:
-        """"<section>.<row>" of a field key (rows may hold dots: s3.withheld.state_secret.total)."""
+        """ "<section>.<row>" of a field key (rows may hold dots: s3.withheld.state_secret.total)."""
         return key.rsplit(".", 1)[0]
 
 

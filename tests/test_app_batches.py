@@ -20,6 +20,7 @@ from nianbao.store import BatchJobRow, DocumentRow, ExtractionRow, Store, file_h
 TOKEN = "batch-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 REPORTS = 4
+LOCAL = "http://localhost"  # a host the app allows
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def archive(tmp_path: Path) -> Path:
 
 def _client(store: Store, root: Path | None, tmp_path: Path, token: str | None = TOKEN) -> TestClient:
     settings = AppSettings(archive_root=root, upload_dir=tmp_path / "uploads", max_batch_workers=2)
-    return TestClient(create_app(store, token, settings))
+    return TestClient(create_app(store, token, settings), base_url=LOCAL)
 
 
 def _wait(client: TestClient, job: int, timeout_s: float = 180) -> dict:
@@ -165,8 +166,10 @@ def test_jobs_a_stopped_server_left_unfinished_fail_at_the_next_start(store: Sto
     store.set_file("b.md", "pending", None, None, ids["running"])
 
     app = create_app(store, TOKEN, AppSettings(archive_root=tmp_path))
-    assert TestClient(app).get(f"/batches/{ids['running']}").json()["state"] == "running"  # not started
-    with TestClient(app) as client:  # the server starts
+    assert (
+        TestClient(app, base_url=LOCAL).get(f"/batches/{ids['running']}").json()["state"] == "running"
+    )  # not started
+    with TestClient(app, base_url=LOCAL) as client:  # the server starts
         for state in ("running", "queued"):
             job = client.get(f"/batches/{ids[state]}").json()
             assert job["state"] == "failed" and job["error"].startswith("E_INTERRUPTED:"), job

@@ -97,3 +97,41 @@ def test_fake_bold_copied_as_doubled_characters_is_undone() -> None:
     assert undouble(doubled) == "一、本年新收政府信息公开申请数量 | 7 | 0 | 12 |\n（七）总计 | 7 |"
     plain = "一、本年新收政府信息公开申请数量 | 77 | 11 |\n行政许可 | 22 |"
     assert undouble(plain) == plain  # in a text that is not doubled, 77 is seventy-seven
+
+
+S2 = "某某县自然资源局2023年政府信息公开工作年度报告\n\n二、主动公开政府信息情况\n\n"
+
+
+def test_labels_listed_before_rows_printed_out_of_template_order_name_them(extractor, tmp_path: Path) -> None:
+    # The report lists 行政规范性文件 before 规章; a converter printed both labels above the numbers.
+    table = (
+        "| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |\n"
+        "行政规范性文件\n规章\n"
+        "| 3 | 0 | 14 |\n|---|---|---|\n| 1 | 0 | 2 |\n\n"
+        "| 信息内容 | 本年处理决定数量 |\n行政强制\n行政处罚\n| 5 |\n|---|\n| 22 |\n"
+    )
+    path = tmp_path / "report.md"
+    path.write_text(S2 + table, "utf-8")
+    fields = extractor.extract(path)["fields"]
+    assert [fields[f"s2.normative.{c}"] for c in ("new", "repealed", "in_force")] == [3, 0, 14]
+    assert [fields[f"s2.rules.{c}"] for c in ("new", "repealed", "in_force")] == [1, 0, 2]
+    assert (fields["s2.coercion.decisions"], fields["s2.penalty.decisions"]) == (5, 22)
+
+
+def test_a_row_split_at_its_wrapped_label_cell_is_one_row(extractor, tmp_path: Path) -> None:
+    # A PDF→Markdown tool printed each row whose label cell wrapped as two: label over blank cells,
+    # then the values without a label, the rest of the label after them.
+    rows = [
+        ("一、本年新收政府信息公开", "申请数量", [4, 1, 0, 0, 0, 0, 5]),
+        ("二、上年结转政府信息公开", "申请数量", [1, 0, 0, 0, 0, 0, 1]),
+    ]
+    table = "".join(
+        f"| {head} |  |  |  |  |  |  |  |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        f"|  | {' | '.join(map(str, values))} |\n{tail}\n"
+        for head, tail, values in rows
+    )
+    path = tmp_path / "report.md"
+    path.write_text(TITLE + table, "utf-8")
+    fields = extractor.extract(path)["fields"]
+    assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [4, 1, 0, 0, 0, 0, 5]
+    assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]

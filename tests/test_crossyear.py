@@ -102,7 +102,7 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> TestClient:
     settings = AppSettings(threshold=THRESHOLD, upload_dir=tmp_path / "uploads")
-    return TestClient(create_app(store, TOKEN, settings))
+    return TestClient(create_app(store, TOKEN, settings), base_url="http://localhost")
 
 
 def test_a_break_flags_both_fields_and_the_queue_and_export_show_them(

@@ -37,7 +37,7 @@ def test_gbk_page_with_wrong_declared_charset() -> None:
 
 
 def test_decode_gb18030_text() -> None:
-    assert decode("二、主动公开政府信息情况".encode("gb18030")) == "二、主动公开政府信息情况"
+    assert decode("二、主动公开政府信息情况".encode("gb18030")).text == "二、主动公开政府信息情况"
 
 
 def test_markdown_pipe_and_embedded_html_tables() -> None:

@@ -69,7 +69,7 @@ def served(tmp_path: Path, extractor: Extractor) -> Iterator[tuple[str, Store, d
     """A uvicorn server on a free localhost port over a store holding a PDF and a Markdown report."""
     store = Store.open(f"sqlite:///{tmp_path / 'page.db'}")
     ids = fill_store(store, extractor)
-    app = create_app(store, TOKEN, AppSettings(upload_dir=tmp_path / "uploads"), extractor)
+    app = create_app(store, TOKEN, AppSettings(upload_dir=tmp_path / "uploads"))
     try:
         with running(app) as url:
             yield url, store, ids

@@ -128,8 +128,11 @@ def evidence_groups(X: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def always_reviewed(X: np.ndarray) -> np.ndarray:
-    """Fields the policy sends to a person whatever their confidence (ReviewPolicy.always)."""
-    return np.any([X[:, FEATURES.index(kind)] > 0.5 for kind in sorted(ReviewPolicy().always)], axis=0)
+    """Fields the policy sends to a person whatever their confidence (ReviewPolicy.always). A doubt flag
+    that is no calibrator feature (duplicate_table: the synthesizer never prints two tables of a
+    section) cannot be told from X; no field of the set has it."""
+    kinds = sorted(k for k in ReviewPolicy().always if k in FEATURES)
+    return np.any([X[:, FEATURES.index(kind)] > 0.5 for kind in kinds], axis=0)
 
 
 def choose_policy(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray) -> tuple[float, dict]:

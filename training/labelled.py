@@ -75,7 +75,16 @@ def _check_value(name: str, value: object, schema: Schema) -> bool:
         return isinstance(value, str) and (name == "meta.agency" or value in schema.formats)
     if name == "meta.year":
         return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    try:
+        schema.check_value(name, value)
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_constant(name: str) -> None:
+    """json.loads reads NaN and Infinity, which are no JSON and no value of any field."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_corrections(path: Path, schema: Schema | None = None) -> list[Correction]:
@@ -88,9 +97,9 @@ def parse_corrections(path: Path, schema: Schema | None = None) -> list[Correcti
             continue
         where = f"{path}:{n}"
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorrectionError(f"E_CORRECTION_JSON: {where}: {exc.msg}") from exc
+            item = json.loads(line, parse_constant=_refuse_constant)
+        except ValueError as exc:  # a JSONDecodeError, or a constant refused
+            raise CorrectionError(f"E_CORRECTION_JSON: {where}: {getattr(exc, 'msg', exc)}") from exc
         if not isinstance(item, dict):
             raise CorrectionError(f"E_CORRECTION_JSON: {where}: a line must be one JSON object")
         missing = [k for k in CORRECTION_KEYS if k not in item]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from nianbao.extraction.document import Document, ReadError
@@ -36,14 +37,42 @@ _UNSUPPORTED = {
 }
 
 
+# What a path that is not a regular file is, for the message that refuses it.
+_NOT_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def cannot_read(exc: OSError) -> ReadError:
+    return ReadError("E_IO", f"cannot read the file ({exc.strerror or exc})")
+
+
+def regular_size(path: Path) -> int:
+    """The size of a regular file, symlinks followed. Anything else is refused (E_NOT_FILE) before it is
+    opened: opening a FIFO waits for a writer, reading a device may never end."""
+    try:
+        mode = path.stat()
+    except OSError as exc:
+        raise cannot_read(exc) from exc
+    if not stat.S_ISREG(mode.st_mode):
+        kind = next((name for test, name in _NOT_FILES if test(mode.st_mode)), "not a regular file")
+        raise ReadError("E_NOT_FILE", f"{kind}, not a file to read")
+    return mode.st_size
+
+
 def read(path: str | Path, data: bytes | None = None) -> Document:
     """Read one file; raise ReadError with a stable code when it cannot be read as a report."""
     path = Path(path)
     if data is None:
+        regular_size(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise ReadError("E_IO", f"cannot read the file ({exc.strerror or exc})") from exc
+            raise cannot_read(exc) from exc
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return read_image(str(path), data)
@@ -59,14 +88,14 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
         return read_docx(str(path), data)
     if suffix == ".docx":
         raise ReadError("E_CORRUPT", "the .docx file is not a zip package")
-    text = decode(data)
-    head = text[:2048].lower()
+    decoded = decode(data)
+    head = decoded.text[:2048].lower()
     if suffix in {".html", ".htm", ".shtml", ".xhtml"} or "<html" in head or "<!doctype html" in head:
         return read_html(str(path), data)
-    text = undouble(text)  # fake bold copied as doubled characters
+    text = undouble(decoded.text)  # fake bold copied as doubled characters
     if suffix in {".md", ".markdown"} or looks_like_markdown(text):
-        return Document(str(path), "markdown", markdown_blocks(text))
-    return Document(str(path), "text", text_blocks(text))
+        return Document(str(path), "markdown", markdown_blocks(text), repaired=decoded.repaired)
+    return Document(str(path), "text", text_blocks(text), repaired=decoded.repaired)
 
 
-__all__ = ["SUFFIXES", "ReadError", "read"]
+__all__ = ["SUFFIXES", "ReadError", "cannot_read", "read", "regular_size"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 import lxml.html
 from lxml import etree
@@ -54,22 +55,42 @@ def _span(el: etree._Element, name: str) -> int:
         return 1
 
 
+def _traverse(
+    root: etree._Element, descend: Callable[[etree._Element], bool]
+) -> Iterator[tuple[str, etree._Element | str]]:
+    """("open", element), ("text", text) and ("close", element) in document order, into the elements
+    ``descend`` admits; a loop, not recursion, so a page nested thousands of levels deep is read too."""
+    todo: list[tuple[str, etree._Element | str]] = [("open", root)]
+    while todo:
+        kind, item = todo.pop()
+        yield kind, item
+        if kind != "open" or not descend(item):
+            continue
+        later: list[tuple[str, etree._Element | str]] = [("text", item.text)] if item.text else []
+        for child in item:
+            later.append(("open", child))
+            if child.tail:
+                later.append(("text", child.tail))
+        later.append(("close", item))
+        todo.extend(reversed(later))
+
+
+def _read_inside(node: etree._Element) -> bool:
+    return isinstance(node.tag, str) and node.tag not in _SKIP
+
+
 def _cell_text(el: etree._Element) -> str:
     """Cell text with <br> and block children as line breaks, nested tables left out."""
     parts: list[str] = []
 
-    def walk(node: etree._Element) -> None:
-        if node.text:
-            parts.append(node.text)
-        for child in node:
-            if isinstance(child.tag, str) and child.tag not in _SKIP and child.tag != "table":
-                if child.tag in _BLOCK:
-                    parts.append("\n")
-                walk(child)
-            if child.tail:
-                parts.append(child.tail)
+    def inside(node: etree._Element) -> bool:
+        return node is el or (_read_inside(node) and node.tag != "table")
 
-    walk(el)
+    for kind, item in _traverse(el, inside):
+        if kind == "text":
+            parts.append(item)
+        elif kind == "open" and item is not el and inside(item) and item.tag in _BLOCK:
+            parts.append("\n")
     return "".join(parts).replace("\xa0", " ").strip()
 
 
@@ -109,41 +130,44 @@ def html_blocks(root: etree._Element, where_prefix: str = "") -> list[Block]:
                 count["text"] += 1
                 blocks.append(TextBlock(line.strip(), f"{where_prefix}text {count['text']}"))
 
-    def walk(node: etree._Element) -> None:
-        if not isinstance(node.tag, str) or node.tag in _SKIP:
-            return
-        if node.tag == "table" and next(node.iterdescendants("table"), None) is None:
+    def leaf_table(node: etree._Element) -> bool:
+        return node.tag == "table" and next(node.iterdescendants("table"), None) is None
+
+    for kind, item in _traverse(root, lambda node: _read_inside(node) and not leaf_table(node)):
+        if kind == "text":
+            buffer.append(item)
+        elif not _read_inside(item):
+            continue
+        elif kind == "close":
+            if item.tag in _BLOCK or item.tag in ("td", "th"):
+                buffer.append("\n")
+        elif leaf_table(item):
             flush()
             count["table"] += 1
-            grid = table_grid(node)
+            grid = table_grid(item)
             if grid:
                 blocks.append(TableBlock(grid, f"{where_prefix}table {count['table']}"))
-            return
-        if node.tag in _BLOCK:
+        elif item.tag in _BLOCK:
             buffer.append("\n")
-        if node.text:
-            buffer.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                buffer.append(child.tail)
-        if node.tag in _BLOCK or node.tag in ("td", "th"):
-            buffer.append("\n")
-
-    walk(root)
     flush()
     return blocks
 
 
 def parse_html(text: str) -> etree._Element:
+    """The page's tree, nested up to libxml2's limit for huge documents (its default stops at 256 levels
+    and silently drops what lies deeper); a page nested deeper still is refused, not read in part."""
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        return lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise ReadError("E_PARSE", f"the HTML cannot be parsed ({exc})") from exc
+    if any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log):
+        raise ReadError("E_TOO_LARGE", "the HTML is nested deeper than the parser's limit")
+    return root
 
 
 def read_html(path: str, data: bytes) -> Document:
     # Decode ourselves: declared charsets on government sites are often wrong.
-    text = decode(data)
-    text = re.sub(r"<\?xml[^>]*\?>", "", text, count=1)
-    return Document(path, "html", html_blocks(parse_html(text)))
+    decoded = decode(data)
+    text = re.sub(r"<\?xml[^>]*\?>", "", decoded.text, count=1)
+    return Document(path, "html", html_blocks(parse_html(text)), repaired=decoded.repaired)

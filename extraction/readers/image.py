@@ -9,10 +9,9 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from nianbao.extraction.document import Document, ReadError
-from nianbao.extraction.readers.scan import ScanSettings, read_scan
+from nianbao.extraction.readers.scan import MAX_PIXELS, ScanSettings, read_scan
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-MAX_PIXELS = 60_000_000  # an A4 page at 600 dpi is 35 Mpx; far beyond that is a decompression bomb
 MAX_FRAMES = 300
 
 

@@ -21,7 +21,8 @@ def _pipe_cells(line: str) -> list[str]:
 
 
 def read_markdown(path: str, data: bytes) -> Document:
-    return Document(path, "markdown", markdown_blocks(decode(data)))
+    decoded = decode(data)
+    return Document(path, "markdown", markdown_blocks(decoded.text), repaired=decoded.repaired)
 
 
 def markdown_blocks(text: str) -> list[Block]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pdfplumber
@@ -22,7 +23,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 from nianbao.extraction.document import Block, Document, GridCell, PageBox, ReadError, TableBlock, TextBlock
 from nianbao.extraction.readers.pdf_layers import Layer, text_layer
 from nianbao.extraction.readers.pdf_tables import lattice_tables, stream_areas, stream_tables
-from nianbao.extraction.readers.scan import ScanSettings, deskew, page_blocks
+from nianbao.extraction.readers.scan import ScanSettings, capped_dpi, deskew, page_blocks
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 MAX_PAGES = 300  # an annual report has a few pages; a longer PDF is something else, or an archive dump
@@ -61,16 +62,17 @@ def read_pdf(path: str, data: bytes) -> Document:
             page.flush_cache()
     if not to_ocr and not any(per_page):
         raise ReadError("E_EMPTY", "the PDF's pages hold no text and nothing drawn to read")
-    for number, gray in zip(to_ocr, rasterize(data, to_ocr), strict=True):
-        per_page[number - 1] = page_blocks(deskew(gray, SCAN), number, SCAN)
+    for number, (gray, dpi) in zip(to_ocr, rasterize(data, to_ocr), strict=True):
+        settings = replace(SCAN, dpi=dpi)
+        per_page[number - 1] = page_blocks(deskew(gray, settings), number, settings)
     # Read wholly by OCR, the document is a scan: its trust rules apply (pipeline.OCR_FORMS).
     form = "scan" if to_ocr and len(to_ocr) == len(per_page) else "pdf"
     return Document(path, form, [block for blocks in per_page for block in blocks])
 
 
-def rasterize(data: bytes, numbers: Sequence[int] | None = None) -> Iterator[np.ndarray]:
-    """Pages (1-based ``numbers``, all by default) as grayscale images at the scan resolution, one at a
-    time to bound memory."""
+def rasterize(data: bytes, numbers: Sequence[int] | None = None) -> Iterator[tuple[np.ndarray, float]]:
+    """Pages (1-based ``numbers``, all by default) as grayscale images, one at a time to bound memory, each
+    with its resolution: the scan resolution, lower for a page too large to render at it (capped_dpi)."""
     if numbers is not None and not numbers:
         return
     try:
@@ -80,7 +82,8 @@ def rasterize(data: bytes, numbers: Sequence[int] | None = None) -> Iterator[np.
     try:
         for number in numbers or range(1, len(pdf) + 1):
             page = pdf[number - 1]
-            yield np.asarray(page.render(scale=SCAN.dpi / 72, grayscale=True).to_pil().convert("L"))
+            dpi = capped_dpi(*page.get_size(), SCAN.dpi)
+            yield np.asarray(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")), dpi
             page.close()
     finally:
         pdf.close()

@@ -22,6 +22,7 @@ import pypdfium2
 
 from nianbao.extraction.document import GridCell, PageBox
 from nianbao.extraction.numbers import is_page_mark, is_value
+from nianbao.extraction.readers.scan import capped_dpi
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom (PDF points, top-down)
 LATTICE_DPI = 150  # enough for a rule one point wide; camelot's 300 costs four times the pixels
@@ -61,7 +62,9 @@ class GrayRender:
     def to_array(self, pdf_path: str, page: int = 1) -> np.ndarray:
         pdf = pypdfium2.PdfDocument(pdf_path)
         try:
-            gray = pdf[page - 1].render(scale=self.dpi / 72, grayscale=True).to_numpy()
+            rendered = pdf[page - 1]
+            dpi = capped_dpi(*rendered.get_size(), self.dpi)
+            gray = rendered.render(scale=dpi / 72, grayscale=True).to_numpy()
         finally:
             pdf.close()
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)  # camelot reads the page as OpenCV's BGR

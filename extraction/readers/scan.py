@@ -8,6 +8,7 @@ centre. Text outside tables becomes lines of prose. Each step is a small functio
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ class ScanSettings:
     min_table: float = 0.1  # a table's grid spans at least this share of the page width
     max_skew_degrees: float = 5.0
     dpi: float = 200.0  # of the page images; scanned PDFs are rasterized at this resolution
+
+
+# Pixels of one page, an image's or a PDF page's as rendered: an A4 page at 600 dpi is 35 Mpx; far beyond
+# that is a decompression bomb, or a PDF page declared hundreds of inches wide.
+MAX_PIXELS = 60_000_000
+
+
+def capped_dpi(width_pt: float, height_pt: float, dpi: float) -> float:
+    """``dpi``, lowered where a page of this size in PDF points would render to more than MAX_PIXELS (give
+    or take the renderer's rounding of each side to whole pixels)."""
+    pixels = width_pt * height_pt * (dpi / 72) ** 2
+    return dpi if pixels <= MAX_PIXELS else dpi * math.sqrt(MAX_PIXELS / pixels)
 
 
 @dataclass(frozen=True)

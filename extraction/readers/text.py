@@ -7,7 +7,8 @@ from nianbao.extraction.readers.encoding import decode
 
 
 def read_text(path: str, data: bytes) -> Document:
-    return Document(path, "text", text_blocks(decode(data)))
+    decoded = decode(data)
+    return Document(path, "text", text_blocks(decoded.text), repaired=decoded.repaired)
 
 
 def text_blocks(text: str) -> list[TextBlock]:

@@ -25,6 +25,6 @@ def export_corrections(store: Store, out: Path) -> int:
         for decision in store.corrections():
             label = {key: decision[key] for key in LABEL_KEYS}
             label["document"] = os.path.abspath(label["document"])
-            handle.write(json.dumps(label, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(label, ensure_ascii=False, allow_nan=False) + "\n")
             count += 1
     return count

@@ -4,8 +4,11 @@ Security model: reads (the queue, documents, fields, evidence, batch jobs) need 
 only through a document or field id, never through a path the client names; writes (review decisions about
 fields and about a document's agency and year, uploads, batch jobs) need the server's token, as
 ``Authorization: Bearer TOKEN`` or ``X-Nianbao-Token: TOKEN``. An app made without a token refuses every
-write. Uploads are limited in size before their body is read. A batch job reads only inside the archive
-root the server was given (``app/batches.py``).
+write. Every request must name one of the allowed hosts in its ``Host`` header (the bound one and the
+loopback names by default), so a web page of another site cannot read a loopback server by pointing its own
+name at 127.0.0.1 (DNS rebinding). Uploads are limited in size before their body is read and extracted in
+a worker process under the batch's time and memory limits (``app/uploads.py``). A batch job reads only
+inside the archive root the server was given (``app/batches.py``).
 """
 
 from __future__ import annotations
@@ -19,18 +22,22 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from nianbao import __version__
 from nianbao.app.batches import BatchJobs, BatchRefused, JobStatus
@@ -47,7 +54,8 @@ from nianbao.app.queue import (
     review_queue,
     row_of,
 )
-from nianbao.app.settings import AppSettings
+from nianbao.app.settings import AppSettings, host_name
+from nianbao.app.uploads import extract_upload
 from nianbao.batch import extraction_key, extraction_state
 from nianbao.export import field_status
 from nianbao.extraction.pipeline import Extractor
@@ -57,8 +65,10 @@ from nianbao.store import (
     ExtractionRow,
     FieldRow,
     MetaReviewRow,
+    StaleField,
     Store,
     content_hash,
+    database_cause,
 )
 from nianbao.store.crossyear import KEYS as CROSS_YEAR_KEYS
 from nianbao.store.crossyear import CheckSummary, check_cross_year
@@ -71,6 +81,8 @@ MULTIPART_SLACK = 64 * 1024  # form boundaries and part headers around an upload
 SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 Number = StrictInt | StrictFloat
 REFUSED_STATUS = {"E_NO_ARCHIVE_ROOT": 403, "E_OUTSIDE_ARCHIVE": 403}  # other refusals: 422
+MAX_ID = 2**63 - 1  # the largest row id a database holds; a larger one in a path is a 422, not a 500
+Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 # ---------------------------------------------------------------- request and response bodies
@@ -132,6 +144,9 @@ class ReviewOut(BaseModel):
     new_value: Number | None
     reviewer: str
     time: str
+    carried_from: int | None = Field(
+        None, description="the person's decision this one carries over from an earlier extraction"
+    )
 
 
 class MetaReviewOut(BaseModel):
@@ -274,6 +289,7 @@ def _review_out(review) -> ReviewOut:
         new_value=review.new_value,
         reviewer=review.reviewer,
         time=review.created_at.isoformat(),
+        carried_from=review.carried_from,
     )
 
 
@@ -408,15 +424,9 @@ def require_token(
 
 
 # ---------------------------------------------------------------- the app
-def create_app(
-    store: Store,
-    token: str | None,
-    settings: AppSettings | None = None,
-    extractor: Extractor | None = None,
-) -> FastAPI:
+def create_app(store: Store, token: str | None, settings: AppSettings | None = None) -> FastAPI:
     """The review page and REST service over ``store``. ``token``: the secret every write must carry
-    (None refuses all writes). ``extractor``: the one uploads are extracted with (loaded on the first
-    upload when None). At start, batch jobs a stopped server left unfinished are failed."""
+    (None refuses all writes). At start, batch jobs a stopped server left unfinished are failed."""
     settings = settings or AppSettings()
     schema = load_schema()
     jobs = BatchJobs(store, settings.archive_root, settings.max_batch_workers)
@@ -434,16 +444,19 @@ def create_app(
     )
     app.state.token = token
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))  # outermost
+    app.add_exception_handler(OperationalError, _database_failed)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    extractor_lock = threading.Lock()
-    loaded: list[Extractor] = [extractor] if extractor else []
+    key_lock = threading.Lock()
+    upload_key: list[tuple[str, str]] = []
 
-    def the_extractor() -> Extractor:
-        with extractor_lock:
-            if not loaded:
-                loaded.append(Extractor.load())
-            return loaded[0]
+    def the_upload_key() -> tuple[str, str]:
+        """(pipeline, model version) uploads are stored under: the model's, loaded once for its card."""
+        with key_lock:
+            if not upload_key:
+                upload_key.append(extraction_key(Extractor.load(settings.model).model_card))
+            return upload_key[0]
 
     def field_or_404(session, field_id: int) -> FieldRow:
         row = session.get(FieldRow, field_id, options=[selectinload(FieldRow.reviews)])
@@ -507,14 +520,30 @@ def create_app(
             extraction = newest_extraction(session, document_id)
             return extraction.meta("agency") if extraction else None
 
-    @app.post("/fields/{field_id}/review", tags=["review"], dependencies=[Depends(require_token)])
-    def review(field_id: int, decision: ReviewIn) -> ReviewResult:
-        """Record a decision about one field (appended to the audit trail; nothing is overwritten). A
-        decision about a carried count (上年结转, 结转下年度) re-runs the cross-year check of its agency."""
+    @app.post(
+        "/fields/{field_id}/review",
+        tags=["review"],
+        dependencies=[Depends(require_token)],
+        responses={
+            409: {"description": "E_STALE: the document was extracted again; review its newest fields"},
+            422: {"description": "E_VALUE: a value the field cannot hold, or a malformed body"},
+        },
+    )
+    def review(field_id: Id, decision: ReviewIn) -> ReviewResult:
+        """Record a decision about one field (appended to the audit trail; nothing is overwritten; decisions
+        about one document are taken one at a time). A count is a whole number, an amount a finite decimal
+        of at most 4 places, and only a 增/减 column goes below zero. A decision about a carried count
+        (上年结转, 结转下年度) re-runs the cross-year check of its agency."""
         try:
             made = store.review(field_id, decision.action, decision.reviewer, decision.value)
         except KeyError:
             raise HTTPException(404, f"no field {field_id}") from None
+        except StaleField:
+            raise HTTPException(
+                409, f"E_STALE: field {field_id} is of an extraction no longer in use"
+            ) from None
+        except ValueError as exc:
+            raise HTTPException(422, f"E_VALUE: {exc}") from None
         cross_year = None
         with store.sessions() as session:
             row = field_or_404(session, field_id)
@@ -534,7 +563,7 @@ def create_app(
             )
 
     @app.get("/documents/{document_id}/meta", tags=["review"])
-    def document_meta(document_id: int) -> MetaOut:
+    def document_meta(document_id: Id) -> MetaOut:
         """The document's agency and year in use, as extracted, their status, doubts and reviews."""
         with store.sessions() as session:
             extraction = newest_extraction(session, document_id)
@@ -548,7 +577,7 @@ def create_app(
         dependencies=[Depends(require_token)],
     )
     def review_meta(
-        document_id: int, key: Literal["agency", "year"], decision: MetaReviewIn
+        document_id: Id, key: Literal["agency", "year"], decision: MetaReviewIn
     ) -> MetaReviewResult:
         """Record a decision about the document's agency (a name) or year (the report's year), appended to
         the audit trail; the export and the cross-year check use it, and the check is re-run over the
@@ -562,7 +591,7 @@ def create_app(
         except KeyError:
             raise HTTPException(404, f"no document {document_id}") from None
         except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(422, f"E_VALUE: {exc}") from None
         summary = check_cross_year(store, [before, agency_in_use(document_id)])
         with store.sessions() as session:
             queue = queue_of_document(session, document_id)
@@ -574,7 +603,7 @@ def create_app(
             )
 
     @app.post("/documents/{document_id}/check", tags=["review"])
-    def check(document_id: int, trial: CheckIn) -> CheckOut:
+    def check(document_id: Id, trial: CheckIn) -> CheckOut:
         """The identities (勾稽关系) broken by the document's values in use with ``values`` tried in
         their place: the page asks this as the reviewer types. Nothing is written."""
         with store.sessions() as session:
@@ -589,7 +618,7 @@ def create_app(
             return CheckOut(broken=[Broken(**_broken_fields(b)) for b in broken])
 
     @app.get("/fields/{field_id}/crop.png", tags=["evidence"], response_class=Response)
-    def crop(field_id: int) -> Response:
+    def crop(field_id: Id) -> Response:
         """The page band around the field's cell with the cell outlined (PDFs and page images)."""
         with store.sessions() as session:
             row = field_or_404(session, field_id)
@@ -603,7 +632,7 @@ def create_app(
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/fields/{field_id}/source", tags=["evidence"])
-    def source(field_id: int) -> list[dict]:
+    def source(field_id: Id) -> list[dict]:
         """The source rows around a text form's field, the field's row marked."""
         with store.sessions() as session:
             row = field_or_404(session, field_id)
@@ -619,7 +648,8 @@ def create_app(
     )
     def upload(file: UploadFile) -> UploadOut:
         """Store a file under the data directory by its content hash and extract it (once per content,
-        pipeline and model version)."""
+        pipeline and model version) in a worker process under the batch's limits: one that takes longer
+        than its time limit fails with E_TIMEOUT (sending it again tries again)."""
         data = file.file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise HTTPException(413, f"the file is over the {settings.max_upload_bytes}-byte limit")
@@ -629,20 +659,20 @@ def create_app(
         suffix = Path(file.filename or "").suffix.lower()
         target = _store_upload(settings.upload_dir, digest, suffix if SAFE_SUFFIX.match(suffix) else "", data)
         document = store.add_document(digest, str(target), len(data), target.suffix.lstrip(".") or None)
-        the = the_extractor()
-        versions = extraction_key(the.model_card)
+        versions = the_upload_key()
         done = {(p, m): s for p, m, s in store.extractions_of(document)}
         if done.get(versions) in (None, "failed"):
-            record, evidence = the.extract_with_evidence(target)
-            store.save_extraction(
-                document, record, evidence, *versions, extraction_state(record, schema.section_of)
+            outcome = extract_upload(
+                target, settings.model, settings.upload_timeout_s, settings.upload_memory_limit_gib
             )
+            state = extraction_state(outcome.record, schema.section_of)
+            store.save_extraction(document, outcome.record, outcome.evidence, *versions, state)
         with store.sessions() as session:
             extraction = newest_extraction(session, document)
             return UploadOut(id=document, sha256=digest, state=extraction.state, error=extraction.error)
 
     @app.get("/documents/{document_id}", tags=["documents"])
-    def document(document_id: int) -> DocumentOut:
+    def document(document_id: Id) -> DocumentOut:
         """A document's state and record (reviewed values in place of extracted ones)."""
         with store.sessions() as session:
             row = session.get(DocumentRow, document_id)
@@ -674,7 +704,7 @@ def create_app(
             )
 
     @app.get("/documents/{document_id}/fields", tags=["documents"])
-    def document_fields(document_id: int) -> list[FieldOut]:
+    def document_fields(document_id: Id) -> list[FieldOut]:
         """Every field of the document's newest extraction with its confidence, status and provenance."""
         with store.sessions() as session:
             if session.get(DocumentRow, document_id) is None:
@@ -711,7 +741,7 @@ def create_app(
         return [_batch_out(status, jobs) for status in jobs.recent(limit)]
 
     @app.get("/batches/{job_id}", tags=["batches"])
-    def batch(job_id: int) -> BatchOut:
+    def batch(job_id: Id) -> BatchOut:
         """A batch job's state, its files' counts by state, its summary line and error."""
         status = jobs.status(job_id)
         if status is None:
@@ -719,6 +749,13 @@ def create_app(
         return _batch_out(status, jobs)
 
     return app
+
+
+def _database_failed(_request: Request, exc: OperationalError) -> JSONResponse:
+    """A database the server cannot reach, read or write: 503 with E_DB and the cause, not a traceback."""
+    cause = database_cause(exc)
+    log.warning("E_DB: %s", cause)
+    return JSONResponse({"detail": f"E_DB: {cause}"}, status_code=503)
 
 
 def _broken_fields(flag: dict) -> dict:
@@ -757,16 +794,19 @@ def serve(
     settings: AppSettings | None = None,
 ) -> None:
     """Run the review page and REST service. The token is ``token``, else $NIANBAO_TOKEN, else a fresh
-    random one printed with a link that hands it to the page."""
+    random one printed with a link that hands it to the page. Requests must name ``host`` or one of the
+    settings' allowed hosts."""
     import uvicorn
 
+    settings = settings or AppSettings()
+    settings = replace(settings, allowed_hosts=(*settings.allowed_hosts, host_name(host)))
     token = token or os.environ.get(TOKEN_ENV)
     shown = ""
     if not token:
         token = secrets.token_urlsafe(18)
         shown = f"#token={token}"
     store = Store.open(db_url)
-    print(f"nianbao review page: http://{host}:{port}/{shown}", file=sys.stderr)
+    print(f"nianbao review page: http://{host_name(host)}:{port}/{shown}", file=sys.stderr)
     try:
         uvicorn.run(create_app(store, token, settings), host=host, port=port)
     finally:

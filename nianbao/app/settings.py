@@ -6,8 +6,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nianbao.batch import BatchSettings
 from nianbao.extraction.pipeline import MAX_BYTES
 from nianbao.models import review_policy
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # as the Host header names them
+
+
+def host_name(host: str) -> str:
+    """A bound address as a ``Host`` header names it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,12 @@ class AppSettings:
     threshold: float = field(default_factory=lambda: review_policy().threshold)
     upload_dir: Path = Path("nianbao-uploads")  # uploaded files, named by content hash
     max_upload_bytes: int = MAX_BYTES  # the extractor refuses larger files anyway
+    # An upload's extraction is bounded as a batch's file is: in time (E_TIMEOUT) and address space.
+    upload_timeout_s: float = BatchSettings.timeout_s
+    upload_memory_limit_gib: float = BatchSettings.memory_limit_gib  # 0: no limit
+    model: str | None = None  # field mapper artifact uploads are extracted with; the shipped one when None
+    # Host header values a request may carry (DNS rebinding): ``nianbao serve`` adds the bound host.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     crop_dpi: float = 100.0  # page images for evidence: enough to read a cell, small to send
     crop_margin_pt: float = 40.0  # page kept above and below the cell, in PDF points
     context_rows: int = 2  # source rows shown either side of a text form's cell
@@ -29,7 +43,12 @@ class AppSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
             raise ValueError("threshold must be within [0, 1]")
-        if min(self.max_upload_bytes, self.queue_documents, self.max_batch_workers) < 1 or self.crop_dpi <= 0:
+        if (
+            min(self.max_upload_bytes, self.queue_documents, self.max_batch_workers) < 1
+            or min(self.crop_dpi, self.upload_timeout_s) <= 0
+            or self.upload_memory_limit_gib < 0
+        ):
             raise ValueError(
-                "max_upload_bytes, crop_dpi, queue_documents and max_batch_workers must be positive"
+                "max_upload_bytes, crop_dpi, queue_documents, max_batch_workers and upload_timeout_s must be "
+                "positive, upload_memory_limit_gib not negative"
             )

@@ -6,6 +6,13 @@ and when. So nothing is overwritten: a document is one row per content hash, eac
 newest review's, else the extracted one. The schema is created and upgraded by Alembic migrations
 (``migrations/``), never by ``create_all``, so a database made by an older nianbao is upgraded in place.
 
+A review belongs to the document and field, not to one extraction: when the document is extracted again
+(a new model), each decision is carried over to the new extraction's field (a review row pointing to the
+person's decision by ``carried_from``) if the new extraction reads what the person saw or the value they
+set; a field read otherwise waits for review again, with a ``review_conflict`` check flag that names both.
+Writers of one document's reviews and extractions are serialized (a row lock; SQLite's write lock), so an
+audit trail is a chain: each decision's old value is the previous one's new value.
+
 A document's agency and year are reviewed the same way (``meta_reviews``: per document, since they are
 the content's, not an extractor's). Doubts that a check across documents raises about a field
 (``check_flags``, e.g. the cross-year check of ``crossyear.py``) are derived data instead: replaced by each
@@ -15,11 +22,12 @@ run of the check, they hold an unreviewed field in the queue.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -35,8 +43,10 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -46,6 +56,8 @@ from sqlalchemy.orm import (
     selectinload,
     sessionmaker,
 )
+
+from nianbao.schema import load_schema
 
 if TYPE_CHECKING:
     from nianbao.extraction.mapping import CellEvidence
@@ -58,8 +70,15 @@ ACTIONS = ("accept", "correct", "not_stated")  # what a reviewer can decide abou
 META_KEYS = ("agency", "year")  # what a reviewer can set about a document
 META_DOUBT_FLAGS = frozenset({"meta_uncertain", "meta_disagrees"})  # record flags that put meta in doubt
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # a reviewed report year must lie within
+REVIEW_CONFLICT = "review_conflict"  # check flag: a re-extraction read a reviewed field otherwise
 Value = int | float | None
 MetaValue = str | int | None
+T = TypeVar("T")
+
+
+class StaleField(LookupError):
+    """A review of a field of an extraction that is no longer its document's newest: the page that asked
+    was loaded before the document was extracted again."""
 
 
 def _now() -> datetime:
@@ -182,12 +201,15 @@ class ReviewRow(Base):
     new_value: Mapped[Value] = mapped_column(JSON)
     reviewer: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # set on a decision carried over from an earlier extraction: the person's own decision it repeats
+    carried_from: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
     field: Mapped[FieldRow] = relationship(back_populates="reviews")
 
 
 class CheckFlagRow(Base):
-    """A doubt a check across documents raised about one field, e.g. ``cross_year_mismatch``. Derived: each
-    run of the check replaces its flags (a flag raised again is kept as it was). An unreviewed field with
+    """A doubt a check across documents raised about one field, e.g. ``cross_year_mismatch``: each run of
+    the check replaces its flags (a flag raised again is kept as it was); or a re-extraction that read a
+    reviewed field otherwise (``review_conflict``, against the reviewed field). An unreviewed field with
     one waits for review; a review answers it as it answers any other flag."""
 
     __tablename__ = "check_flags"
@@ -301,6 +323,12 @@ def file_hash(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def database_cause(exc: Exception) -> str:
+    """The first line of what the database driver said (else of the error), for a one-line E_DB report."""
+    said = str(getattr(exc, "orig", None) or exc).strip()
+    return said.splitlines()[0] if said else exc.__class__.__name__
+
+
 def error_code(error: str | None) -> str | None:
     """The stable code at the front of a record's error ("E_CORRUPT: …" → "E_CORRUPT")."""
     return error.split(":", 1)[0].strip() if error else None
@@ -350,9 +378,22 @@ class Store:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def _insert_or_get(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a transaction; once more when another writer (a second batch on the database)
+        inserted the same unique key between its look-up and its insert: the second look-up finds it."""
+        try:
+            with self.sessions.begin() as session:
+                return work(session)
+        except IntegrityError:
+            with self.sessions.begin() as session:
+                return work(session)
+
     def add_document(self, digest: str, path: str, size: int, form: str | None = None) -> int:
-        """The document's id, adding it the first time its content (SHA-256 ``digest``) is seen."""
-        with self.sessions.begin() as session:
+        """The document's id, adding it the first time its content (SHA-256 ``digest``) is seen. The path is
+        kept absolute, so a server started in another directory than the batch still finds the file."""
+        path = os.path.abspath(path)
+
+        def work(session: Session) -> int:
             row = session.scalar(select(DocumentRow).where(DocumentRow.sha256 == digest))
             if row is None:
                 row = DocumentRow(sha256=digest, path=path, size=size, form=form)
@@ -361,6 +402,8 @@ class Store:
             else:
                 row.path = path
             return row.id
+
+        return self._insert_or_get(work)
 
     def save_extraction(
         self,
@@ -371,8 +414,9 @@ class Store:
         model_version: str,
         state: str | None = None,
     ) -> int:
-        """A record and its fields, in one transaction. Saving the same key again returns the first id,
-        except that a failed extraction gives way to a new attempt (it holds no fields to keep)."""
+        """A record and its fields, in one transaction, the document's reviews carried over to them. Saving
+        the same key again returns the first id, except that a failed extraction gives way to a new attempt
+        (it holds no fields to keep)."""
         state = state or ("failed" if record["error"] else "done")
         if state not in STATES:
             raise ValueError(f"state {state!r} is not one of {STATES}")
@@ -382,6 +426,7 @@ class Store:
             for key in flag_fields(flag):
                 flags_of.setdefault(key, []).append(flag)
         with self.sessions.begin() as session:
+            _lock_document(session, document_id)
             found = session.scalar(
                 select(ExtractionRow).where(
                     ExtractionRow.document_id == document_id,
@@ -415,6 +460,7 @@ class Store:
             )
             session.add(extraction)
             session.flush()
+            _carry_reviews(session, extraction)
             return extraction.id
 
     def extractions_of(self, document_id: int) -> list[tuple[str, str, str]]:
@@ -435,16 +481,22 @@ class Store:
         error: str | None = None,
         batch_job_id: int | None = None,
     ) -> None:
-        """Where a batch stands on one path; the newest state replaces the last (progress, not audit)."""
+        """Where a batch stands on one path (kept absolute); the newest state replaces the last (progress,
+        not audit)."""
         if state not in FILE_STATES:
             raise ValueError(f"state {state!r} is not one of {FILE_STATES}")
-        with self.sessions.begin() as session:
+        path = os.path.abspath(path)
+
+        def work(session: Session) -> None:
             row = session.scalar(select(FileRow).where(FileRow.path == path))
             if row is None:
                 row = FileRow(path=path)
                 session.add(row)
             row.document_id, row.state, row.batch_job_id = document_id, state, batch_job_id
             row.error, row.error_code = error, error_code(error)
+            session.flush()  # a path another batch inserted meanwhile fails here, inside the retry
+
+        self._insert_or_get(work)
 
     def settle_files(self, document_id: int | None = None) -> None:
         """Pending files take the state and error of their document's newest extraction, if it has one
@@ -478,14 +530,27 @@ class Store:
             return {state: 0 for state in FILE_STATES} | dict(session.execute(query).all())
 
     def review(self, field_id: int, action: str, reviewer: str, value: Value = None) -> ReviewRow:
-        """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value``, ``not_stated``
-        sets null."""
+        """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value`` (ValueError when
+        the field cannot hold it: ``Schema.check_value``), ``not_stated`` sets null. KeyError for no such
+        field, StaleField for a field of an extraction its document no longer uses."""
         if action not in ACTIONS:
             raise ValueError(f"action {action!r} is not one of {ACTIONS}")
+        document_of = (
+            select(ExtractionRow.document_id)
+            .join(FieldRow, FieldRow.extraction_id == ExtractionRow.id)
+            .where(FieldRow.id == field_id)
+        )
         with self.sessions.begin() as session:
-            row = session.get(FieldRow, field_id)
-            if row is None:
+            document_id = session.scalar(document_of)
+            if document_id is None:
                 raise KeyError(field_id)
+            _lock_document(session, document_id)
+            row = session.get(FieldRow, field_id)
+            newest = select(func.max(ExtractionRow.id)).where(ExtractionRow.document_id == document_id)
+            if row.extraction_id != session.scalar(newest):
+                raise StaleField(field_id)
+            if action == "correct":
+                value = load_schema().check_value(row.key, value)
             old = row.current
             new = {"accept": old, "correct": value, "not_stated": None}[action]
             review = ReviewRow(field=row, action=action, old_value=old, new_value=new, reviewer=reviewer)
@@ -504,9 +569,10 @@ class Store:
         if action == "correct":
             value = _meta_value(key, value)
         with self.sessions.begin() as session:
-            document = session.get(DocumentRow, document_id, options=[selectinload(DocumentRow.meta_reviews)])
-            if document is None:
+            if session.scalar(select(DocumentRow.id).where(DocumentRow.id == document_id)) is None:
                 raise KeyError(document_id)
+            _lock_document(session, document_id)
+            document = session.get(DocumentRow, document_id, options=[selectinload(DocumentRow.meta_reviews)])
             extraction = session.scalar(newest_extraction_of(document_id))
             earlier = document.meta_review(key)
             old = extraction.meta(key) if extraction else earlier.new_value if earlier else None
@@ -519,12 +585,14 @@ class Store:
 
     def corrections(self) -> Iterator[dict]:
         """Every review decision as a label: document, field (a field key, or meta.agency / meta.year),
-        value, reviewer, time (oldest first)."""
+        value, reviewer, time (oldest first). A decision carried over to a later extraction is the same
+        decision: it is given once."""
         fields = (
             select(ReviewRow, FieldRow.key, DocumentRow.path, DocumentRow.sha256)
             .join(FieldRow, ReviewRow.field_id == FieldRow.id)
             .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
             .join(DocumentRow, ExtractionRow.document_id == DocumentRow.id)
+            .where(ReviewRow.carried_from.is_(None))
             .order_by(ReviewRow.id)
         )
         metas = (
@@ -542,6 +610,63 @@ class Store:
             ]
         # one trail in time order; field decisions before meta ones made in the same instant
         yield from sorted(labels, key=lambda label: label.pop("_at"))
+
+
+def _lock_document(session: Session, document_id: int) -> None:
+    """Hold off the other writers of a document's reviews and extractions until the transaction ends, so
+    what it reads next is what its write follows: PostgreSQL locks the document's row; SQLite, without row
+    locks, takes the database's write lock now (BEGIN IMMEDIATE; nothing may have been written before)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        session.execute(select(DocumentRow.id).where(DocumentRow.id == document_id).with_for_update())
+
+
+def _carry_reviews(session: Session, extraction: ExtractionRow) -> None:
+    """The newest decision about each field of the document, carried over to its new ``extraction``: kept
+    when the new extraction reads what the person saw or the value they set, else the field waits for
+    review again with a ``review_conflict`` flag naming both."""
+    earlier = (
+        select(ReviewRow, FieldRow.key)
+        .join(FieldRow, ReviewRow.field_id == FieldRow.id)
+        .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
+        .where(ExtractionRow.document_id == extraction.document_id, ExtractionRow.id != extraction.id)
+        .order_by(ReviewRow.id)
+    )
+    newest = {key: review.carried_from or review.id for review, key in session.execute(earlier)}
+    if not newest:
+        return
+    own = select(ReviewRow).options(selectinload(ReviewRow.field)).where(ReviewRow.id.in_(newest.values()))
+    decisions = {review.id: review for review in session.scalars(own)}
+    for row in extraction.fields:
+        if row.key not in newest:
+            continue
+        decision = decisions[newest[row.key]]
+        seen = decision.field.value  # what the extraction the person reviewed read
+        if row.value in (seen, decision.new_value):
+            session.add(
+                ReviewRow(
+                    field=row,
+                    action=decision.action,
+                    old_value=row.value,
+                    new_value=decision.new_value,
+                    reviewer=decision.reviewer,
+                    created_at=decision.created_at,
+                    carried_from=decision.id,
+                )
+            )
+        else:
+            detail = (
+                f"reviewed as {_shown(decision.new_value)} by {decision.reviewer} when read as "
+                f"{_shown(seen)}; this extraction reads {_shown(row.value)}"
+            )
+            session.add(
+                CheckFlagRow(field=row, other_field_id=decision.field_id, kind=REVIEW_CONFLICT, detail=detail)
+            )
+
+
+def _shown(value: Value) -> str:
+    return "not stated" if value is None else str(value)
 
 
 def _label(review: ReviewRow | MetaReviewRow, field: str, path: str, sha256: str) -> dict:
