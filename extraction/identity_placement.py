@@ -69,17 +69,26 @@ def _choices(row: LooseRow, own: list[Identity]) -> list[tuple[int, ...]]:
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class IdentityReading:
+    """Per loose row, the columns of its values (None: left open), and how many identities the
+    reading leaves broken: 0 proves the columns; more makes them the best guess, not a proof."""
+
+    columns: list[tuple[int, ...] | None]
+    broken: int = 0
+
+
 def place_by_identities(
     loose: list[LooseRow],
     known: dict[str, Number | None],
     identities: list[Identity],
     limits: PlacementLimits = PlacementLimits(),
-) -> list[tuple[int, ...] | None]:
+) -> IdentityReading:
     """For each loose row, the columns of its values when every choice that satisfies the identities
-    (over the known fields, ``known``: printed values, None for a blank, and the loose rows) puts them
-    there; None for a row the identities leave open. Identities with a field that is neither known nor
-    in a loose row are not used."""
-    undecided: list[tuple[int, ...] | None] = [None] * len(loose)
+    best (over the known fields, ``known``: printed values, None for a blank, and the loose rows) puts
+    them there; None for a row the identities leave open. Identities with a field that is neither known
+    nor in a loose row are not used."""
+    undecided = IdentityReading([None] * len(loose))
     if not loose or len(loose) > limits.max_rows:
         return undecided
     owner = {key: r for r, row in enumerate(loose) for key in row.keys}
@@ -100,12 +109,13 @@ def place_by_identities(
         return undecided
     solution, broken = found_best
     # A row is decided when no reading that breaks as few identities gives it another choice.
-    return [
+    columns = [
         variables[i][1]
         if _solve(loose, variables, shared, known, owner, exclude=i, most_broken=broken) is None
         else None
         for i in solution
     ]
+    return IdentityReading(columns, broken)
 
 
 def _single_owner(identity: Identity, owner: dict[str, int]) -> bool:

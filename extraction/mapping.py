@@ -697,29 +697,36 @@ class Decoder(ColumnReading, OrderPlacement):
             known[key] = (
                 None if cell is None else parse_value(cell.raw, decimal=self.schema.is_decimal(key)).value
             )
-        columns = place_by_identities(problem, known, self.schema.identities[fmt])
+        reading = place_by_identities(problem, known, self.schema.identities[fmt])
         decided = {
-            key for row, chosen in zip(rows, columns, strict=True) if chosen is not None for key in row.keys
+            key
+            for row, chosen in zip(rows, reading.columns, strict=True)
+            if chosen is not None
+            for key in row.keys
         }
         result.flags = [
             f for f in result.flags if not (f["kind"] == "position_uncertain" and f["field"] in decided)
         ]
-        for row, chosen in zip(rows, columns, strict=True):
+        # With identities left broken (a value misread elsewhere), the columns are the best guess: filed
+        # there, but halved in confidence and doubted like any row placed without positions.
+        proven = reading.broken == 0
+        doubt = None if proven else f"placed where the identities fit best; {reading.broken} stay broken"
+        for row, chosen in zip(rows, reading.columns, strict=True):
             if chosen is None:
                 continue
             for key in row.keys:
                 result.cells.pop(key, None)
-            slots = [(row.floated, True)] * len(row.keys)  # a free column takes the floated value
+            slots = [(row.floated, proven)] * len(row.keys)  # a free column takes the floated value
             for column, piece in zip(chosen, row.values, strict=True):
-                slots[column] = (piece, True)
-            _file_cells(result, row.obs, list(row.keys), slots, row.confidence, row.label, row.yuan)
+                slots[column] = (piece, proven)
+            _file_cells(result, row.obs, list(row.keys), slots, row.confidence, row.label, row.yuan, doubt)
             result.flags.extend(
                 {
                     "field": row.keys[c],
                     "kind": "placed_by_identities",
                     "detail": f"row {row.label!r} ({row.obs.row.where}) printed {len(row.values)} values for "
-                    f"{len(row.keys)} columns{_floated_note(row)}; only these columns satisfy the table's "
-                    "identities",
+                    f"{len(row.keys)} columns{_floated_note(row)}; "
+                    + ("only these columns satisfy the table's identities" if proven else doubt),
                 }
                 for c in range(len(row.keys))
                 if c in chosen or row.floated is not None
