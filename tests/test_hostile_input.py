@@ -29,6 +29,7 @@ from hostile_inputs import (
 )
 from scipy.optimize import linear_sum_assignment
 
+from nianbao.app.evidence import _page_image
 from nianbao.batch import BatchSettings, archive_files, run_batch
 from nianbao.extraction import mapping
 from nianbao.extraction.document import ReadError
@@ -178,6 +179,14 @@ def test_a_huge_pdf_page_is_rendered_at_a_lower_resolution() -> None:
     assert gray.size <= MAX_PIXELS + rounding and dpi < ScanSettings().dpi
     assert capped_dpi(595, 842, ScanSettings().dpi) == ScanSettings().dpi, "an A4 page keeps its resolution"
     assert 14_400**2 * (capped_dpi(14_400, 14_400, 150) / 72) ** 2 == pytest.approx(MAX_PIXELS)
+
+
+def test_the_review_page_renders_a_huge_pdf_page_under_the_pixel_cap(tmp_path: Path) -> None:
+    path = tmp_path / "huge-page.pdf"
+    path.write_bytes(huge_page_pdf())
+    image, scale = _page_image(str(path), path.stat().st_mtime, 1, 300.0)
+    assert image.width * image.height <= MAX_PIXELS + image.width + image.height + 1
+    assert image.width == pytest.approx(14_400 * scale, abs=2)  # crops still land on their cells
 
 
 def test_a_zip_bomb_docx_is_refused_before_it_is_parsed() -> None:

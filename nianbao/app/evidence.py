@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from nianbao.extraction.document import Document, TableBlock
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES
-from nianbao.extraction.readers.scan import ScanSettings
+from nianbao.extraction.readers.scan import ScanSettings, capped_dpi
 from nianbao.store import FieldRow
 
 POINTS_PER_INCH = 72
@@ -56,6 +56,8 @@ def _page_image(path: str, mtime: float, page: int, dpi: float) -> tuple[Image.I
             # the scan reader's convention: the image's own dpi, else the scan settings' default
             own_dpi = float(image.info.get("dpi", (0, 0))[0]) or ScanSettings().dpi
             frame = image.convert("RGB")
+        points = POINTS_PER_INCH / own_dpi
+        dpi = capped_dpi(frame.width * points, frame.height * points, dpi)  # never past the pixel cap
         scale = dpi / own_dpi
         frame = frame.resize((max(1, round(frame.width * scale)), max(1, round(frame.height * scale))))
         return frame, dpi / POINTS_PER_INCH
@@ -65,8 +67,9 @@ def _page_image(path: str, mtime: float, page: int, dpi: float) -> tuple[Image.I
     try:
         if not 1 <= page <= len(pdf):
             raise EvidenceMissing(f"page {page} is not in the document")
-        scale = dpi / POINTS_PER_INCH
-        return pdf[page - 1].render(scale=scale).to_pil().convert("RGB"), scale
+        pdf_page = pdf[page - 1]
+        scale = capped_dpi(*pdf_page.get_size(), dpi) / POINTS_PER_INCH  # a huge page: a coarser render
+        return pdf_page.render(scale=scale).to_pil().convert("RGB"), scale
     finally:
         pdf.close()
 
