@@ -65,28 +65,41 @@ def _best(gains: np.ndarray) -> Alignment:
     return Alignment(float(score[n, k]), tuple(_trace(score, n, k)))
 
 
-def alternatives(gains: np.ndarray, around: Alignment | None = None) -> list[Alignment]:
-    """The rivals a placement is weighed against, the best alignment (or ``around``) first: for every
-    allowed pair the best alignment that makes it (a run shifted by one row is one of these), and for
-    each pair of the first the best alignment without it. Only positive gains are taken."""
-    gains = np.where(gains > 0, gains, NOT_ALLOWED)
+def _allowed(gains: np.ndarray) -> np.ndarray:
+    """Only positive gains are taken."""
+    return np.where(gains > 0, gains, NOT_ALLOWED)
+
+
+def alternatives(gains: np.ndarray) -> list[Alignment]:
+    """The rivals a placement is weighed against, the best alignment first: for every allowed pair the
+    best alignment that makes it (a run shifted by one row is one of these), and for each pair of the
+    best the best alignment without it. Only positive gains are taken."""
+    gains = _allowed(gains)
     if gains.size == 0:
         return []
     n, k = gains.shape
     before = _table(gains)
     after = _table(gains[::-1, ::-1])  # after[a, b]: the best over the last a items and last b slots
-    first = around or Alignment(float(before[n, k]), tuple(_trace(before, n, k)))
+    first = Alignment(float(before[n, k]), tuple(_trace(before, n, k)))
     out = [first]
     for i, j in zip(*np.nonzero(np.isfinite(gains)), strict=True):
         i, j = int(i), int(j)
         tail = [(n - 1 - a, k - 1 - b) for a, b in _trace(after, n - 1 - i, k - 1 - j)][::-1]
         pairs = (*_trace(before, i, j), (i, j), *tail)
         out.append(Alignment(float(before[i, j] + gains[i, j] + after[n - 1 - i, k - 1 - j]), pairs))
-    for pair in first.pairs:
+    return list({a.pairs: a for a in out + without_each(gains, first)}.values())
+
+
+def without_each(gains: np.ndarray, alignment: Alignment) -> list[Alignment]:
+    """For each pair of ``alignment``, the best alignment without it (the rival of that placement that
+    the alternatives through other pairs may miss: the one that leaves its item unplaced)."""
+    gains = _allowed(gains)
+    out = []
+    for pair in alignment.pairs:
         without = gains.copy()
         without[pair] = NOT_ALLOWED
         out.append(_best(without))
-    return list({a.pairs: a for a in out}.values())
+    return out
 
 
 def margins(chosen: Alignment, rivals: list[Alignment], worth: dict[tuple, float]) -> list[Placement]:

@@ -773,12 +773,10 @@ def _split_row(before: Row, row: Row) -> bool:
     """Is ``row`` (values, no label) the rest of ``before`` (a label over blank cells) in one table?"""
     return (
         before.positional
-        and row.positional
         and before.table == row.table
         and not before.has_values
         and bool(before.label_text)
-        and row.has_values
-        and not any(not p.copy for p in row.texts)
+        and _bare_values(row)
     )
 
 

@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from nianbao.extraction.alignment import Alignment, alternatives, margins
+from nianbao.extraction.alignment import Alignment, alternatives, margins, without_each
 from nianbao.extraction.columns import chunk_starts, under_header
 from nianbao.extraction.rows import LabelHabit, MappingResult, RowDecision, RowObservation
 from nianbao.schema import Section
@@ -204,7 +204,8 @@ class OrderPlacement:
         out: list[RowDecision] = []
         scale = self.settings.order_margin_scale
         for g, problem in enumerate(problems):
-            rivals = problem.rivals + alternatives(problem.gains, around=chosen[g])
+            # The rivals through every pair do not depend on the choice; those without a pair do.
+            rivals = problem.rivals + without_each(problem.gains, chosen[g])
             value = {a.pairs: worth(_swap(chosen, g, a)) for a in rivals}
             for placement in margins(chosen[g], rivals, value):
                 p = 1.0 - float(np.exp(-scale * placement.margin))
