@@ -28,6 +28,7 @@ from nianbao.extraction.grid import Row, is_numbered
 from nianbao.extraction.identity_placement import LooseRow, place_by_identities
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.order_rows import OrderPlacement
+from nianbao.extraction.printed_order import as_printed, printed_order
 from nianbao.extraction.rows import (
     CellEvidence,
     HeaderCell,
@@ -95,6 +96,9 @@ class MappingSettings:
     # and this share of them at least (a stray line or two that names a filed row is no table).
     duplicate_rows: int = 4
     duplicate_share: float = 0.5
+    # Two neighbouring rows are read swapped where the report's labels name the second before the first,
+    # at most this many named rows apart (printed_order).
+    swap_reach: int = 3
 
     @classmethod
     def from_dict(cls, values: dict) -> MappingSettings:
@@ -123,7 +127,11 @@ class Decoder(ColumnReading, OrderPlacement):
         self._named_columns: dict[tuple[str, str], tuple[str | None, float]] = {}
 
     # -- walk: rows → observations -------------------------------------------------------------
-    def observe(self, rows: list[Row]) -> tuple[list[RowObservation], list[HeaderCell]]:
+    def observe(
+        self, rows: list[Row]
+    ) -> tuple[list[RowObservation], list[HeaderCell], list[tuple[str, bool]]]:
+        """The data rows as the decoder sees them, the column headers, and the canonical rows the
+        report's labels surely name, in the order it prints them."""
         texts = {p.text for r in rows if not r.sentence for p in r.texts}
         texts.update(r.label_text for r in rows if not r.sentence)
         probs = dict(zip(texts, self.scorer.score(list(texts)), strict=True))
@@ -234,7 +242,37 @@ class Decoder(ColumnReading, OrderPlacement):
                     named_after,
                 )
             )
-        return observations, all_headers
+        return observations, all_headers, self._named_in_order(gaps, probs)
+
+    def _named_in_order(self, gaps: list[list[str]], probs: dict[str, np.ndarray]) -> list[tuple[str, bool]]:
+        """The canonical rows (s3.withheld.secret) that label lines between data rows surely name, in
+        the order the report prints them, each with whether its line is numbered: the tail of a wrapped
+        label (复申请) or a line of prose names a row as surely as an unnumbered label does. Rows' own
+        labels are left out: a converter prints the labels it tore away before or after their numbers,
+        so how they interleave with the labels left in the table says nothing of the rows' order."""
+        units = [
+            (label, lines)
+            for gap in gaps
+            for label, lines in _wrapped_units(_unglued([line for line in gap if line != _SECTION_CUT]))
+        ]
+        missing = list(dict.fromkeys(t for label, lines in units for t in (label, *lines) if t not in probs))
+        probs.update(zip(missing, self.scorer.score(missing), strict=True))
+
+        def sure(text: str) -> str | None:
+            concept, p = self.scorer.best(probs[text], "row:")
+            row_like = self.scorer.role_of(probs[text])[0] == "row"
+            return concept[4:] if concept and p >= self.settings.confident_label and row_like else None
+
+        named = []
+        for label, lines in units:
+            # A numbering over lines that are labels of their own (（三）不予公开 over its unnumbered items):
+            # the lines name the rows.
+            concept = sure(label)
+            if concept is not None:
+                named.append((concept, is_numbered(label)))
+            else:
+                named += [(c, is_numbered(line)) for line in lines if (c := sure(line)) is not None]
+        return named
 
     def _listed_labels(
         self, rows: list[Row], gaps: list[list[str]], probs: dict[str, np.ndarray]
@@ -405,9 +443,9 @@ class Decoder(ColumnReading, OrderPlacement):
 
     # -- decode: observations → cells ------------------------------------------------------------
     def decode(self, rows: list[Row], text: str, year: int | None) -> MappingResult:
-        observations, headers = self.observe(rows)
+        observations, headers, named = self.observe(rows)
         fmt, evidence = self.detect_format(text, observations, headers, year)
-        return self._read(observations, fmt, evidence, habit=self._label_habit(observations))
+        return self._read(observations, fmt, evidence, self._label_habit(observations), named)
 
     def _label_habit(self, observations: list[RowObservation]) -> LabelHabit:
         """How the report most likely prints labels apart from their numbers. Where nearly every
@@ -420,14 +458,27 @@ class Decoder(ColumnReading, OrderPlacement):
         return "before" if close else "around"
 
     def _read(
-        self, observations: list[RowObservation], fmt: str, evidence: dict[str, float], habit: LabelHabit
+        self,
+        observations: list[RowObservation],
+        fmt: str,
+        evidence: dict[str, float],
+        habit: LabelHabit,
+        named: list[tuple[str, bool]],
     ) -> MappingResult:
-        """The observed rows read as the template's cells (``habit``: see _label_habit)."""
+        """The observed rows read as the template's cells (``habit``: see _label_habit), each section's
+        rows in the order the report prints them (``named``: see observe)."""
         result = MappingResult(fmt, evidence, {})
         floated = _floated_numbers(observations)
         floated_chunks = {c for _, chunks in floated for c in chunks}
         single_rows, by_section, unlabelled = self._split_sections(observations, fmt, floated_chunks)
-        sections = self.schema.sections
+        # Each section's rows in the order the report prints them, as far as its numbered labels show.
+        reach = self.settings.swap_reach
+        sections = {
+            name: as_printed(
+                s, fmt, printed_order(s.row_order(fmt), _of_section(named, name, numbered=True), reach)
+            )
+            for name, s in self.schema.sections.items()
+        }
         decided = {
             name: self._in_order(self._assign(by_section.get(name, []), s, fmt), s, fmt)
             for name, s in sections.items()
@@ -445,8 +496,10 @@ class Decoder(ColumnReading, OrderPlacement):
         loose: list[LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
             run = sorted(unplaced[name], key=lambda o: o.index)
-            decided[name] += self._place_by_habit(run, decided[name], section, fmt, habit)
+            section, by_order, swap = self._place_in_printed_order(run, decided[name], section, fmt, habit)
+            decided[name] += by_order
             placed.update(id(d.obs) for d in decided[name])
+            doubted = self._order_doubts(by_order, section, fmt, _of_section(named, name), swap)
             starts = chunk_starts(decided[name], section, fmt)
             # One header that contradicts the template's column order puts the whole table's in doubt:
             # a continuation page repeats no header, but the converter moved its columns all the same.
@@ -455,6 +508,8 @@ class Decoder(ColumnReading, OrderPlacement):
                 for d in decided[name]
             )
             for decision in decided[name]:
+                if decision.concept in doubted:
+                    _flag_order_doubt(decision, section, fmt, doubted[decision.concept], result)
                 loose_row = self._emit_row(decision, section, fmt, starts, result, header_doubt)
                 if loose_row is not None:
                     loose.append(loose_row)
@@ -750,18 +805,49 @@ def _printed(obs: RowObservation) -> tuple[int | float | None, ...]:
     return tuple(parse_value(v.text, decimal=True).value for v in obs.row.values if v.text)
 
 
+def _of_section(named: list[tuple[str, bool]], section: str, numbered: bool = False) -> list[str]:
+    """The rows of ``section`` among canonical rows named with their section (s3.withheld.secret), only
+    those named by numbered labels if ``numbered``."""
+    return [
+        row.partition(".")[2]
+        for row, by_number in named
+        if row.partition(".")[0] == section and by_number >= numbered
+    ]
+
+
+def _flag_order_doubt(
+    decision: RowDecision, section: Section, fmt: str, why: str, result: MappingResult
+) -> None:
+    """A row placed by order where the table gives reason to doubt that order (``why``): which row it is
+    is not known (the identities cannot tell rows that add into the same totals)."""
+    for column in section.columns_of(fmt, decision.concept):
+        result.flags.append(
+            {
+                "field": section.key(decision.concept, column),
+                "kind": "order_doubt",
+                "detail": f"row at {decision.obs.row.where} was placed by order as "
+                f"{section.rows[decision.concept]}, but {why}",
+            }
+        )
+
+
 def _wrapped_labels(lines: list[str]) -> list[str]:
     """Label lines joined into labels: where labels are numbered, a label runs from its numbering to the
     next (a wrapped one spans lines); unnumbered, each line is one."""
+    return [label for label, _ in _wrapped_units(lines)]
+
+
+def _wrapped_units(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """As _wrapped_labels, each label with the lines it was joined from."""
     if not any(is_numbered(line) for line in lines):
-        return list(lines)
-    labels: list[str] = []
+        return [(line, [line]) for line in lines]
+    units: list[list[str]] = []
     for line in lines:
-        if is_numbered(line) or not labels:
-            labels.append(line)
+        if is_numbered(line) or not units:
+            units.append([line])
         else:
-            labels[-1] += line
-    return labels
+            units[-1].append(line)
+    return [("".join(unit), unit) for unit in units]
 
 
 def _bare_values(row: Row) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 
 from nianbao.extraction.alignment import Alignment, alternatives, margins, without_each
 from nianbao.extraction.columns import chunk_starts, under_header
+from nianbao.extraction.printed_order import anchored_swaps, as_printed, contradicted
 from nianbao.extraction.rows import LabelHabit, MappingResult, RowDecision, RowObservation
 from nianbao.schema import Section
 
@@ -143,6 +144,31 @@ class OrderPlacement:
     def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
         return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
 
+    def _place_in_printed_order(
+        self,
+        run: list[RowObservation],
+        labelled: list[RowDecision],
+        section: Section,
+        fmt: str,
+        habit: LabelHabit,
+    ) -> tuple[Section, list[RowDecision], tuple[str, str] | None]:
+        """The run placed in the section's order; where that leaves rows of the run that fit the
+        section unplaced, in the order with a labelled row and its neighbour swapped that places more of
+        them and breaks no more identities, and the pair swapped. (A report that printed
+        3.要求提供公开出版物 after 4.无正当理由大量反复申请 has two numbers-only rows between 1. and 3.,
+        where the template has room for one: read in template order, every row after is one off.)"""
+        placed, broken = self._place_by_habit(run, labelled, section, fmt, habit)
+        filed = {id(d.obs) for d in placed}
+        if not any(id(o) not in filed and self._fits_section(o, section, fmt) for o in run):
+            return section, placed, None
+        best: tuple[Section, list[RowDecision], tuple[str, str] | None] = (section, placed, None)
+        for pair, order in anchored_swaps(section.row_order(fmt), {d.concept for d in labelled}):
+            swapped = as_printed(section, fmt, order)
+            decisions, swapped_broken = self._place_by_habit(run, labelled, swapped, fmt, habit)
+            if len(decisions) > len(best[1]) and swapped_broken <= broken:
+                best = (swapped, decisions, pair)
+        return best
+
     def _place_by_habit(
         self,
         run: list[RowObservation],
@@ -150,21 +176,22 @@ class OrderPlacement:
         section: Section,
         fmt: str,
         habit: LabelHabit,
-    ) -> list[RowDecision]:
+    ) -> tuple[list[RowDecision], int]:
         """The run placed under the report's likely label habit; where that leaves identities of the
         section broken, under the habit whose placement makes the most of them hold (the likely one
         on a tie): a report printing every label after its row reads, by the closest label before,
         one row off all the way down, and only the identities say so."""
         placed, broken = self._place_by_order(run, labelled, section, fmt, habit)
         if not run or broken == 0:
-            return placed
+            return placed, broken
         readings = [(broken, placed)]
         for other in ("before", "after", "around"):
             if other != habit:
                 decisions, other_broken = self._place_by_order(run, labelled, section, fmt, other)
                 if len(decisions) >= len(placed):  # no printed row left out to make a total "hold"
                     readings.append((other_broken, decisions))
-        return min(readings, key=lambda r: r[0])[1]
+        fewest, decisions = min(readings, key=lambda r: r[0])
+        return decisions, fewest
 
     def _place_by_order(
         self,
@@ -296,6 +323,52 @@ class OrderPlacement:
             return sum(a.score for a in chosen) + weight * holds(chosen)
 
         return worth, lambda chosen: len(identities) - holds(chosen)
+
+    def _order_doubts(
+        self,
+        by_order: list[RowDecision],
+        section: Section,
+        fmt: str,
+        named: list[str],
+        swap: tuple[str, str] | None,
+    ) -> dict[str, str]:
+        """Rows placed by order whose place is in doubt, with why: two neighbouring rows the labels
+        beside the table name the other way round (unnumbered: weaker evidence than printed_order's
+        swaps rest on), or a pair read swapped only because the template's order left rows unplaced.
+        Only where both rows were placed by order: a row's own label says which row it is. And a row
+        placed in a group the other template prints as one row (2019's single （六）其他处理) where the
+        labels around its block name that row and not the group's items."""
+        placed = {d.concept for d in by_order}
+        doubts = {}
+        for pair in contradicted(section.row_order(fmt), named, self.settings.swap_reach):
+            if set(pair) <= placed:
+                doubts.update(
+                    dict.fromkeys(pair, "the labels beside the table name the rows in another order")
+                )
+        in_print = sorted(by_order, key=lambda d: d.obs.index)
+        for decision, bag in zip(in_print, _block_bags([d.obs for d in in_print]), strict=True):
+            if self._names_other_templates_row(decision.concept, bag, section, fmt):
+                doubts[decision.concept] = "the labels beside it name the other template's row in its place"
+        if swap is not None:
+            why = (
+                "the table has more rows than the template's order has room for; "
+                f"read with {swap[0]} and {swap[1]} swapped"
+            )
+            doubts.update(dict.fromkeys(set(swap) & placed, why))
+        return doubts
+
+    def _names_other_templates_row(self, concept: str, bag: np.ndarray, section: Section, fmt: str) -> bool:
+        """Do the labels around a row's block name the row of the other template that stands where
+        ``concept``'s group stands (row:s3.other for other.no_correction), as a label must to take a
+        row and more than they name ``concept``, and not two of the group's items (then that label is
+        the group's heading)?"""
+        parent = concept.rpartition(".")[0]
+        i = self.scorer.index.get(f"row:{section.name}.{parent}")
+        own = self.scorer.index.get(f"row:{section.name}.{concept}")
+        if not parent or i is None or own is None or i not in self._foreign_rows(fmt):
+            return False
+        named = bag[i] >= self.settings.accept_row and bag[i] > bag[own]
+        return named and self._group_heading(section, fmt, concept, bag, None) is None
 
     def _flag_rows_not_found(
         self,

@@ -55,6 +55,7 @@ DOUBT_FLAGS = frozenset(
         "narrative_mismatch",
         "text_garbled",
         "duplicate_table",
+        "order_doubt",
     }
 )
 _MARGIN_CAP = 5.0  # an order placement this far ahead of the next best is as sure as a label
