@@ -185,9 +185,9 @@ class Decoder(ColumnReading, OrderPlacement):
                 nested = merge_nested(header_rows) if row.positional else None
                 header_fresh, merged_for = True, row.positional
             candidates = self._label_candidates(row, pending, probs)
-            if drafts and not since_row and _split_row(drafts[-1][0], row):
+            if drafts and not since_row and _split_row(drafts[-1][0], row, self._names_nothing(row, probs)):
                 # A converter split a row whose label cell wrapped: the label with blank cells, then
-                # the values without a label. They are one row.
+                # the values without a label (or under a piece of a merged heading). They are one row.
                 blank, *_, candidates = drafts.pop()
                 row = replace(row, texts=blank.texts)
                 since_row = gaps.pop()
@@ -349,6 +349,11 @@ class Decoder(ColumnReading, OrderPlacement):
         named = np.stack([named_rows[t] for t, _ in texts])
         weight = decay ** np.array([distance for _, distance in texts], dtype=float)
         return (named * weight[:, None]).max(axis=0), named.max(axis=0)
+
+    def _names_nothing(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
+        """Does the row's own text read as no label, heading or header at all (办理结果, a piece of the
+        merged 三、本年度办理结果 cell beside it)?"""
+        return bool(row.label_text) and self.scorer.role_of(probs[row.label_text])[0] == "none"
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
         """A grid row whose cells are all blank under a label that surely names a row: its values
@@ -855,14 +860,15 @@ def _bare_values(row: Row) -> bool:
     return row.positional and row.has_values and not any(not p.copy for p in row.texts)
 
 
-def _split_row(before: Row, row: Row) -> bool:
-    """Is ``row`` (values, no label) the rest of ``before`` (a label over blank cells) in one table?"""
+def _split_row(before: Row, row: Row, unnamed: bool) -> bool:
+    """Is ``row`` (values, no label or one that names nothing: ``unnamed``) the rest of ``before`` (a
+    label over blank cells) in one table?"""
     return (
         before.positional
         and before.table == row.table
         and not before.has_values
         and bool(before.label_text)
-        and _bare_values(row)
+        and (_bare_values(row) or (row.positional and row.has_values and unnamed))
     )
 
 

@@ -135,3 +135,18 @@ def test_a_row_split_at_its_wrapped_label_cell_is_one_row(extractor, tmp_path: P
     fields = extractor.extract(path)["fields"]
     assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [4, 1, 0, 0, 0, 0, 5]
     assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+
+
+def test_a_split_row_under_a_piece_of_a_merged_heading_is_one_row(extractor, tmp_path: Path) -> None:
+    # The values half of a split row carries a piece of the merged 三、本年度办理结果 cell beside it.
+    values = [1, 0, 0, 2, 0, 0, 3]
+    rule = "| --- " * 9 + "|\n"
+    table = (
+        "| 三、本年度 | 1.本机关不掌握相关政府 |  |  |  |  |  |  |  |\n"
+        + rule
+        + f"| 办理结果 |  | {' | '.join(map(str, values))} |\n信息\n"
+    )
+    path = tmp_path / "report.md"
+    path.write_text(TITLE + table, "utf-8")
+    fields = extractor.extract(path)["fields"]
+    assert [fields[f"s3.unavailable.not_held.{c}"] for c in COLUMNS] == values
