@@ -27,7 +27,7 @@ from nianbao.extraction.columns import (
 from nianbao.extraction.grid import Row, is_numbered
 from nianbao.extraction.identity_placement import LooseRow, place_by_identities
 from nianbao.extraction.numbers import parse_value
-from nianbao.extraction.order_rows import OrderPlacement
+from nianbao.extraction.order_rows import OrderPlacement, RunToPlace
 from nianbao.extraction.printed_order import as_printed, printed_order
 from nianbao.extraction.rows import (
     CellEvidence,
@@ -501,7 +501,9 @@ class Decoder(ColumnReading, OrderPlacement):
         loose: list[LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
             run = sorted(unplaced[name], key=lambda o: o.index)
-            section, by_order, swap = self._place_in_printed_order(run, decided[name], section, fmt, habit)
+            section, by_order, swap = self._place_in_printed_order(
+                RunToPlace(run, decided[name], fmt, habit), section
+            )
             decided[name] += by_order
             placed.update(id(d.obs) for d in decided[name])
             doubted = self._order_doubts(by_order, section, fmt, _of_section(named, name), swap)

@@ -8,7 +8,7 @@ rows a table lost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -145,62 +145,43 @@ class OrderPlacement:
         return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
 
     def _place_in_printed_order(
-        self,
-        run: list[RowObservation],
-        labelled: list[RowDecision],
-        section: Section,
-        fmt: str,
-        habit: LabelHabit,
+        self, run: RunToPlace, section: Section
     ) -> tuple[Section, list[RowDecision], tuple[str, str] | None]:
         """The run placed in the section's order; where that leaves rows of the run that fit the
         section unplaced, in the order with a labelled row and its neighbour swapped that places more of
         them and breaks no more identities, and the pair swapped. (A report that printed
         3.要求提供公开出版物 after 4.无正当理由大量反复申请 has two numbers-only rows between 1. and 3.,
         where the template has room for one: read in template order, every row after is one off.)"""
-        placed, broken = self._place_by_habit(run, labelled, section, fmt, habit)
+        placed, broken = self._place_by_habit(run, section)
         filed = {id(d.obs) for d in placed}
-        if not any(id(o) not in filed and self._fits_section(o, section, fmt) for o in run):
+        if not any(id(o) not in filed and self._fits_section(o, section, run.fmt) for o in run.rows):
             return section, placed, None
         best: tuple[Section, list[RowDecision], tuple[str, str] | None] = (section, placed, None)
-        for pair, order in anchored_swaps(section.row_order(fmt), {d.concept for d in labelled}):
-            swapped = as_printed(section, fmt, order)
-            decisions, swapped_broken = self._place_by_habit(run, labelled, swapped, fmt, habit)
+        for pair, order in anchored_swaps(section.row_order(run.fmt), {d.concept for d in run.labelled}):
+            swapped = as_printed(section, run.fmt, order)
+            decisions, swapped_broken = self._place_by_habit(run, swapped)
             if len(decisions) > len(best[1]) and swapped_broken <= broken:
                 best = (swapped, decisions, pair)
         return best
 
-    def _place_by_habit(
-        self,
-        run: list[RowObservation],
-        labelled: list[RowDecision],
-        section: Section,
-        fmt: str,
-        habit: LabelHabit,
-    ) -> tuple[list[RowDecision], int]:
+    def _place_by_habit(self, run: RunToPlace, section: Section) -> tuple[list[RowDecision], int]:
         """The run placed under the report's likely label habit; where that leaves identities of the
         section broken, under the habit whose placement makes the most of them hold (the likely one
         on a tie): a report printing every label after its row reads, by the closest label before,
         one row off all the way down, and only the identities say so."""
-        placed, broken = self._place_by_order(run, labelled, section, fmt, habit)
-        if not run or broken == 0:
+        placed, broken = self._place_by_order(run, section)
+        if not run.rows or broken == 0:
             return placed, broken
         readings = [(broken, placed)]
         for other in ("before", "after", "around"):
-            if other != habit:
-                decisions, other_broken = self._place_by_order(run, labelled, section, fmt, other)
+            if other != run.habit:
+                decisions, other_broken = self._place_by_order(replace(run, habit=other), section)
                 if len(decisions) >= len(placed):  # no printed row left out to make a total "hold"
                     readings.append((other_broken, decisions))
         fewest, decisions = min(readings, key=lambda r: r[0])
         return decisions, fewest
 
-    def _place_by_order(
-        self,
-        run: list[RowObservation],
-        labelled: list[RowDecision],
-        section: Section,
-        fmt: str,
-        habit: LabelHabit,
-    ) -> tuple[list[RowDecision], int]:
+    def _place_by_order(self, run: RunToPlace, section: Section) -> tuple[list[RowDecision], int]:
         """Rows without a usable label (in document order) → the free template rows between the labelled
         rows around them, in the same order; a labelled row out of template order bounds nothing.
 
@@ -208,13 +189,14 @@ class OrderPlacement:
         each possible pair, and without each pair of the best); of these, the choice whose values make
         the most identities (勾稽关系) of the section hold wins (a weight per identity added to the
         gains), and a placement's margin is what the best rival that moves it is worth less."""
+        fmt, labelled = run.fmt, run.labelled
         concepts = section.row_order(fmt)
         problems = []
-        for items, free in self._order_groups(run, labelled, section, fmt):
+        for items, free in self._order_groups(run.rows, labelled, section, fmt):
             bags = _block_bags(items)
             gains = np.array(
                 [
-                    [self._order_gain(o, section, fmt, concepts[j], bag, habit) for j in free]
+                    [self._order_gain(o, section, fmt, concepts[j], bag, run.habit) for j in free]
                     for o, bag in zip(items, bags, strict=True)
                 ]
             ).reshape(len(items), len(free))
@@ -395,6 +377,17 @@ class OrderPlacement:
                     f"this table were not placed ({where})",
                 }
             )
+
+
+@dataclass(frozen=True)
+class RunToPlace:
+    """A section's rows without a usable label (in document order) to be placed by order, the rows
+    filed by their labels around them, the template and how the report prints labels apart."""
+
+    rows: list[RowObservation]
+    labelled: list[RowDecision]
+    fmt: str
+    habit: LabelHabit
 
 
 @dataclass(frozen=True)
