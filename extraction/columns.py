@@ -149,7 +149,8 @@ def chunk_starts(decided: list[RowDecision], section: Section, fmt: str) -> dict
 def align_slots(
     row: Row, k: int, header: list[HeaderCell] | None, start: int | None
 ) -> list[tuple[object, bool]]:
-    """Value slots → k columns: by count when it fits, by grid position when cells are missing."""
+    """Value slots → k columns: by count when it fits, by grid position when cells are missing. A blank
+    slot is None, but for a blank cell a scan reader measured: the slot carries what it saw there."""
     slots = row.values
     if len(slots) > k and not any(s.text for s in slots[k:]):
         slots = slots[:k]  # blank padding after the row's last column
@@ -160,12 +161,12 @@ def align_slots(
     if len(filled) < k and any(s.absent for s in row.values):  # the row printed fewer cells than its table
         return in_order_slots(filled, k)
     if len(slots) == k:
-        return [(s if s.text else None, True) for s in slots]
+        return [(s if s.text or s.measured_blank else None, True) for s in slots]
     if len(filled) == k:
         return [(s, True) for s in filled]
     trimmed = _trim_blanks(slots)
     if len(trimmed) == k:
-        return [(s if s.text else None, True) for s in trimmed]
+        return [(s if s.text or s.measured_blank else None, True) for s in trimmed]
     if row.positional and filled:
         if start is None and header and header[0].chunk == row.chunk:
             start = header[0].pos

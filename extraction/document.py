@@ -25,6 +25,9 @@ class GridCell:
     score: float = 1.0  # the reader's confidence in the text: an OCR score, 1 for a born-digital file
     box: PageBox | None = None  # where on the page, for readers of paged forms (PDF, scans)
     absent: bool = False  # the row printed no cell here (fewer cells than the table is wide)
+    # A blank cell whose crop a scan reader measured: ink in it (a glyph OCR could not read), or none (a
+    # printed blank). None: not measured.
+    ink: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@ class Piece:
     offset: int | None = None  # the character column where a layout line's token starts
     absent: bool = False  # a slot the row did not print (its table is wider): no position to trust
     shared: bool = False  # one of several values run into one cell: its column is known only by count
+    ink: bool | None = None  # a blank cell a scan reader measured: ink in it, or none (GridCell.ink)
+
+    @property
+    def measured_blank(self) -> bool:
+        """A blank cell whose crop was measured: a blank the reader can vouch for, or a glyph it missed."""
+        return not self.text and self.ink is not None
 
 
 @dataclass
@@ -97,7 +103,7 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
     for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1):
         found = held[i]
         if found is None:
-            values.append(Piece("", i, absent=c.absent))
+            values.append(Piece("", i, score=c.score, box=c.box, absent=c.absent, ink=c.ink))
         elif len(found) == 1:
             values.append(Piece(c.text, i, score=c.score, box=c.box))
         else:

@@ -1006,4 +1006,5 @@ def _file_cells(
             confidence * slot.score * (1.0 if exact else 0.5),
             bool(yuan and yuan[i]),
             slot.box,
+            slot.ink,
         )

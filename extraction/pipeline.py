@@ -29,6 +29,7 @@ _MIN_CELLS = 4
 MAX_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")
 OCR_FORMS = {"scan"}  # document forms whose text is an OCR reading, not printed characters
+PRINTED_BLANK_TRUST = 0.85  # a blank cell in a row that was found
 OCR_BLANK_TRUST = 0.5
 UNSIGNED_NEGATIVE_TRUST = 0.5
 LOST_CELL_FLAGS = frozenset({"position_uncertain", "row_not_found"})
@@ -147,8 +148,22 @@ class Extractor:
                 values[key] = None
                 # A blank cell in a row that was found is a printed blank; a row not found may be a row lost.
                 found = self.schema.row_of(key) in mapping.rows_found
-                # A blank read by OCR may be a faint glyph the engine missed: less sure than a printed blank.
-                confidence[key] = (0.85 if found else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
+                # A blank read by OCR where nobody measured the page may be a faint glyph the engine missed.
+                confidence[key] = (PRINTED_BLANK_TRUST if found else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
+                continue
+            if (
+                not cell.raw
+            ):  # a blank cell the scan reader measured: a printed blank, or ink it could not read
+                values[key] = None
+                confidence[key] = PRINTED_BLANK_TRUST * cell.probability
+                if cell.ink:
+                    flags.append(
+                        {
+                            "field": key,
+                            "kind": "value_uncertain",
+                            "detail": f"ink at {cell.where} that OCR read as nothing",
+                        }
+                    )
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value
@@ -185,7 +200,13 @@ class Extractor:
                     "detail": f"{document.repaired} undecodable byte sequence(s) replaced by U+FFFD",
                 }
             )
-        checked = validate(values, confidence, self.schema, fmt, set(mapping.cells) if ocr else None)
+        checked = validate(
+            values,
+            confidence,
+            self.schema,
+            fmt,
+            {k for k, c in mapping.cells.items() if c.raw} if ocr else None,
+        )
         narrative = cross_check(read_figures(lines, year=meta.year), checked.values, fmt)
         for flag in narrative.flags:  # the report's prose states another figure: one of the two is wrong
             for key in flag["fields"]:

@@ -84,6 +84,7 @@ class CellEvidence:
     probability: float  # of the label → row and slot → column decisions, times the reader's trust in the text
     unit_yuan: bool = False
     box: PageBox | None = None  # the cell on its page, for paged inputs
+    ink: bool | None = None  # a blank cell a scan reader measured: ink in it (unread), or none
 
 
 @dataclass

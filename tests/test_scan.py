@@ -11,10 +11,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from nianbao.extraction.ocr import OcrBox
 from nianbao.extraction.readers.scan import (
+    UNREAD_INK_TRUST,
     Grid,
     ScanSettings,
     as_digits,
     deskew,
+    grid_cells,
     rule_masks,
     split_at_rules,
     table_boxes,
@@ -106,3 +108,34 @@ def test_a_box_across_a_cell_rule_is_read_again_per_cell(rule: bool) -> None:
         return
     assert [b.text for b in split] == ["商业", "科研"]
     assert split[0].centre[0] < 210 < split[1].centre[0]
+
+
+def _blank_cells_page() -> tuple[np.ndarray, Grid, np.ndarray]:
+    """A 1x3 ruled table of blank cells: the first clean, the second with its left rule drawn thick and
+    bent into the cell (ink past the inset that is still the rule), the third with dust in it."""
+    page = np.full((600, 1000), 255, np.uint8)
+    xs, ys = [100, 400, 650, 900], [200, 300]
+    for x in xs:
+        cv2.line(page, (x, ys[0]), (x, ys[1]), 0, 2)
+    for y in ys:
+        cv2.line(page, (xs[0], y), (xs[-1], y), 0, 2)
+    cv2.line(page, (xs[1] + 2, ys[0]), (xs[1] + 12, ys[1]), 0, 3)  # a rule that runs thick and slanted
+    speckle = np.random.default_rng(0).random((20, 40)) < 0.1  # dust: ink, but no glyph
+    page[240:260, 755:795][speckle] = 100
+    horizontal, vertical = rule_masks(page, SETTINGS)
+    grid = table_grid(horizontal, vertical, table_boxes(horizontal, vertical, SETTINGS)[0], SETTINGS)
+    return page, grid, horizontal | vertical
+
+
+def test_a_blank_cell_says_whether_its_crop_held_ink() -> None:
+    page, grid, rules = _blank_cells_page()
+    assert len(grid.cells) == 3
+    cells = grid_cells(page, grid, [], page=1, dpi=200.0, rules=rules)[0]
+    assert [c.text for c in cells] == ["", "", ""]
+    # Clean, and clean once the rule's own pixels are left out: blanks the reader vouches for.
+    assert [c.ink for c in cells[:2]] == [False, False]
+    assert all(c.score == 1.0 for c in cells[:2])
+    # Ink that reads as nothing: a blank only as sure as that reading.
+    assert cells[2].ink is True and cells[2].score == UNREAD_INK_TRUST
+    # Without the rule mask the thick rule would count as ink: the test can tell.
+    assert grid_cells(page, grid, [], page=1, dpi=200.0)[0][1].ink is True

@@ -209,10 +209,11 @@ def _merge_cells(
 
 
 def grid_cells(
-    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float
+    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float, rules: np.ndarray | None = None
 ) -> list[list[GridCell]]:
     """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
-    their own crop; covered grid positions marked as copies."""
+    their own crop; covered grid positions marked as copies. A blank cell says whether its crop held ink
+    beyond the ``rules`` (the page's rule mask)."""
     owner = {(r, c): cell for cell in grid.cells for r, c in _positions_of(cell)}
     owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
     for box in split_at_rules(gray, grid, owner, boxes):
@@ -228,21 +229,28 @@ def grid_cells(
     missed = [
         (cell, crop)
         for cell in grid.cells
-        if not read[cell][0] and (crop := _inked_crop(gray, grid, cell)) is not None
+        if not read[cell][0] and (crop := _inked_crop(gray, grid, cell, rules)) is not None
     ]
     for (cell, _), (text, score) in zip(missed, read_lines([crop for _, crop in missed]), strict=True):
-        read[cell] = _reading(text, score)
+        # Ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge.
+        read[cell] = _reading(text, score) if text.strip() else ("", UNREAD_INK_TRUST)
+    inked = {cell for cell, _ in missed}
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
     points = 72 / dpi
     for cell, (text, score) in read.items():
         r0, c0, r1, c1 = cell
         box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
+        ink = (cell in inked) if not text else None  # a blank measured: ink in it, or none
         for r, c in _positions_of(cell):
-            out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box)
+            out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box, ink=ink)
     return out
 
 
+# The reader's trust in a blank where its crop holds ink that OCR read as nothing.
+UNREAD_INK_TRUST = 0.2
+INK_CONTRAST = 50  # a pixel this much darker than the cell's paper (its median) is ink
+MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
 # A box reaching this far (in line heights) into the next cell holds text of both: a glyph is about one.
 CROSSING = 0.5
 _INSET = 4  # pixels of a cell's inside left out next to its rules
@@ -333,15 +341,21 @@ def _reading(text: str, score: float) -> tuple[str, float]:
     return digits, score * (LOOKALIKE_TRUST if digits != text.replace(" ", "") else 1.0)
 
 
-def _inked_crop(gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int]) -> np.ndarray | None:
-    """The cell's inside, clear of its rules, or None when nothing is written in it."""
+def _inked_crop(
+    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The cell's inside, clear of its rules (and of the ``rules`` mask's pixels: a rule that bends or
+    runs thick reaches past the inset), or None when nothing is written in it."""
     r0, c0, r1, c1 = cell
-    pad = 4
-    crop = gray[grid.ys[r0] + pad : grid.ys[r1] - pad, grid.xs[c0] + pad : grid.xs[c1] - pad]
+    pad = _INSET
+    inside = np.s_[grid.ys[r0] + pad : grid.ys[r1] - pad, grid.xs[c0] + pad : grid.xs[c1] - pad]
+    crop = gray[inside]
     if crop.size == 0:
         return None
-    ink = crop < np.median(crop) - 50  # relative to the paper: scans differ in tone
-    if ink.sum() < 12:
+    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
+    if rules is not None:
+        ink &= rules[inside] == 0
+    if ink.sum() < MIN_INK_PIXELS:
         return None
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     m = 4
@@ -382,7 +396,10 @@ def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[B
         placed.append(
             (
                 box[1],
-                TableBlock(grid_cells(gray, grid, inside, number, settings.dpi), f"page {number} table {i}"),
+                TableBlock(
+                    grid_cells(gray, grid, inside, number, settings.dpi, horizontal | vertical),
+                    f"page {number} table {i}",
+                ),
             )
         )
     for line in group_lines([b for b in boxes if id(b) not in claimed]):
