@@ -148,22 +148,19 @@ class Extractor:
                 values[key] = None
                 # A blank cell in a row that was found is a printed blank; a row not found may be a row lost.
                 found = self.schema.row_of(key) in mapping.rows_found
-                # A blank read by OCR where nobody measured the page may be a faint glyph the engine missed.
+                # A blank read by OCR may be a faint glyph the engine missed: less sure than a printed blank.
                 confidence[key] = (PRINTED_BLANK_TRUST if found else 0.7) * (OCR_BLANK_TRUST if ocr else 1)
                 continue
-            if (
-                not cell.raw
-            ):  # a blank cell the scan reader measured: a printed blank, or ink it could not read
+            if not cell.raw:  # a blank cell the scan reader measured
                 values[key] = None
-                confidence[key] = PRINTED_BLANK_TRUST * cell.probability
+                # No ink in it: as sure as any OCR blank (the calibrator weighs it so). Ink that OCR read as
+                # nothing: only as sure as that reading, and a person looks at the cell.
+                confidence[key] = (
+                    PRINTED_BLANK_TRUST * OCR_BLANK_TRUST * (cell.probability if cell.ink else 1)
+                )
                 if cell.ink:
-                    flags.append(
-                        {
-                            "field": key,
-                            "kind": "value_uncertain",
-                            "detail": f"ink at {cell.where} that OCR read as nothing",
-                        }
-                    )
+                    detail = f"ink at {cell.where} that OCR read as nothing"
+                    flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value

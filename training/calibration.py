@@ -240,9 +240,12 @@ _SET_ARRAYS = ("X", "right", "document", "form", "what")
 
 
 def saved_set(path: Path, seed: int, counts: dict[str, int], workers: int) -> CalibrationSet:
-    """The calibration set kept in ``path`` (an .npz) by an earlier run with the same seed and counts, else
-    extracted now and kept there: refitting the calibrator or its policy then needs no extraction."""
-    made_for = json.dumps({"seed": seed, "counts": counts, "pipeline": __version__}, sort_keys=True)
+    """The calibration set kept in ``path`` (an .npz) by an earlier run with the same seed, counts and
+    features, else extracted now and kept there: refitting the calibrator or its policy then needs no
+    extraction."""
+    made_for = json.dumps(
+        {"seed": seed, "counts": counts, "pipeline": __version__, "features": list(FEATURES)}, sort_keys=True
+    )
     if path.is_file():
         with np.load(path, allow_pickle=True) as kept:
             if str(kept["made_for"]) == made_for:
