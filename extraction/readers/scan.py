@@ -63,6 +63,7 @@ def read_scan(path: str, pages: Iterable[np.ndarray], settings: ScanSettings | N
     return Document(path, "scan", blocks)
 
 
+CROSSED_RULES = 3  # a segment crossing this many rules is a rule, whether or not both its ends meet one
 # Hough's angle step. A segment's angle is measured from its end points, so the step only decides which
 # segments are found: 0.2 degrees finds the same rules as 0.1 (medians within 0.1 degree) with half the
 # accumulator, which at 0.1 degrees is about 60 MB on an A4 page at 200 dpi, a scan worker's peak.
@@ -112,7 +113,9 @@ def rule_masks(gray: np.ndarray, settings: ScanSettings) -> tuple[np.ndarray, np
 
 
 def _ending_on(mask: np.ndarray, crossing: np.ndarray, horizontal: bool, reach: int = 4) -> np.ndarray:
-    """Keep the segments of ``mask`` whose both ends meet ink of the crossing rules."""
+    """Keep the segments of ``mask`` whose both ends meet ink of the crossing rules, or that cross
+    CROSSED_RULES of them or more along their length: the outer rule of a table torn at the page's foot
+    ends on none there, a stroke of a glyph crosses no rule."""
     near = cv2.dilate(crossing, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))) > 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     keep = np.zeros(count, bool)
@@ -120,9 +123,12 @@ def _ending_on(mask: np.ndarray, crossing: np.ndarray, horizontal: bool, reach: 
         x, y, w, h, _ = stats[i]
         if horizontal:
             ends = (near[y : y + h, x].any(), near[y : y + h, x + w - 1].any())
+            along = near[y : y + h, x : x + w].any(axis=0)
         else:
             ends = (near[y, x : x + w].any(), near[y + h - 1, x : x + w].any())
-        keep[i] = all(ends)
+            along = near[y : y + h, x : x + w].any(axis=1)
+        crossed = int(along[0]) + int(np.count_nonzero(along[1:] & ~along[:-1]))  # runs of crossing ink
+        keep[i] = all(ends) or crossed >= CROSSED_RULES
     return np.where(keep, 255, 0).astype(np.uint8)[labels]  # look up per label: no page-sized int64
 
 
@@ -385,6 +391,7 @@ def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[B
     """One page: OCR boxes, tables from the rules, prose lines from the boxes outside every table."""
     boxes = page_text_boxes(gray)
     horizontal, vertical = rule_masks(gray, settings)
+    rules = horizontal | vertical
     placed: list[tuple[float, Block]] = []
     claimed: set[int] = set()
     for i, box in enumerate(table_boxes(horizontal, vertical, settings), 1):
@@ -397,7 +404,7 @@ def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[B
             (
                 box[1],
                 TableBlock(
-                    grid_cells(gray, grid, inside, number, settings.dpi, horizontal | vertical),
+                    grid_cells(gray, grid, inside, number, settings.dpi, rules),
                     f"page {number} table {i}",
                 ),
             )
