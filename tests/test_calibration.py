@@ -113,6 +113,22 @@ def test_the_review_policy_keeps_the_target_on_fields_it_lets_through() -> None:
     assert let_through == sorted(let_through, reverse=True)
 
 
+def test_the_threshold_holds_on_each_form_not_only_on_their_pool() -> None:
+    """A converter's printed fields pooled with clean ones: the pool reaches the target at a threshold
+    the converter's own fields do not bear; with the forms named, the threshold rises until they do."""
+    rng = np.random.default_rng(7)
+    confidence = rng.uniform(0.9, 1.0, 40000)
+    noisy = np.arange(40000) < 4000
+    right = rng.random(40000) >= np.where(noisy, (1 - confidence) / 5, (1 - confidence) / 2000)
+    X = np.zeros((40000, len(FEATURES)))
+    pooled, _ = calibration.choose_policy(confidence, right, X)
+    per_form, _ = calibration.choose_policy(confidence, right, X, np.where(noisy, "pdf2md", "md"))
+    assert per_form > pooled
+    assert (
+        right[noisy & (confidence >= per_form)].mean() >= 0.999 > right[noisy & (confidence >= pooled)].mean()
+    )
+
+
 def test_doubt_flags_go_to_review_whatever_the_confidence() -> None:
     X, right = _overconfident_ocr(4000, 6, printed_doubt=0.002, log_error=True)
     X[:100, FEATURES.index("source_inconsistent")] = 1

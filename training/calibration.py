@@ -135,9 +135,14 @@ def always_reviewed(X: np.ndarray) -> np.ndarray:
     return np.any([X[:, FEATURES.index(kind)] > 0.5 for kind in kinds], axis=0)
 
 
-def choose_policy(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray) -> tuple[float, dict]:
+def choose_policy(
+    calibrated: np.ndarray, right: np.ndarray, X: np.ndarray, forms: np.ndarray | None = None
+) -> tuple[float, dict]:
     """The review threshold: the lowest that keeps each evidence group's auto-accepted fields >=
-    REVIEW_TARGET right (at the POLICY_Z bound), among the fields no doubt flag sends to review anyway.
+    REVIEW_TARGET right (at the POLICY_Z bound), and each input form's (``forms``, one per field) at
+    least as a point estimate, among the fields no doubt flag sends to review anyway. Pooled with the
+    clean forms, a converter's fields would pass at a threshold its own fields do not bear: the pooled
+    bound once held only because the scans' happened to be the higher.
 
     A group that is on target with every field kept sets no bound; otherwise its bound is the lowest
     confidence it can keep. The policy takes the highest bound, and the card shows each group's outcome.
@@ -148,7 +153,13 @@ def choose_policy(calibrated: np.ndarray, right: np.ndarray, X: np.ndarray) -> t
         group: review_needed(calibrated[mask], right[mask], REVIEW_TARGET, POLICY_Z)
         for group, mask in groups.items()
     }
-    threshold = max((p.threshold for p in points.values() if p.share > 0), default=0.0)
+    per_form = [] if forms is None else sorted(set(forms))
+    form_points = [
+        review_needed(calibrated[mask], right[mask], REVIEW_TARGET)
+        for mask in ((forms == form) & ~doubt for form in per_form)
+        if mask.any()
+    ]
+    threshold = max((p.threshold for p in [*points.values(), *form_points] if p.share > 0), default=0.0)
     outcome = {
         group: {
             "bound": points[group].to_dict(),
@@ -177,7 +188,7 @@ def leave_one_form_out(data: CalibrationSet, model: ConfidenceCalibrator) -> dic
     for form in sorted(set(data.form)):
         held = data.form == form
         rest = CalibrationSet(data.X[~held], data.right[~held], data.document[~held], data.form[~held])
-        threshold, _ = choose_policy(out_of_fold(rest, model), rest.right, rest.X)
+        threshold, _ = choose_policy(out_of_fold(rest, model), rest.right, rest.X, rest.form)
         fitted = model.__class__(**model.get_params()).fit(rest.X, rest.right)
         calibrated = fitted.predict_proba(data.X[held])[:, 1]
         kept = ReviewPolicy(threshold).auto_accepted(calibrated, always_reviewed(data.X[held]))
@@ -197,7 +208,7 @@ def fit_calibrator(
     model = model or ConfidenceCalibrator()
     calibrated = out_of_fold(data, model)
     raw = 1 / (1 + np.exp(-data.X[:, 0]))
-    threshold, by_evidence = choose_policy(calibrated, data.right, data.X)
+    threshold, by_evidence = choose_policy(calibrated, data.right, data.X, data.form)
     per_form = {
         form: policy_outcome(calibrated[mask], data.right[mask], data.X[mask], threshold)
         for form in sorted(set(data.form))
