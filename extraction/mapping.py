@@ -255,24 +255,34 @@ class Decoder(ColumnReading, OrderPlacement):
             for gap in gaps
             for label, lines in _wrapped_units(_unglued([line for line in gap if line != _SECTION_CUT]))
         ]
-        missing = list(dict.fromkeys(t for label, lines in units for t in (label, *lines) if t not in probs))
-        probs.update(zip(missing, self.scorer.score(missing), strict=True))
-
-        def sure(text: str) -> str | None:
-            concept, p = self.scorer.best(probs[text], "row:")
-            row_like = self.scorer.role_of(probs[text])[0] == "row"
-            return concept[4:] if concept and p >= self.settings.confident_label and row_like else None
-
+        self._score_new([t for label, lines in units for t in (label, *lines)], probs)
         named = []
         for label, lines in units:
             # A numbering over lines that are labels of their own (（三）不予公开 over its unnumbered items):
             # the lines name the rows.
-            concept = sure(label)
+            concept = self._sure_row(probs[label])
             if concept is not None:
-                named.append((concept, is_numbered(label)))
+                named.append((concept[4:], is_numbered(label)))
             else:
-                named += [(c, is_numbered(line)) for line in lines if (c := sure(line)) is not None]
+                named += [
+                    (c[4:], is_numbered(line))
+                    for line in lines
+                    if (c := self._sure_row(probs[line])) is not None
+                ]
         return named
+
+    def _score_new(self, texts: list[str], probs: dict[str, np.ndarray]) -> None:
+        """Add to ``probs`` the scores of the texts it lacks (labels joined from wrapped lines)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in probs))
+        if missing:
+            probs.update(zip(missing, self.scorer.score(missing), strict=True))
+
+    def _sure_row(self, probs: np.ndarray) -> str | None:
+        """The row class (row:s3.granted) a text surely names: it reads as a row label, and names that row
+        with ``confident_label`` at least."""
+        concept, p = self.scorer.best(probs, "row:")
+        row_like = self.scorer.role_of(probs)[0] == "row"
+        return concept if concept and p >= self.settings.confident_label and row_like else None
 
     def _listed_labels(
         self, rows: list[Row], gaps: list[list[str]], probs: dict[str, np.ndarray]
@@ -310,8 +320,8 @@ class Decoder(ColumnReading, OrderPlacement):
     def _out_of_template_order(self, labels: list[str], probs: dict[str, np.ndarray]) -> bool:
         """Do unnumbered labels name rows out of the template's order (行政规范性文件 before 规章)? Only
         then is a listed label needed: in order, order placement reads them as well and the identities
-        may still correct it. A numbered list out of order is a converter's shuffle of glued labels, not
-        the report's row order."""
+        may still correct it. A numbered list is not taken here: its numbers are the template's, and
+        printed_order reads neighbouring rows it names the other way round as the report's order."""
         if any(is_numbered(label) for label in labels):
             return False
         concepts = [self.scorer.best(probs[label], "row:")[0][4:] for label in labels]
@@ -324,9 +334,7 @@ class Decoder(ColumnReading, OrderPlacement):
         """``count`` lines, each surely naming a different canonical row of one section."""
         if len(lines) != count:
             return False
-        missing = [line for line in lines if line not in probs]  # labels joined from wrapped lines
-        if missing:
-            probs.update(zip(missing, self.scorer.score(missing), strict=True))
+        self._score_new(lines, probs)
         named = [self.scorer.best(probs[line], "row:") for line in lines]
         concepts = {c for c, p in named if c is not None and p >= self.settings.confident_label}
         return len(concepts) == count and len({c.split(".")[0] for c in concepts}) == 1
@@ -360,9 +368,7 @@ class Decoder(ColumnReading, OrderPlacement):
         are unstated (null), and its label must not be glued to the next row's."""
         if not (row.positional and row.values and row.label_text):
             return False
-        role, _ = self.scorer.role_of(probs[row.label_text])
-        p = self.scorer.best(probs[row.label_text], "row:")[1]
-        return role == "row" and p >= self.settings.confident_label
+        return self._sure_row(probs[row.label_text]) is not None
 
     def _header_cell(self, piece, row: Row, probs: np.ndarray) -> HeaderCell | None:
         role, role_mass = self.scorer.role_of(probs)
