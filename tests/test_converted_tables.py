@@ -55,10 +55,15 @@ LAYOUT = "\n".join(
 COLUMNS = list(load_schema().sections["s3"].columns)
 
 
+def _extract(extractor, tmp_path: Path, text: str, name: str = "report.md") -> dict:
+    """The record of ``text`` written as a file ``name`` (its suffix decides how it is read)."""
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return extractor.extract(path)
+
+
 def test_layout_columns_follow_their_headers_across_the_page(extractor, tmp_path: Path) -> None:
-    path = tmp_path / "report.txt"
-    path.write_text(TITLE + LAYOUT, "utf-8")
-    record = extractor.extract(path)
+    record = _extract(extractor, tmp_path, TITLE + LAYOUT, "report.txt")
     fields = record["fields"]
     assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [5, 2, 3, 0, 1, 0, 11]
     assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
@@ -71,9 +76,7 @@ def test_numbers_a_converter_ran_into_one_cell_are_read_apart(extractor, tmp_pat
         "| 一、本年新收政府信息公开申请数量 | 2,224 | 93 0 | 113 0 119 | 2,549 |\n"
         "| 二、上年结转政府信息公开申请数量 | 0 | 0 0 | 0 0 0 | 0 |\n"
     )
-    path = tmp_path / "report.md"
-    path.write_text(TITLE + table, "utf-8")
-    fields = extractor.extract(path)["fields"]
+    fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [2224, 93, 0, 113, 0, 119, 2549]
 
 
@@ -82,9 +85,7 @@ def test_a_text_of_unmapped_glyphs_sends_every_field_to_review(extractor, tmp_pa
     Latin letters, so whatever lands in a field was placed blind."""
     garbled = "(cid:6)²(cid:13)(cid:14)³‹(cid:27)´(cid:9)(cid:10) µ–—(cid:18)„"
     rows = "\n".join(f"| {garbled}{i} | 0 | 0 | 0 | 0 | 0 | 0 | 0 |" for i in range(20))
-    path = tmp_path / "report.md"
-    path.write_text(TITLE + "| ¥ § | ¬ ¯ |\n| --- | --- |\n" + rows + "\n", "utf-8")
-    record = extractor.extract(path)
+    record = _extract(extractor, tmp_path, TITLE + "| ¥ § | ¬ ¯ |\n| --- | --- |\n" + rows + "\n")
     flags = [f for f in record["flags"] if f["kind"] == "text_garbled"]
     assert len(flags) == 1 and set(flags[0]["fields"]) == set(record["fields"])
     policy = ReviewPolicy(threshold=0.0)  # whatever the confidence, the flag sends the field to a person
@@ -110,9 +111,7 @@ def test_labels_listed_before_rows_printed_out_of_template_order_name_them(extra
         "| 3 | 0 | 14 |\n|---|---|---|\n| 1 | 0 | 2 |\n\n"
         "| 信息内容 | 本年处理决定数量 |\n行政强制\n行政处罚\n| 5 |\n|---|\n| 22 |\n"
     )
-    path = tmp_path / "report.md"
-    path.write_text(S2 + table, "utf-8")
-    fields = extractor.extract(path)["fields"]
+    fields = _extract(extractor, tmp_path, S2 + table)["fields"]
     assert [fields[f"s2.normative.{c}"] for c in ("new", "repealed", "in_force")] == [3, 0, 14]
     assert [fields[f"s2.rules.{c}"] for c in ("new", "repealed", "in_force")] == [1, 0, 2]
     assert (fields["s2.coercion.decisions"], fields["s2.penalty.decisions"]) == (5, 22)
@@ -130,9 +129,7 @@ def test_a_row_split_at_its_wrapped_label_cell_is_one_row(extractor, tmp_path: P
         f"|  | {' | '.join(map(str, values))} |\n{tail}\n"
         for head, tail, values in rows
     )
-    path = tmp_path / "report.md"
-    path.write_text(TITLE + table, "utf-8")
-    fields = extractor.extract(path)["fields"]
+    fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.new.{c}"] for c in COLUMNS] == [4, 1, 0, 0, 0, 0, 5]
     assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
 
@@ -146,7 +143,5 @@ def test_a_split_row_under_a_piece_of_a_merged_heading_is_one_row(extractor, tmp
         + rule
         + f"| 办理结果 |  | {' | '.join(map(str, values))} |\n信息\n"
     )
-    path = tmp_path / "report.md"
-    path.write_text(TITLE + table, "utf-8")
-    fields = extractor.extract(path)["fields"]
+    fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.unavailable.not_held.{c}"] for c in COLUMNS] == values
