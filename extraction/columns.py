@@ -21,19 +21,31 @@ class ColumnReading:
 
         The header read by position comes first; a copy that dropped the blank cells of merged
         headers (a table copied from a web page) shifts positions, and is read by nesting instead.
+        Nesting says which cells stand under a group, not where: a header it reads in another order
+        than the template's (pieces of two header rows merged in one cell) leaves the template's order,
+        in doubt (_header_contradicts).
         """
         template = section.columns_of(fmt, row_concept)
         in_layout = self._layout_order(obs, section, template)
         if in_layout is not None and in_layout != template:
             return in_layout, None, None
-        for header in (obs.header, obs.header_nested or []):
-            named = [(h, *self._column_of(h, section)) for h in header]
-            named = [(h, c, p) for h, c, p in named if c is not None]
-            names = [c for _, c, _ in named]
-            if named and set(template) <= set(names) and len(set(names)) == len(names):
-                kept = [(h, c, p) for h, c, p in named if c in template]
-                return [c for _, c, _ in kept], [h for h, _, _ in kept], [p for _, _, p in kept]
+        for header, by_position in ((obs.header, True), (obs.header_nested or [], False)):
+            named = self._naming_every_column(header, section, template)
+            if named and (by_position or [c for _, c, _ in named] == template):
+                return [c for _, c, _ in named], [h for h, _, _ in named], [p for _, _, p in named]
         return template, None, None
+
+    def _naming_every_column(
+        self, header: list[HeaderCell], section: Section, template: list[str]
+    ) -> list[tuple[HeaderCell, str, float]] | None:
+        """The header cells naming the template's columns, with the column and its probability, when
+        they name each once (and no other column twice)."""
+        named = [(h, *self._column_of(h, section)) for h in header]
+        named = [(h, c, p) for h, c, p in named if c is not None]
+        names = [c for _, c, _ in named]
+        if not named or not set(template) <= set(names) or len(set(names)) != len(names):
+            return None
+        return [(h, c, p) for h, c, p in named if c in template]
 
     def _placed_headers(self, obs: RowObservation, section: Section, template: list[str]) -> list[tuple]:
         """(where across the table, template index, probability) of each header naming a column of
@@ -48,9 +60,13 @@ class ColumnReading:
 
     def _header_contradicts(self, obs: RowObservation, section: Section, template: list[str]) -> bool:
         """The row's header names columns of the section in another order than the template's, or two in
-        one cell (a converter that moved or merged header cells): the template's order is then a guess."""
+        one cell, or read by nesting names them all in another order (a converter that moved or merged
+        header cells): the template's order is then a guess."""
         named = self._placed_headers(obs, section, template)
-        return any(a[1] > b[1] or (a[0] == b[0] and a[1] != b[1]) for a, b in itertools.pairwise(named))
+        if any(a[1] > b[1] or (a[0] == b[0] and a[1] != b[1]) for a, b in itertools.pairwise(named)):
+            return True
+        nested = self._naming_every_column(obs.header_nested or [], section, template)
+        return nested is not None and [c for _, c, _ in nested] != template
 
     def _layout_order(self, obs: RowObservation, section: Section, template: list[str]) -> list[str] | None:
         """In layout text, the columns in the order their headers stand across the page, when every column

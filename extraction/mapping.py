@@ -88,6 +88,8 @@ class MappingSettings:
     close_label_share: float = 0.8  # of numbers-only rows with labels right before: the closest names it
     near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
+    glued_part_min: int = 2  # fewest characters of each label a glued line of two is cut into
+    glued_line_max: int = 40  # longest line tried as two glued labels (longer: prose)
     # Most labelled rows one section's joint assignment weighs, the surest first: its cost matrix grows with
     # the square of their number (a report printed a thousand times over in one file), and a report's
     # section has a few dozen rows.
@@ -123,7 +125,7 @@ class Decoder(ColumnReading, OrderPlacement):
         self.scorer = scorer
         self.schema = schema
         self.settings = settings or MappingSettings()
-        self._foreign: dict[tuple[str, str | None], np.ndarray] = {}
+        self._foreign: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._named_columns: dict[tuple[str, str], tuple[str | None, float]] = {}
 
     # -- walk: rows → observations -------------------------------------------------------------
@@ -305,7 +307,8 @@ class Decoder(ColumnReading, OrderPlacement):
                 end += 1
             n = end - k
             if _bare_values(rows[k]) and n >= 2:
-                before, after = _wrapped_labels(_after_cut(gaps[k])), _wrapped_labels(_before_cut(gaps[end]))
+                before = self._glued_cut(_wrapped_labels(_after_cut(gaps[k])), n, probs, nearest_last=True)
+                after = self._glued_cut(_wrapped_labels(_before_cut(gaps[end])), n, probs, nearest_last=False)
                 sides = [
                     listed
                     for listed, beyond in ((before[-n:], before[:-n][-1:]), (after[:n], after[n : n + 1]))
@@ -316,6 +319,36 @@ class Decoder(ColumnReading, OrderPlacement):
                     out.update(zip(range(k, end), sides[0], strict=True))
             k = end
         return out
+
+    def _glued_cut(
+        self, lines: list[str], count: int, probs: dict[str, np.ndarray], nearest_last: bool
+    ) -> list[str]:
+        """``lines`` with those among the ``count`` nearest to a run of ``count`` rows (the last ones
+        before it, or the first after it) that hold two glued labels (行政强制行政处罚) cut in two, where
+        they do not already list one label per row: a converter may glue neighbouring rows' labels."""
+        near, far = (lines[-count:], lines[:-count]) if nearest_last else (lines[:count], lines[count:])
+        if self._one_label_per_row(near, count, probs):
+            return lines
+        cut = [piece for line in near for piece in self._glued_pair(line, probs) or (line,)]
+        return far + cut if nearest_last else cut + far
+
+    def _glued_pair(self, line: str, probs: dict[str, np.ndarray]) -> tuple[str, str] | None:
+        """``line`` cut where both parts surely name two different rows of one section, the cut that
+        names them most surely; None where no cut does."""
+        s = self.settings
+        if is_numbered(line) or len(line) > s.glued_line_max:
+            return None
+        cuts = [(line[:i], line[i:]) for i in range(s.glued_part_min, len(line) - s.glued_part_min + 1)]
+        self._score_new([part for cut in cuts for part in cut], probs)
+        best, surest = None, 0.0
+        for head, tail in cuts:
+            a, b = self._sure_row(probs[head]), self._sure_row(probs[tail])
+            if a is None or b is None or a == b or a.split(".")[0] != b.split(".")[0]:
+                continue
+            sure = min(probs[head][self.scorer.index[a]], probs[tail][self.scorer.index[b]])
+            if sure > surest:
+                best, surest = (head, tail), sure
+        return best
 
     def _out_of_template_order(self, labels: list[str], probs: dict[str, np.ndarray]) -> bool:
         """Do unnumbered labels name rows out of the template's order (行政规范性文件 before 规章)? Only
@@ -501,18 +534,25 @@ class Decoder(ColumnReading, OrderPlacement):
         unplaced = {name: [o for o in by_section.get(name, []) if id(o) not in labelled] for name in sections}
         for obs in unlabelled:
             unplaced[self._loose_section(obs, decided, sections, fmt)].append(obs)
-        for name in sections:  # a row the other template's label names is left unfiled, not placed
-            unplaced[name] = [o for o in unplaced[name] if not (o.own and self._names_foreign(o.probs, fmt))]
+        # A row the other template's label names is left unfiled, not placed, unless the table prints the
+        # rows that stand for it: then the label is a torn piece of a group's.
+        answered = {name: self._answered_foreign(s, fmt, decided[name]) for name, s in sections.items()}
+        for name in sections:
+            unplaced[name] = [
+                o
+                for o in unplaced[name]
+                if not (o.own and self._names_foreign(o.probs, fmt, excluded=answered[name]))
+            ]
         placed: set[int] = set()
         loose: list[LooseCells] = []  # rows filed in order for want of cell positions
         for name, section in sections.items():
-            run = sorted(unplaced[name], key=lambda o: o.index)
-            section, by_order, swap = self._place_in_printed_order(
-                RunToPlace(run, decided[name], fmt, habit), section
+            to_place = RunToPlace(
+                sorted(unplaced[name], key=lambda o: o.index), decided[name], fmt, habit, answered[name]
             )
+            section, by_order, swap = self._place_in_printed_order(to_place, section)
             decided[name] += by_order
             placed.update(id(d.obs) for d in decided[name])
-            doubted = self._order_doubts(by_order, section, fmt, _of_section(named, name), swap)
+            doubted = self._order_doubts(by_order, section, to_place, _of_section(named, name), swap)
             starts = chunk_starts(decided[name], section, fmt)
             # One header that contradicts the template's column order puts the whole table's in doubt:
             # a continuation page repeats no header, but the converter moved its columns all the same.
@@ -526,7 +566,9 @@ class Decoder(ColumnReading, OrderPlacement):
                 loose_row = self._emit_row(decision, section, fmt, starts, result, header_doubt)
                 if loose_row is not None:
                     loose.append(loose_row)
-            lost = [o for o in run if id(o) not in placed and self._fits_section(o, section, fmt)]
+            lost = [
+                o for o in to_place.rows if id(o) not in placed and self._fits_section(o, section, to_place)
+            ]
             result.unplaced[name] = len(lost)
             self._flag_rows_not_found(section, fmt, decided[name], lost, result)
         for name, section in sections.items():

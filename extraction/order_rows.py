@@ -54,28 +54,43 @@ class OrderPlacement:
 
         return max(candidates, key=lambda n: named(n) if named(n) >= self.settings.confident_label else 0.0)
 
-    def _foreign_rows(self, fmt: str, heading: str | None = None) -> np.ndarray:
+    def _foreign_rows(self, fmt: str, excluded: frozenset[str] = frozenset()) -> np.ndarray:
         """Indices of row classes that are not rows of template ``fmt`` (e.g. 2019's single （六） row),
-        but for ``heading``: the class of a group label that heads rows of ``fmt`` here."""
-        if (fmt, heading) not in self._foreign:
-            self._foreign[fmt, heading] = np.array(
+        but for those ``excluded``: a group label that heads rows of ``fmt`` here, or a row this table
+        cannot hold (see _answered_foreign)."""
+        if (fmt, excluded) not in self._foreign:
+            self._foreign[fmt, excluded] = np.array(
                 [
                     i
                     for i, c in enumerate(self.scorer.classes)
-                    if c.startswith("row:") and not self._in_format(c, fmt) and c != heading
+                    if c.startswith("row:") and not self._in_format(c, fmt) and c not in excluded
                 ],
                 dtype=int,
             )
-        return self._foreign[fmt, heading]
+        return self._foreign[fmt, excluded]
+
+    def _answered_foreign(self, section: Section, fmt: str, labelled: list[RowDecision]) -> frozenset[str]:
+        """Classes of the other template's rows that this table cannot hold because it prints, by their
+        own labels, the rows of ``fmt`` they stand for (2021's 其他处理 items for 2019's single （六）
+        row). A label naming one of them here is a torn piece of a group's label (理 of 不予处理, of
+        其他处理), and its row is one of the table's, not a row to leave unfiled."""
+        found = {d.concept for d in labelled}
+        answered = set()
+        for i in self._foreign_rows(fmt):
+            name, _, row = self.scorer.classes[i][4:].partition(".")
+            if name == section.name and any(
+                r.startswith(f"{row}.") or row.startswith(f"{r}.") for r in found
+            ):
+                answered.add(self.scorer.classes[i])
+        return frozenset(answered)
 
     def _order_gain(
         self,
         obs: RowObservation,
         section: Section,
-        fmt: str,
         concept: str,
+        run: RunToPlace,
         bag: np.ndarray | None = None,
-        habit: LabelHabit = "around",
     ) -> float:
         """What filing a row without a label of its own as ``concept`` is worth (0: not allowed).
 
@@ -85,9 +100,10 @@ class OrderPlacement:
         of two values or more (one, for a one-column row) where that text names ``concept``, or where the row
         shows as many values as the template row has columns (a lone value only as a table cell).
         """
+        fmt = run.fmt
         i = self.scorer.index.get(f"row:{section.name}.{concept}")
         # Printed beside the row, the nearer a label, the more it names the row.
-        beside = {"before": obs.near, "after": obs.near_after, "around": obs.around}[habit]
+        beside = {"before": obs.near, "after": obs.near_after, "around": obs.around}[run.habit]
         near = float(beside[i]) if i is not None else 0.0
         named = max(near, float(bag[i])) if i is not None and bag is not None else near
         filled = sum(1 for v in obs.row.values if v.text)
@@ -100,12 +116,15 @@ class OrderPlacement:
         by_name = named >= self.settings.accept_row and filled >= min(2, width)
         # The text beside it names a row of the other template: it stays unfiled (unmapped_row). The
         # label heading this row's group (（六）其他处理) is no such text where the labels around name
-        # the group's sub-rows too.
+        # the group's sub-rows too, or where the table prints them by their own labels (run.answered);
+        # for a row of another group it still is.
         heading = self._group_heading(section, fmt, concept, beside, bag)
+        group = f"row:{section.name}.{concept.rpartition('.')[0]}"
         # Judged by the text closest to the row: a label of the other template right before a run
         # of rows names its own row, however surely the run's other labels name this one.
         near_here = float(obs.near[i]) if i is not None else 0.0
-        foreign = self._names_foreign(obs.near, fmt, above=near_here, heading=heading)
+        excluded = frozenset([heading] if heading else []) | (run.answered & {group})
+        foreign = self._names_foreign(obs.near, fmt, above=near_here, excluded=excluded)
         if foreign or not (by_width or by_name):
             return 0.0
         s = self.settings
@@ -134,15 +153,17 @@ class OrderPlacement:
         return f"row:{section.name}.{parent}" if sure >= 2 else None
 
     def _names_foreign(
-        self, probs: np.ndarray, fmt: str, above: float = 0.0, heading: str | None = None
+        self, probs: np.ndarray, fmt: str, above: float = 0.0, excluded: frozenset[str] = frozenset()
     ) -> bool:
         """The text names a row of the other template (2019's single （六）其他处理 in a 2021 report),
-        surely and more than ``above``."""
-        foreign = float(probs[self._foreign_rows(fmt, heading)].max(initial=0.0))
+        surely and more than ``above``; rows ``excluded`` do not count (see _foreign_rows)."""
+        foreign = float(probs[self._foreign_rows(fmt, excluded)].max(initial=0.0))
         return foreign > max(self.settings.foreign_row_min, above)
 
-    def _fits_section(self, obs: RowObservation, section: Section, fmt: str) -> bool:
-        return any(self._order_gain(obs, section, fmt, c) > 0 for c in section.row_order(fmt))
+    def _fits_section(self, obs: RowObservation, section: Section, run: RunToPlace) -> bool:
+        """Could the row be one of the section's, read with the labels on both sides of it?"""
+        around = replace(run, habit="around")
+        return any(self._order_gain(obs, section, c, around) > 0 for c in section.row_order(run.fmt))
 
     def _place_in_printed_order(
         self, run: RunToPlace, section: Section
@@ -154,7 +175,7 @@ class OrderPlacement:
         where the template has room for one: read in template order, every row after is one off.)"""
         placed, broken = self._place_by_habit(run, section)
         filed = {id(d.obs) for d in placed}
-        if not any(id(o) not in filed and self._fits_section(o, section, run.fmt) for o in run.rows):
+        if not any(id(o) not in filed and self._fits_section(o, section, run) for o in run.rows):
             return section, placed, None
         best: tuple[Section, list[RowDecision], tuple[str, str] | None] = (section, placed, None)
         for pair, order in anchored_swaps(section.row_order(run.fmt), {d.concept for d in run.labelled}):
@@ -196,7 +217,7 @@ class OrderPlacement:
             bags = _block_bags(items)
             gains = np.array(
                 [
-                    [self._order_gain(o, section, fmt, concepts[j], bag, run.habit) for j in free]
+                    [self._order_gain(o, section, concepts[j], run, bag) for j in free]
                     for o, bag in zip(items, bags, strict=True)
                 ]
             ).reshape(len(items), len(free))
@@ -310,7 +331,7 @@ class OrderPlacement:
         self,
         by_order: list[RowDecision],
         section: Section,
-        fmt: str,
+        run: RunToPlace,
         named: list[str],
         swap: tuple[str, str] | None,
     ) -> dict[str, str]:
@@ -320,6 +341,7 @@ class OrderPlacement:
         Only where both rows were placed by order: a row's own label says which row it is. And a row
         placed in a group the other template prints as one row (2019's single （六）其他处理) where the
         labels around its block name that row and not the group's items."""
+        fmt = run.fmt
         placed = {d.concept for d in by_order}
         doubts = {}
         for pair in contradicted(section.row_order(fmt), named, self.settings.swap_reach):
@@ -329,7 +351,7 @@ class OrderPlacement:
                 )
         in_print = sorted(by_order, key=lambda d: d.obs.index)
         for decision, bag in zip(in_print, _block_bags([d.obs for d in in_print]), strict=True):
-            if self._names_other_templates_row(decision.concept, bag, section, fmt):
+            if self._names_other_templates_row(decision.concept, bag, section, run):
                 doubts[decision.concept] = "the labels beside it name the other template's row in its place"
         if swap is not None:
             why = (
@@ -339,7 +361,9 @@ class OrderPlacement:
             doubts.update(dict.fromkeys(set(swap) & placed, why))
         return doubts
 
-    def _names_other_templates_row(self, concept: str, bag: np.ndarray, section: Section, fmt: str) -> bool:
+    def _names_other_templates_row(
+        self, concept: str, bag: np.ndarray, section: Section, run: RunToPlace
+    ) -> bool:
         """Do the labels around a row's block name the row of the other template that stands where
         ``concept``'s group stands (row:s3.other for other.no_correction), as a label must to take a
         row and more than they name ``concept``, and not two of the group's items (then that label is
@@ -347,7 +371,8 @@ class OrderPlacement:
         parent = concept.rpartition(".")[0]
         i = self.scorer.index.get(f"row:{section.name}.{parent}")
         own = self.scorer.index.get(f"row:{section.name}.{concept}")
-        if not parent or i is None or own is None or i not in self._foreign_rows(fmt):
+        fmt = run.fmt
+        if not parent or i is None or own is None or i not in self._foreign_rows(fmt, run.answered):
             return False
         named = bag[i] >= self.settings.accept_row and bag[i] > bag[own]
         return named and self._group_heading(section, fmt, concept, bag, None) is None
@@ -388,6 +413,7 @@ class RunToPlace:
     labelled: list[RowDecision]
     fmt: str
     habit: LabelHabit
+    answered: frozenset[str] = frozenset()  # the other template's rows the table cannot hold
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,105 @@ def test_a_split_row_under_a_piece_of_a_merged_heading_is_one_row(extractor, tmp
     )
     fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.unavailable.not_held.{c}"] for c in COLUMNS] == values
+
+
+def test_labels_a_converter_glued_into_one_line_name_their_rows(extractor, tmp_path: Path) -> None:
+    # The report lists 行政规范性文件 before 规章 and 行政强制 before 行政处罚; the tool printed each
+    # pair of labels as one line above the two numbers rows.
+    table = (
+        "| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |\n"
+        "行政规范性文件规章\n"
+        "| 3 | 0 | 14 |\n|---|---|---|\n| 1 | 0 | 2 |\n\n"
+        "| 信息内容 | 本年处理决定数量 |\n行政强制行政处罚\n| 5 |\n|---|\n| 22 |\n"
+    )
+    fields = _extract(extractor, tmp_path, S2 + table)["fields"]
+    assert [fields[f"s2.normative.{c}"] for c in ("new", "repealed", "in_force")] == [3, 0, 14]
+    assert [fields[f"s2.rules.{c}"] for c in ("new", "repealed", "in_force")] == [1, 0, 2]
+    assert (fields["s2.coercion.decisions"], fields["s2.penalty.decisions"]) == (5, 22)
+
+
+def test_glued_labels_in_template_order_keep_it(extractor, tmp_path: Path) -> None:
+    table = "| 信息内容 | 本年处理决定数量 |\n行政处罚行政强制\n| 22 |\n|---|\n| 5 |\n"
+    fields = _extract(extractor, tmp_path, S2 + table)["fields"]
+    assert (fields["s2.penalty.decisions"], fields["s2.coercion.decisions"]) == (22, 5)
+
+
+S4 = "某某县自然资源局2023年政府信息公开工作年度报告\n\n四、政府信息公开行政复议、行政诉讼情况\n\n"
+
+
+def test_a_header_read_by_nesting_out_of_template_order_is_doubted(extractor, tmp_path: Path) -> None:
+    # A PDF→Markdown tool put 结果维持 and 结果纠正 over two header rows, pieces of both in one cell:
+    # read by nesting, the header names 纠正 first. Its values stand in the template's order.
+    rule = "| --- " * 8 + "|\n"
+    table = (
+        "|  |  |  | 结果 纠正 | 其他 | 尚未 | 合计 |  |\n"
+        + rule
+        + "|  |  |  | 维持 | 结果 | 审结 |  |  |\n"
+        + "|  |  | 行政复议 | 4 | 5 6 | 6 | 21 |  |\n"
+    )
+    record = _extract(extractor, tmp_path, S4 + table)
+    review = [f"s4.review.{c}" for c in ("upheld", "corrected", "other", "pending", "total")]
+    assert [record["fields"][k] for k in review] == [4, 5, 6, 6, 21]
+    doubted = {f["field"] for f in record["flags"] if f["kind"] == "position_uncertain"}
+    assert set(review) <= doubted
+
+
+# pdf2md of a 2021 table whose group labels （五）不予处理 and （六）其他处理 wrapped: the piece 理 stands
+# beside one row of each group, and 理 alone reads as 2019's single 其他处理 row.
+TORN_GROUP_LABELS = "\n".join(
+    [
+        "申请人情况",
+        "| （本列数据的勾稽关系为：第一项加第二项 |     |     | 法人或其他组织 |     |     |     |",
+        "| ------------------- | --- | --- | ------- | --- | --- | --- |",
+        "| 之和，等于第三项加第四项之和）     |     | 自然人 |         |     |     | 总计  |",
+        "|                     |     |     | 商业企 科研  | 社会公 | 法律服 |     |",
+        "其他",
+        "|                  |         |     | 业 机构 | 益组织 | 务机构 |     |",
+        "| ---------------- | ------- | --- | ---- | --- | --- | --- |",
+        "| 一、本年新收政府信息公开申请数量 |         | 3   | 0 0  | 0   | 0   | 0 3 |",
+        "| 二、上年结转政府信息公开申请数量 |         | 0   | 0 0  | 0   | 0   | 0 0 |",
+        "|                  | (一)予以公开 | 0   | 0 0  | 0   | 0   | 0 0 |",
+        "|     | 1.信访举报投诉类申请      | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "| --- | ---------------- | --- | --- | --- | --- | --- |",
+        "|     | 2.重复申请           | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "|     | (五)不 3.要求提供公开出版物 | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "予处",
+        "4.无正当理由大量反复申",
+        "|     | 理   | 2 | 0 0 | 0   | 0   | 0 2 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        "请",
+        "5.要求行政机关确认或重",
+        "|     |     | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        "新出具已获取信息",
+        "1.申请人无正当理由逾期",
+        "|     | 不补正、行政机关不再处 | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "| --- | ----------- | --- | --- | --- | --- | --- |",
+        "理其政府信息公开申请",
+        "(六)其",
+        "2.申请人逾期未按收费通",
+        "他处",
+        "知要求缴纳费用、行政机",
+        "|     | 理   | 1   | 0 0 | 0 | 0   | 0 1 |",
+        "| --- | --- | --- | --- | --- | --- | ----- |",
+        "关不再处理其政府信息公",
+        "开申请",
+        "|     | 3.其他 | 0   | 0 0 | 0   | 0   | 0 0 |",
+        "| --- | ---- | --- | --- | --- | --- | --- |",
+        "— 2 —",
+        "",
+        "|             | (七)总计 |     | 3   | 0   | 0 0 | 0 0 | 3   |",
+        "| ----------- | ----- | --- | --- | --- | --- | --- | --- |",
+        "| 四、结转下年度继续办理 |       |     | 0   | 0   | 0 0 | 0 0 | 0   |",
+    ]
+)
+
+
+def test_a_torn_piece_of_a_group_label_leaves_its_row_in_the_table(extractor, tmp_path: Path) -> None:
+    # The table prints （六）'s items by their own labels, so it cannot hold 2019's single row: both
+    # rows beside 理 are the table's (4.无正当理由大量反复申请, 2.申请人逾期未按收费通知…), not unfiled.
+    record = _extract(extractor, tmp_path, TITLE + TORN_GROUP_LABELS + "\n")
+    fields = record["fields"]
+    assert [fields[f"s3.not_processed.excessive.{c}"] for c in COLUMNS] == [2, 0, 0, 0, 0, 0, 2]
+    assert [fields[f"s3.other.unpaid_fee.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+    assert not [f for f in record["flags"] if f["kind"] == "unmapped_row"]
