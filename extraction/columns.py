@@ -21,15 +21,16 @@ class ColumnReading:
 
         The header read by position comes first; a copy that dropped the blank cells of merged
         headers (a table copied from a web page) shifts positions, and is read by nesting instead.
-        Nesting says which cells stand under a group, not where: a header it reads in another order
-        than the template's (pieces of two header rows merged in one cell) leaves the template's order,
-        in doubt (_header_contradicts).
+        Nesting says which cells stand under a group, not where, and a row without cell positions (text
+        that lost its columns) says nothing of where its header's names stand: a header read either way
+        in another order than the template's (pieces of two header rows merged in one cell, wrapped
+        header lines listed top line first) leaves the template's order, in doubt (_header_contradicts).
         """
         template = section.columns_of(fmt, row_concept)
         in_layout = self._layout_order(obs, section, template)
         if in_layout is not None and in_layout != template:
             return in_layout, None, None
-        for header, by_position in ((obs.header, True), (obs.header_nested or [], False)):
+        for header, by_position in ((obs.header, obs.row.positional), (obs.header_nested or [], False)):
             named = self._naming_every_column(header, section, template)
             if named and (by_position or [c for _, c, _ in named] == template):
                 return [c for _, c, _ in named], [h for h, _, _ in named], [p for _, _, p in named]
@@ -60,13 +61,16 @@ class ColumnReading:
 
     def _header_contradicts(self, obs: RowObservation, section: Section, template: list[str]) -> bool:
         """The row's header names columns of the section in another order than the template's, or two in
-        one cell, or read by nesting names them all in another order (a converter that moved or merged
-        header cells): the template's order is then a guess."""
+        one cell, or read by nesting or without positions names them all in another order (a converter
+        that moved or merged header cells): the template's order is then a guess."""
         named = self._placed_headers(obs, section, template)
         if any(a[1] > b[1] or (a[0] == b[0] and a[1] != b[1]) for a, b in itertools.pairwise(named)):
             return True
-        nested = self._naming_every_column(obs.header_nested or [], section, template)
-        return nested is not None and [c for _, c, _ in nested] != template
+        unplaced = [obs.header_nested or [], *([] if obs.row.positional else [obs.header])]
+        return any(
+            named is not None and [c for _, c, _ in named] != template
+            for named in (self._naming_every_column(h, section, template) for h in unplaced)
+        )
 
     def _layout_order(self, obs: RowObservation, section: Section, template: list[str]) -> list[str] | None:
         """In layout text, the columns in the order their headers stand across the page, when every column

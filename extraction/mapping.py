@@ -88,6 +88,10 @@ class MappingSettings:
     close_label_share: float = 0.8  # of numbers-only rows with labels right before: the closest names it
     near_mass_floor: float = 0.5  # text beside a row names a row only as far as it reads as a row label
     foreign_row_min: float = 0.6  # a label this sure of a row of the other template leaves its row unfiled
+    # Added to the cost of filing a labelled row that prints no value: where a row with values names the
+    # same template row as surely, that one is the row (a wrapped label's tail, 另行制作 or 复申请, is
+    # printed over blank cells), however the two stand in the order.
+    blank_row_cost: float = 0.3
     glued_part_min: int = 2  # fewest characters of each label a glued line of two is cut into
     glued_line_max: int = 40  # longest line tried as two glued labels (longer: prose)
     # Most labelled rows one section's joint assignment weighs, the surest first: its cost matrix grows with
@@ -577,7 +581,9 @@ class Decoder(ColumnReading, OrderPlacement):
                 if loose_row is not None:
                     loose.append(loose_row)
                 placed.add(id(obs))
-        self._place_loose(_attach_floated(loose, floated, placed), fmt, result)
+        attached = _attach_floated(loose, floated, placed)
+        self._place_loose(attached, fmt, result)
+        self._doubt_rows_short_of(_unclaimed(floated, attached, placed), decided, fmt, result)
         for obs in observations:
             concept, p = self.scorer.best(obs.probs, "row:")
             if (
@@ -596,6 +602,30 @@ class Decoder(ColumnReading, OrderPlacement):
                     }
                 )
         return result
+
+    def _doubt_rows_short_of(
+        self,
+        floated: list[tuple[RowObservation, set[int]]],
+        decided: dict[str, list[RowDecision]],
+        fmt: str,
+        result: MappingResult,
+    ) -> None:
+        """A lone number floated out of a table that no row took: a row of that table with a blank cell
+        may be the one that lost it, its values shifted into the wrong columns; each such row is in doubt."""
+        for lone, chunks in floated:
+            number = next(v.text for v in lone.row.values if v.text)
+            for name, decisions in decided.items():
+                section = self.schema.sections[name]
+                for decision in decisions:
+                    keys = [
+                        section.key(decision.concept, c) for c in section.columns_of(fmt, decision.concept)
+                    ]
+                    if decision.obs.row.chunk not in chunks or all(k in result.cells for k in keys):
+                        continue
+                    why = (
+                        f"a lone {number!r} floated out of its table ({lone.row.where}); this row has a blank"
+                    )
+                    result.flags += [{"field": k, "kind": "position_uncertain", "detail": why} for k in keys]
 
     def _in_format(self, concept: str, fmt: str) -> bool:
         section, _, row = concept[4:].partition(".")
@@ -670,7 +700,12 @@ class Decoder(ColumnReading, OrderPlacement):
         here = np.arange(n) / max(n - 1, 1)
         there = slots / max(m - 1, 1)
         order = self.settings.order_weight * np.abs(here[:, None] - there[None, :])
-        cost[:, slots] = -np.log(np.maximum(priors[:, classes], 1e-9)) + order
+        blank = np.array([not obs.row.has_values for obs in observations])
+        cost[:, slots] = (
+            -np.log(np.maximum(priors[:, classes], 1e-9))
+            + order
+            + self.settings.blank_row_cost * blank[:, None]
+        )
         # Left unfiled when no row fits, or when the label names a row of the other template.
         foreign = priors[:, self._foreign_rows(fmt)].max(axis=1, initial=0.0)
         cost[np.arange(n), m + np.arange(n)] = -np.log(np.maximum(self.settings.accept_row, foreign))
@@ -756,8 +791,12 @@ class Decoder(ColumnReading, OrderPlacement):
             )
         result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
-        yuan = ["元" in h.text and "万元" not in h.text for h in header or []]
+        yuan = [_unit(h.text) == "元" for h in header or []]
         label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
+        for key, h in zip(keys, header, strict=True) if header else ():
+            if _unit(h.text) == "torn":
+                why = f"its header {h.text!r} is the tail of a wrapped unit: 元 or 万元 is unknown"
+                result.flags.append({"field": key, "kind": "value_uncertain", "detail": why})
         if decision.margin is not None:
             result.order_margins[f"{section.name}.{decision.concept}"] = decision.margin
         confidence = decision.probability * p_col
@@ -973,6 +1012,28 @@ def _attach_floated(
             piece = next(v for v in lone.row.values if v.text)
             out[short[0]] = replace(out[short[0]], floated=piece)
     return out
+
+
+def _unit(header: str) -> str | None:
+    """The money unit a column header prints: "元", "万元", None (none), or "torn": a header that starts
+    with 元 is the tail of a wrapped one (（单位：万 / 元）), whose 万 may be on the line above."""
+    if "元" not in header:
+        return None
+    if header.lstrip().startswith("元"):
+        return "torn"
+    return "万元" if "万元" in header else "元"
+
+
+def _unclaimed(
+    floated: list[tuple[RowObservation, set[int]]], attached: list[LooseCells], placed: set[int]
+) -> list[tuple[RowObservation, set[int]]]:
+    """The floated numbers that neither a template row nor a row short of one value took."""
+    taken = {id(row.floated) for row in attached if row.floated is not None}
+    return [
+        (lone, chunks)
+        for lone, chunks in floated
+        if id(lone) not in placed and not any(id(v) in taken for v in lone.row.values)
+    ]
 
 
 def _floated_note(row: LooseCells) -> str:

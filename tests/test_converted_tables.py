@@ -247,3 +247,53 @@ def test_a_torn_piece_of_a_group_label_leaves_its_row_in_the_table(extractor, tm
     assert [fields[f"s3.not_processed.excessive.{c}"] for c in COLUMNS] == [2, 0, 0, 0, 0, 0, 2]
     assert [fields[f"s3.other.unpaid_fee.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
     assert not [f for f in record["flags"] if f["kind"] == "unmapped_row"]
+
+
+def _flagged(record: dict, kind: str) -> set[str]:
+    return {f["field"] for f in record["flags"] if f["kind"] == kind}
+
+
+def test_a_number_floated_out_of_a_table_puts_its_rows_with_a_blank_in_doubt(
+    extractor, tmp_path: Path
+) -> None:
+    # A converter floated one value of the first row above the table and left that row a blank cell in
+    # front: by position its other values land one column off.
+    table = (
+        "| 第二十条第（一）项 |  |  |  |\n|---|---|---|---|\n"
+        "| 信息内容 | 本年制发件数 | 本年废止数 | 现行有效件数 |\n\n"
+        "6\n\n|  | 6 | 2 |\n|---|---|---|\n| 2 | 1 | 13 |\n\n规范性文件\n规章\n"
+    )
+    record = _extract(extractor, tmp_path, S2 + table)
+    doubted = _flagged(record, "position_uncertain")
+    first = {f"s2.normative.{c}" for c in ("new", "repealed", "in_force")}
+    assert first <= doubted
+    assert [record["fields"][f"s2.rules.{c}"] for c in ("new", "repealed", "in_force")] == [2, 1, 13]
+    assert not {f"s2.rules.{c}" for c in ("new", "repealed", "in_force")} & doubted
+
+
+def test_a_header_that_lost_its_columns_does_not_reorder_them(extractor, tmp_path: Path) -> None:
+    # PDF→Markdown text of a table whose 本年制发件数 and 现行有效件数 headers wrapped over two lines and
+    # 本年废止数 did not: the header lines list the wrapped ones first, not in the columns' order.
+    table = (
+        "第二十条第（一）项\n本年制发件 现行有效件\n信息内容 本年废止数\n数 数\n"
+        "规章 0 0 0\n行政规范性文件 3 1 44\n第二十条第（五）项\n"
+    )
+    record = _extract(extractor, tmp_path, S2 + table)
+    normative = [f"s2.normative.{c}" for c in ("new", "repealed", "in_force")]
+    assert [record["fields"][k] for k in normative] == [3, 1, 44]
+    assert set(normative) <= _flagged(record, "position_uncertain")
+
+
+def test_a_money_unit_torn_by_a_wrapped_header_is_in_doubt(extractor, tmp_path: Path) -> None:
+    # pdftotext -layout of a header （单位：万元） wrapped after 万: the line above the values shows 元).
+    lines = [
+        "                  第二十条第（八）项",
+        "                              本年收费金额(单位:万",
+        "                  信息内容",
+        "                              元)",
+        "                  行政事业性收费         91.260",
+        "",
+    ]
+    record = _extract(extractor, tmp_path, S2 + "\n".join(lines), "report.txt")
+    assert record["fields"]["s2.fees.amount"] == 91.26
+    assert "s2.fees.amount" in _flagged(record, "value_uncertain")
