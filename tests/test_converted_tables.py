@@ -297,3 +297,21 @@ def test_a_money_unit_torn_by_a_wrapped_header_is_in_doubt(extractor, tmp_path: 
     record = _extract(extractor, tmp_path, S2 + "\n".join(lines), "report.txt")
     assert record["fields"]["s2.fees.amount"] == 91.26
     assert "s2.fees.amount" in _flagged(record, "value_uncertain")
+
+
+def test_a_wrapped_labels_tail_over_blank_cells_does_not_take_its_row(extractor, tmp_path: Path) -> None:
+    # The tool printed 2.没有现成信息需要另行制作 as three rows: the label's head over blank cells, the
+    # values, and the tail 另行制作 over blank cells again, after the values.
+    values = [2, 1, 0, 0, 0, 0, 3]
+    rule = "| --- " * 9 + "|\n"
+    blank = " |" * 7
+    table = (
+        "| 三、本年度 | 1.本机关不掌握相关政府信息 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |\n"
+        + rule
+        + f"| （四）无法提供 | 2.没有现成信息需要 |{blank}\n"
+        + f"|  |  | {' | '.join(map(str, values))} |\n"
+        + f"| 办理结果 | 另行制作 |{blank}\n"
+        + "|  | 3.补正后申请内容仍不明确 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |\n"
+    )
+    fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
+    assert [fields[f"s3.unavailable.needs_creation.{c}"] for c in COLUMNS] == values
