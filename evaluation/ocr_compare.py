@@ -43,7 +43,8 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 
 from nianbao.evaluation import variants
 from nianbao.evaluation.blocks import Block, Table
-from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, render_scan
+from nianbao.evaluation.render_pdf import EMBEDDED_FONTS
+from nianbao.evaluation.render_scan import render_scan
 from nianbao.extraction.ocr import DET_BOX_THRESH, vertical, warp
 
 DIGITS = "0123456789.,-"

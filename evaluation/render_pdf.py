@@ -1,4 +1,4 @@
-"""The PDF forms of a synthesized report: a text PDF with ruled tables, and that PDF printed and scanned.
+"""The text PDF form of a synthesized report: ruled tables, torn across pages (render_scan scans it).
 
 Why: most real 政府信息公开工作年度报告 are PDFs, either printed from an office suite or a government CMS
 (a text layer, tables as ruled grids that break across pages, often a non-embedded Song font) or scanned
@@ -8,7 +8,9 @@ writer runs in an invariant mode, so one rng state gives byte-identical files.
 A text PDF's ``look`` is how its printer drew the tables (PDF_LOOKS): ruled by vector lines (the common
 case), unruled (columns only by alignment), ruled by a raster image behind vector text (only an image
 table finder sees the rules), drawn in a font without a Unicode map (text extraction yields "(cid:N)"),
-or with every glyph drawn twice a fraction of a point apart (fake bold).
+or with every glyph drawn twice a fraction of a point apart (fake bold), or ruled as an office suite
+prints it (grey header rows and section bands, a shaded label column, a thick outer border, text against
+the rules).
 """
 
 from __future__ import annotations
@@ -18,14 +20,10 @@ import io
 import math
 import random
 import re
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from statistics import NormalDist
 
-import numpy as np
-import pypdfium2 as pdfium
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -42,12 +40,14 @@ TTF = {
     "wqy-zenhei": ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
     "uming": ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
 }
-PDF_LOOKS = ("ruled", "unruled", "image-rules", "no-unicode", "fake-bold")
+DRAWN_LOOKS = ("ruled", "unruled", "image-rules", "no-unicode", "fake-bold")
 LOOK_WEIGHTS = (72, 12, 6, 5, 5)  # most printers rule tables with vector lines
+# "office": ruled as Word and WPS print a report's tables (Shading). A ruled table with its own draw, after
+# the look is drawn, so that the other looks' seeds keep their bytes.
+PDF_LOOKS = (*DRAWN_LOOKS, "office")
 BOLD_OFFSET = 0.3  # pt between the two strokes of a fake-bold glyph
 RULE_DPI = 150  # of the raster image that carries an image-ruled table's lines
 FOLIOS = ("— {n} —", "- {n} -", "第{n}页")
-SCAN_DATE = time.gmtime(946684800)  # 2000-01-01, as reportlab's invariant mode: Pillow stamps the clock
 MIN_TABLE_SIZE = 5.0  # pt; a table that needs less than this overflows the margin instead
 # a word, number or single character, with the opening punctuation that may not end a line before it
 # and the closing punctuation that may not start a line after it
@@ -135,10 +135,43 @@ class Style:
     fill: bool  # narrow tables stretched to the text width, as Word's default table does
     repeat_head: bool  # header rows repeated on a continuation page
     folio: str  # page-number format
+    shading: Shading | None = None  # the office look's fills and border
 
     @property
     def text_width(self) -> float:
         return A4[0] - self.left - self.right
+
+
+@dataclass(frozen=True)
+class Shading:
+    """How Word and WPS print a report's table: grey fills (0 black, 1 white) behind the header rows,
+    the rows that span the table (第二十条第（一）项 bands) and the label column, and a heavier border."""
+
+    head: float
+    band: float
+    labels: float | None  # None: the label column is not shaded
+    border: float  # outer rule width, pt
+
+
+def _office(st: Style, rng: random.Random) -> Style:
+    """``st`` as an office suite prints tables: shaded, a thick border, cells padded so little that text
+    touches the rules."""
+    shading = Shading(
+        head=rng.uniform(0.72, 0.9),
+        band=rng.uniform(0.75, 0.92),
+        labels=rng.uniform(0.86, 0.96) if rng.random() < 0.5 else None,
+        border=rng.choice([1.5, 2.25, 3.0]),
+    )
+    return replace(st, pad=rng.uniform(0.3, 1.2), shading=shading)
+
+
+def _fill(cell: Cell, t: Table, columns: int, shading: Shading) -> float | None:
+    """The grey a cell is filled with, None where it is not."""
+    if cell.r < t.head:
+        return shading.head
+    if cell.cs == columns and not cell.num:
+        return shading.band
+    return None if cell.num else shading.labels
 
 
 def _style(rng: random.Random, font: str) -> Style:
@@ -394,6 +427,8 @@ def _draw_grid(pages: Pages, t: Table, fit: Fit) -> None:
     c.setLineWidth(st.rule)
     c.setFont(_unmapped_font(st.font) if look == "no-unicode" else st.font, fit.size)
     line = _line_height(fit.size)
+    if st.shading is not None:
+        _shade(c, t, cells, xs, ys, st.shading)
     for cell in cells:
         left, right = xs[cell.c], xs[cell.c + cell.cs]
         top, bottom = ys[cell.r], ys[cell.r + cell.rs]
@@ -412,7 +447,29 @@ def _draw_grid(pages: Pages, t: Table, fit: Fit) -> None:
                     c.drawRightString(right - st.pad + dx, base, s)
                 else:
                     c.drawCentredString((left + right) / 2 + dx, base, s)
+    if st.shading is not None:
+        c.setLineWidth(st.shading.border)
+        c.rect(xs[0], ys[-1], xs[-1] - xs[0], ys[0] - ys[-1], stroke=1, fill=0)
     pages.y = ys[-1]
+
+
+def _shade(
+    c: canvas.Canvas, t: Table, cells: list[Cell], xs: list[float], ys: list[float], shading: Shading
+) -> None:
+    """The office look's fills, under the rules and the text."""
+    for cell in cells:
+        grey = _fill(cell, t, len(xs) - 1, shading)
+        if grey is not None:
+            c.setFillGray(grey)
+            c.rect(
+                xs[cell.c],
+                ys[cell.r + cell.rs],
+                xs[cell.c + cell.cs] - xs[cell.c],
+                ys[cell.r] - ys[cell.r + cell.rs],
+                stroke=0,
+                fill=1,
+            )
+    c.setFillGray(0)
 
 
 def _rule_image(c: canvas.Canvas, boxes: list[tuple[float, float, float, float]], rule: float) -> None:
@@ -480,6 +537,8 @@ def render_pdf(
         font = rng.choice(EMBEDDED_FONTS)
     name = _font(font or rng.choices(FONTS, FONT_WEIGHTS)[0])
     st = _style(rng, name)
+    if look == "office":
+        st = _office(st, rng)
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, invariant=1, initialFontName=name, initialFontSize=st.size)
     c.setTitle(title)
@@ -497,119 +556,3 @@ def render_pdf(
     unmapped = c._doc.fontMapping.get(_unmapped_font(name)) if look == "no-unicode" else None
     c.save()
     return _drop_unicode_maps(buf.getvalue(), unmapped) if unmapped else buf.getvalue()
-
-
-# ---------------------------------------------------------------- scanning
-@dataclass(frozen=True)
-class Scanner:
-    """One scanner's settings for a whole document."""
-
-    dpi: int
-    quality: int  # JPEG
-    blur: float  # Gaussian sigma, px
-    gamma: float  # > 1 thins strokes, < 1 thickens them
-    black: float  # darkest grey the scan reaches
-    white: float  # paper tone
-    noise: float  # additive Gaussian sigma, grey levels
-
-
-def _scanner(rng: random.Random) -> Scanner:
-    return Scanner(
-        dpi=rng.randint(150, 200),
-        quality=rng.randint(35, 75),
-        blur=rng.uniform(0.0, 1.0),
-        gamma=rng.uniform(0.75, 1.3),
-        black=rng.uniform(0, 40),
-        white=rng.uniform(222, 252),
-        noise=rng.uniform(1.5, 8.0),
-    )
-
-
-def _speckle(a: np.ndarray, rng: random.Random, gen: np.random.Generator) -> None:
-    """Dust on the glass: a few dark specks of one to three pixels, in place."""
-    count = int(a.size * rng.uniform(2e-6, 2e-5))
-    ys, xs = gen.integers(0, a.shape[0] - 3, count), gen.integers(0, a.shape[1] - 3, count)
-    sizes, tones = gen.integers(1, 4, count), gen.integers(0, 120, count)
-    for y, x, s, tone in zip(ys, xs, sizes, tones, strict=True):
-        a[y : y + s, x : x + s] = np.minimum(a[y : y + s, x : x + s], tone)
-
-
-def _shadow(a: np.ndarray, rng: random.Random) -> None:
-    """Sometimes the grey edge a lid that does not close leaves along one side of the page, in place."""
-    if rng.random() >= 0.3:
-        return
-    side, depth = rng.choice("lrtb"), rng.uniform(0.35, 0.8)
-    along = a.shape[1] if side in "lr" else a.shape[0]
-    width = max(2, int(along * rng.uniform(0.01, 0.04)))
-    ramp = np.linspace(depth, 1.0, width, dtype=np.float32)
-    if side == "l":
-        a[:, :width] = a[:, :width] * ramp
-    elif side == "r":
-        a[:, -width:] = a[:, -width:] * ramp[::-1]
-    elif side == "t":
-        a[:width] = a[:width] * ramp[:, None]
-    else:
-        a[-width:] = a[-width:] * ramp[::-1, None]
-
-
-def _blur(sigma: float) -> ImageFilter.Kernel:
-    """A 3x3 Gaussian: for a sigma up to one pixel close to GaussianBlur, at a third of its cost."""
-    w = math.exp(-1 / (2 * sigma * sigma))
-    row = [w, 1.0, w]
-    return ImageFilter.Kernel((3, 3), [a * b for a in row for b in row])
-
-
-def _tone(sc: Scanner) -> list[int]:
-    """Paper tone, toner black and stroke weight as one grey-level lookup table."""
-    return [round(sc.black + (sc.white - sc.black) * (v / 255) ** sc.gamma) for v in range(256)]
-
-
-def _noise(sigma: float) -> np.ndarray:
-    """Gaussian quantiles indexed by a random byte: sensor noise without drawing normals per pixel."""
-    dist = NormalDist(0, sigma)
-    return np.array([round(dist.inv_cdf((i + 0.5) / 256)) for i in range(256)], dtype=np.int16)
-
-
-def _degrade(page: Image.Image, sc: Scanner, rng: random.Random, gen: np.random.Generator) -> Image.Image:
-    """One grey page scanned: specks, skew, blur, tone curve, edge shadow, noise."""
-    a = np.array(page, dtype=np.uint8)
-    _speckle(a, rng, gen)
-    img = Image.fromarray(a).rotate(rng.uniform(-1.5, 1.5), Image.Resampling.BILINEAR, fillcolor=255)
-    if sc.blur > 0.2:
-        img = img.filter(_blur(sc.blur))
-    grey = np.array(img.point(_tone(sc)), dtype=np.int16)
-    _shadow(grey, rng)
-    grey += _noise(sc.noise)[gen.integers(0, 256, grey.shape, dtype=np.uint8)]
-    return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
-
-
-def _image_pdf(pages: list[Image.Image], sc: Scanner) -> bytes:
-    """An image-only PDF, one JPEG (DCTDecode) per page, sized by the scan's dpi; no font, no text."""
-    buf = io.BytesIO()
-    pages[0].save(
-        buf,
-        "PDF",
-        save_all=True,
-        append_images=pages[1:],
-        resolution=float(sc.dpi),
-        quality=sc.quality,
-        creationDate=SCAN_DATE,
-        modDate=SCAN_DATE,
-    )
-    return buf.getvalue()
-
-
-def render_scan(pdf: bytes, rng: random.Random) -> bytes:
-    """The PDF printed and scanned: rasterized, degraded, saved as an image-only PDF (no text layer).
-
-    Works from any PDF, but pdfium draws a non-embedded font (STSong-Light) with whatever CJK font the
-    system offers and blank glyphs where it offers none; so scan a PDF drawn with an embedded font.
-    """
-    sc = _scanner(rng)
-    gen = np.random.default_rng(rng.getrandbits(32))
-    doc = pdfium.PdfDocument(pdf)
-    try:
-        pages = [_degrade(p.render(scale=sc.dpi / 72, grayscale=True).to_pil(), sc, rng, gen) for p in doc]
-    finally:
-        doc.close()
-    return _image_pdf(pages, sc)

@@ -33,7 +33,8 @@ from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, g
 from nianbao.evaluation.converters import CONVERTERS
 from nianbao.evaluation.converters import SUFFIXES as CONVERTED_SUFFIXES
 from nianbao.evaluation.render_mdconv import md_heading, pipe_row, pipe_rule, render_mdconv
-from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, LOOK_WEIGHTS, PDF_LOOKS, render_pdf, render_scan
+from nianbao.evaluation.render_pdf import DRAWN_LOOKS, EMBEDDED_FONTS, LOOK_WEIGHTS, PDF_LOOKS, render_pdf
+from nianbao.evaluation.render_scan import render_scan
 from nianbao.extraction.validation import validate
 from nianbao.schema import Schema, Section, load_schema
 
@@ -47,6 +48,8 @@ SUFFIX |= CONVERTED_SUFFIXES
 GRID_RENDERINGS = ("md", "html", "tsv", "docx", "pdf", "scan")
 # How a text PDF's tables are drawn, named in the gold's synth style ("pdf" alone is the ruled look).
 PDF_STYLES = tuple(f"pdf-{look}" for look in PDF_LOOKS[1:])
+# Scans of a look other than the ruled one: asked for by name only, so no seed's default scan changes.
+SCAN_STYLES = ("scan-office",)
 # The look is drawn from its own rng, so content and the ruled look's bytes are as before the looks came;
 # this salt is one under which the kept set's (data/evalset/v1) PDF seeds all draw the ruled look.
 PDF_LOOK_SALT = "pdf-look-15"
@@ -1039,7 +1042,7 @@ def _render_converted(convert: Callable[[bytes], bytes], blocks: list[Block], d:
 
 
 def _pdf_look(seed: int) -> str:
-    return random.Random(f"{seed}/{PDF_LOOK_SALT}").choices(PDF_LOOKS, LOOK_WEIGHTS)[0]
+    return random.Random(f"{seed}/{PDF_LOOK_SALT}").choices(DRAWN_LOOKS, LOOK_WEIGHTS)[0]
 
 
 def _render_scan(blocks: list[Block], d: Doc) -> bytes:
@@ -1097,21 +1100,24 @@ def _draw(seed: int, rendering: str, fmt: str | None) -> Doc:
 
 def build_report(seed: int, form: str, fmt: str | None = None) -> Report:
     """Like :func:`make_report`, keeping the flags tests need. ``form`` may name a text style (``"tsv"``)
-    or a text PDF's look (``"pdf-unruled"``)."""
+    or the look of a text PDF (``"pdf-unruled"``) or of a scan (``"scan-office"``)."""
     style = form if form in TEXT_STYLES else None
-    look = form.removeprefix("pdf-") if form in PDF_STYLES else None
-    form = "txt" if style else "pdf" if look else form
+    look = form.partition("-")[2] if form in PDF_STYLES + SCAN_STYLES else None
+    form = "txt" if style else form.partition("-")[0] if look else form
     if form not in FORMS:
         raise ValueError(
-            f"unknown form {form!r}; expected one of {FORMS}, a text style {TEXT_STYLES} or {PDF_STYLES}"
+            f"unknown form {form!r}; expected one of {FORMS}, a text style {TEXT_STYLES} "
+            f"or a look {PDF_STYLES + SCAN_STYLES}"
         )
     # Drawn off the content stream, so one seed gives the same gold in every form and style.
     rendering = style or (random.Random(f"{seed}/style").choice(TEXT_STYLES) if form == "txt" else form)
     d = _draw(seed, rendering, fmt)
     if form == "pdf" or form in CONVERTERS:
         d.look = look or _pdf_look(seed)
+    elif form == "scan":
+        d.look = look or "ruled"
     content = RENDER[rendering](_blocks(d), d)
-    style = rendering if d.look == "ruled" else f"pdf-{d.look}"
+    style = rendering if d.look == "ruled" else f"{'scan' if form == 'scan' else 'pdf'}-{d.look}"
     gold = gold_record(d, f"syn_{form}_{seed}{SUFFIX[form]}", form, style, seed, GENERATOR_VERSION)
     return Report(content, gold, SUFFIX[form], d.inconsistent, d.old_other)
 

@@ -102,12 +102,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import time
 
-    from nianbao.evaluation.variants import FORMS, TEXT_STYLES, write_corpus
+    from nianbao.evaluation.variants import FORMS, PDF_STYLES, SCAN_STYLES, TEXT_STYLES, write_corpus
 
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
-    unknown = [f for f in forms if f not in FORMS + TEXT_STYLES]
+    known = FORMS + TEXT_STYLES + PDF_STYLES + SCAN_STYLES
+    unknown = [f for f in forms if f not in known]
     if unknown:
-        print(f"unknown form(s) {', '.join(unknown)}; choose from {','.join(FORMS)}", file=sys.stderr)
+        print(f"unknown form(s) {', '.join(unknown)}; choose from {','.join(known)}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     paths = write_corpus(Path(args.output), args.n, forms, args.seed, workers=args.workers)
@@ -259,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--forms",
         default="md,html,txt,docx,pdf,scan",
         help="comma-separated: md, html, txt, docx, pdf, scan, mdconv (PDF→Markdown converter output; not in "
-        "the default) or a text style: layout, tsv, worddump, ocr",
+        "the default), a text style (layout, tsv, worddump, ocr) or a look of a text PDF (pdf-unruled, "
+        "pdf-image-rules, pdf-no-unicode, pdf-fake-bold, pdf-office) or of a scan (scan-office: tables as "
+        "Word and WPS print them)",
     )
     synth.add_argument("--seed", type=int, default=0, help="corpus seed: the same seed writes the same files")
     synth.add_argument("-o", "--output", required=True, help="directory to write")

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from nianbao.evaluation.evaluate import same_value
-from nianbao.evaluation.render_pdf import render_scan
+from nianbao.evaluation.render_scan import render_scan
 from nianbao.evaluation.variants import PDF_STYLES, build_report
 from nianbao.extraction.document import TableBlock
 from nianbao.extraction.readers import read

@@ -17,7 +17,8 @@ from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
 
 from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, place
-from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, FONTS, render_pdf, render_scan
+from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, FONTS, render_pdf
+from nianbao.evaluation.render_scan import render_scan
 
 AGENCY = "金乡县人民政府办公室"
 TITLE = f"{AGENCY}2023年政府信息公开工作年度报告"
