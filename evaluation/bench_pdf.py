@@ -8,7 +8,10 @@ The corpus is synthesized and rendered here; everything measured runs in one fre
   pipeline on each rasterized page, as the engine comes, with our thread count), in a second fresh worker:
   ours returns large buffers to the system (ocr.MMAP_THRESHOLD), which would slow the engine's whole-page
   tensors, and the engine's whole-page pass needs far more memory than our banded one;
-- the extraction worker's peak RSS after extracting everything (ru_maxrss).
+- the extraction worker's peak RSS after extracting everything (ru_maxrss);
+- table cells on the scans beside an anchor, img2table (MIT; OpenCV's rule finding, run without OCR;
+  ``pip install 'nianbao[bench]'``, else left out): each finder's time per page, the cells it finds, and
+  the share of one's cells the other finds too (the same box, intersection over union >= 0.5).
 """
 
 from __future__ import annotations
@@ -52,6 +55,71 @@ def engine_floor(scans: list[Path]) -> tuple[int, float]:
     for page in pages:
         engine(page)
     return len(pages), time.perf_counter() - started
+
+
+CELL_MATCH_IOU = 0.5  # two finders found the same cell when their boxes overlap this much
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _found_in(cells: list[tuple], others: list[tuple]) -> int:
+    return sum(any(_iou(c, o) >= CELL_MATCH_IOU for o in others) for c in cells)
+
+
+def cell_finders(scans: list[Path]) -> dict[str, float] | None:
+    """In its own worker: our rules → grid → merged cells against img2table's table finder on the same
+    deskewed pages, neither reading text. None where img2table is not installed."""
+    try:
+        from img2table.document import Image as Img2TableImage
+    except ImportError:
+        return None
+    import cv2
+
+    from nianbao.extraction.readers.pdf import SCAN, rasterize
+    from nianbao.extraction.readers.scan import deskew, rule_masks, table_boxes, table_grid
+
+    pages = [deskew(p, SCAN) for path in scans for p, _ in rasterize(path.read_bytes())]
+    ours: list[list[tuple]] = []
+    started = time.perf_counter()
+    for page in pages:
+        horizontal, vertical = rule_masks(page, SCAN)
+        found = []
+        for box in table_boxes(horizontal, vertical, SCAN):
+            grid = table_grid(horizontal, vertical, box, SCAN)
+            found += [(grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1]) for r0, c0, r1, c1 in grid.cells]
+        ours.append(found)
+    ours_seconds = time.perf_counter() - started
+    theirs: list[list[tuple]] = []
+    started = time.perf_counter()
+    for page in pages:
+        png = cv2.imencode(".png", page)[1].tobytes()
+        tables = Img2TableImage(src=png).extract_tables(
+            ocr=None, implicit_rows=False, borderless_tables=False
+        )
+        boxes = {
+            (c.bbox.x1, c.bbox.y1, c.bbox.x2, c.bbox.y2)
+            for t in tables
+            for row in t.content.values()
+            for c in row
+        }
+        theirs.append(sorted(boxes))
+    theirs_seconds = time.perf_counter() - started
+    return {
+        "pages": len(pages),
+        "ours_seconds": ours_seconds,
+        "theirs_seconds": theirs_seconds,
+        "ours_cells": sum(map(len, ours)),
+        "theirs_cells": sum(map(len, theirs)),
+        "ours_in_theirs": sum(_found_in(o, t) for o, t in zip(ours, theirs, strict=True)),
+        "theirs_in_ours": sum(_found_in(t, o) for o, t in zip(ours, theirs, strict=True)),
+    }
 
 
 def measure(pdfs: list[Path], scans: list[Path]) -> dict[str, float]:
@@ -98,6 +166,8 @@ def main() -> None:
             m = worker.submit(measure, pdfs, scans).result()
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as worker:
             _, m["floor_scan"] = worker.submit(engine_floor, scans).result()
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as worker:
+            cells = worker.submit(cell_finders, scans).result()
     print(
         f"text PDFs: {len(pdfs)} documents, {m['pdf_pages']} pages; scans: {len(scans)} documents "
         f"({len(unmapped)} of them text PDFs without a Unicode map), {m['scan_pages']} pages; "
@@ -115,6 +185,17 @@ def main() -> None:
     )
     peak = f"{m['peak_mb']:.0f} MB (target <= {MEMORY_TARGET_MB} MB)"
     print(f"peak memory of the extraction worker (RSS): {peak}")
+    if cells is None:
+        print("table cells beside img2table: not measured (pip install 'nianbao[bench]')")
+        return
+    n = cells["pages"]
+    print(
+        f"table cells, no OCR: nianbao rules→grid {cells['ours_seconds'] / n * 1000:6.0f} ms/page, "
+        f"{cells['ours_cells']} cells, {cells['ours_in_theirs'] / max(1, cells['ours_cells']):.1%} of them "
+        f"found by img2table | img2table {cells['theirs_seconds'] / n * 1000:6.0f} ms/page, "
+        f"{cells['theirs_cells']} cells, {cells['theirs_in_ours'] / max(1, cells['theirs_cells']):.1%} "
+        "of them found by nianbao"
+    )
 
 
 if __name__ == "__main__":

@@ -175,7 +175,6 @@ def align_slots(
     if len(slots) > k and not any(s.text for s in slots[k:]):
         slots = slots[:k]  # blank padding after the row's last column
     filled = [v for v in slots if v.text]
-    blank = [(None, True)] * k
     if any(s.shared for s in row.values):  # values run into shared cells: their columns go by count only
         return [(s, True) for s in filled] if len(filled) == k else in_order_slots(filled, k)
     if len(filled) < k and any(s.absent for s in row.values):  # the row printed fewer cells than its table
@@ -191,7 +190,10 @@ def align_slots(
         if start is None and header and header[0].chunk == row.chunk:
             start = header[0].pos
         if start is not None:
-            out = list(blank)
+            # A column the row has no cell in at all (a label cell drawn across it, its rule unseen) is
+            # no printed blank: its value may be inside that label. Its place is in doubt.
+            present = {s.pos for s in slots}
+            out = [(None, start + i in present) for i in range(k)]
             for s in filled:
                 if 0 <= s.pos - start < k:
                     out[s.pos - start] = (s, True)

@@ -284,6 +284,8 @@ def document_rows(document: Document) -> list[Row]:
 
 
 def _table_rows(block: TableBlock, table: int, chunk: int) -> Iterator[Row]:
+    """The table's rows with text, and those a scan reader measured blank in every cell (no ink): a row
+    printed blank, not a gap in the grid."""
     for r, cells in enumerate(block.grid):
-        if any(c.text for c in cells):
+        if any(c.text for c in cells) or (cells and all(c.ink is False for c in cells)):
             yield _cells_row(cells, f"{block.where} row {r + 1}", table, chunk)

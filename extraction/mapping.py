@@ -158,7 +158,8 @@ class Decoder(ColumnReading, OrderPlacement):
             if row.sentence:
                 pending.clear()
                 continue
-            if not row.has_values and not self._blank_data_row(row, probs):
+            under_header = bool(header_rows) and not header_fresh
+            if not row.has_values and not self._blank_data_row(row, probs, under_header):
                 if _is_heading(row):
                     concept, p = self.scorer.best(probs[row.label_text], "sec:")
                     if concept and p >= self.settings.heading_min:
@@ -400,11 +401,15 @@ class Decoder(ColumnReading, OrderPlacement):
         merged 三、本年度办理结果 cell beside it)?"""
         return bool(row.label_text) and self.scorer.role_of(probs[row.label_text])[0] == "none"
 
-    def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
+    def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray], under_header: bool) -> bool:
         """A grid row whose cells are all blank under a label that surely names a row: its values
-        are unstated (null), and its label must not be glued to the next row's."""
-        if not (row.positional and row.values and row.label_text):
+        are unstated (null), and its label must not be glued to the next row's. Or, without a label,
+        right under its table's header (``under_header``: no data row has used it): a one-row table
+        left blank (section 4's counts, all zero and printed as blanks) is a row found, not one lost."""
+        if not (row.positional and row.values):
             return False
+        if not row.label_text:
+            return under_header and not row.texts
         return self._sure_row(probs[row.label_text]) is not None
 
     def _header_cell(self, piece, row: Row, probs: np.ndarray) -> HeaderCell | None:
@@ -651,6 +656,8 @@ class Decoder(ColumnReading, OrderPlacement):
                 (n for n, w in widths.items() if w in printed or self._heads_single(obs, n, w)),
                 None,
             )
+            if not (obs.row.has_values or obs.own or width_match):
+                continue  # a blank row without a label is a row only as a one-row table
             concept, p = self.scorer.best(self._prior(obs), "row:")
             if width_match and (concept is None or p < 0.9 or concept.startswith(f"row:{width_match}.")):
                 single.setdefault(width_match, []).append(obs)
@@ -1094,7 +1101,11 @@ def _file_cells(
     """File each slot under its key; a slot placed by order alone is halved in confidence and flagged,
     and so is a column such a row left empty (its value may be the one the row did not print)."""
     filled = sum(1 for v in obs.row.values if v.text)
-    why = doubt or f"shows {filled} values for {len(keys)} columns and no cell positions; placed in order"
+    why = doubt or (
+        f"shows {filled} values for {len(keys)} columns; which column each stands in is not certain"
+        if obs.row.positional
+        else f"shows {filled} values for {len(keys)} columns and no cell positions; placed in order"
+    )
     for i, (key, (slot, exact)) in enumerate(zip(keys, slots, strict=True)):
         if not exact and filled:
             result.flags.append(

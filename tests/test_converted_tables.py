@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from nianbao.extraction.readers.doubling import undouble
 from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
@@ -103,13 +105,17 @@ def test_fake_bold_copied_as_doubled_characters_is_undone() -> None:
 S2 = "某某县自然资源局2023年政府信息公开工作年度报告\n\n二、主动公开政府信息情况\n\n"
 
 
-def test_labels_listed_before_rows_printed_out_of_template_order_name_them(extractor, tmp_path: Path) -> None:
-    # The report lists 行政规范性文件 before 规章; a converter printed both labels above the numbers.
+@pytest.mark.parametrize("glue", ["\n", ""], ids=["a line each", "glued into one line"])
+def test_labels_printed_apart_out_of_template_order_name_their_rows(
+    extractor, tmp_path: Path, glue: str
+) -> None:
+    # The report lists 行政规范性文件 before 规章 and 行政强制 before 行政处罚; a converter printed the labels
+    # above the numbers, a line each or each pair glued into one line.
     table = (
         "| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |\n"
-        "行政规范性文件\n规章\n"
+        f"行政规范性文件{glue}规章\n"
         "| 3 | 0 | 14 |\n|---|---|---|\n| 1 | 0 | 2 |\n\n"
-        "| 信息内容 | 本年处理决定数量 |\n行政强制\n行政处罚\n| 5 |\n|---|\n| 22 |\n"
+        f"| 信息内容 | 本年处理决定数量 |\n行政强制{glue}行政处罚\n| 5 |\n|---|\n| 22 |\n"
     )
     fields = _extract(extractor, tmp_path, S2 + table)["fields"]
     assert [fields[f"s2.normative.{c}"] for c in ("new", "repealed", "in_force")] == [3, 0, 14]
@@ -145,21 +151,6 @@ def test_a_split_row_under_a_piece_of_a_merged_heading_is_one_row(extractor, tmp
     )
     fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.unavailable.not_held.{c}"] for c in COLUMNS] == values
-
-
-def test_labels_a_converter_glued_into_one_line_name_their_rows(extractor, tmp_path: Path) -> None:
-    # The report lists 行政规范性文件 before 规章 and 行政强制 before 行政处罚; the tool printed each
-    # pair of labels as one line above the two numbers rows.
-    table = (
-        "| 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |\n"
-        "行政规范性文件规章\n"
-        "| 3 | 0 | 14 |\n|---|---|---|\n| 1 | 0 | 2 |\n\n"
-        "| 信息内容 | 本年处理决定数量 |\n行政强制行政处罚\n| 5 |\n|---|\n| 22 |\n"
-    )
-    fields = _extract(extractor, tmp_path, S2 + table)["fields"]
-    assert [fields[f"s2.normative.{c}"] for c in ("new", "repealed", "in_force")] == [3, 0, 14]
-    assert [fields[f"s2.rules.{c}"] for c in ("new", "repealed", "in_force")] == [1, 0, 2]
-    assert (fields["s2.coercion.decisions"], fields["s2.penalty.decisions"]) == (5, 22)
 
 
 def test_glued_labels_in_template_order_keep_it(extractor, tmp_path: Path) -> None:

@@ -1,0 +1,68 @@
+"""Blanks in scanned tables: a printed blank the reader measured is a row found; a column a label cell
+runs across is no printed blank."""
+
+from __future__ import annotations
+
+from nianbao.extraction.columns import align_slots
+from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
+from nianbao.extraction.grid import _cells_row, document_rows
+from nianbao.schema import load_schema
+
+S4 = load_schema().sections["s4"]
+RESULTS = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+
+
+def _spanning(text: str, width: int) -> list[GridCell]:
+    return [GridCell(text)] + [GridCell(text, copy=True) for _ in range(width - 1)]
+
+
+def _s4_table(data_row: list[GridCell]) -> Document:
+    """Section 4 as a scan reader hands it over: three header rows, then the one data row."""
+    grid = [
+        _spanning("行政复议", 5) + _spanning("行政诉讼", 10),
+        [GridCell(t) for t in RESULTS] + _spanning("未经复议直接起诉", 5) + _spanning("复议后起诉", 5),
+        [GridCell(t, copy=True) for t in RESULTS] + [GridCell(t) for t in RESULTS * 2],
+        data_row,
+    ]
+    return Document(
+        "report.pdf",
+        "scan",
+        [
+            TextBlock("某某县自然资源局2023年政府信息公开工作年度报告", "line 1"),
+            TextBlock("四、政府信息公开行政复议、行政诉讼情况", "line 2"),
+            TableBlock(grid, "page 1 table 1"),
+        ],
+    )
+
+
+def test_a_one_row_table_printed_blank_is_a_row_found(extractor) -> None:
+    # An agency that prints its zeros as blanks leaves section 4's only data row blank: measured without
+    # ink, the row was found and its cells are printed blanks, not a table that lost its row.
+    document = _s4_table([GridCell("", ink=False) for _ in range(15)])
+    mapping = extractor.decoder.decode(document_rows(document), document.text(), 2023)
+    keys = [S4.key(r, c) for r, c in S4.cells[mapping.format]]
+    assert all(mapping.cells[k].raw == "" and mapping.cells[k].ink is False for k in keys)
+    assert {f"s4.{r}" for r, _ in S4.cells[mapping.format]} <= mapping.rows_found
+
+
+def test_an_unmeasured_empty_grid_row_is_no_row(extractor) -> None:
+    # The same grid row without a measurement (a gap between rules, as any reader but a scan's gives it).
+    document = _s4_table([GridCell("") for _ in range(15)])
+    mapping = extractor.decoder.decode(document_rows(document), document.text(), 2023)
+    assert not any(k.startswith("s4.") for k in mapping.cells)
+    assert not any(r.startswith("s4.") for r in mapping.rows_found)
+
+
+def test_a_column_a_label_cell_runs_across_is_no_printed_blank() -> None:
+    # The rule between 规章 and its first value went unseen: the label cell holds that 0 and covers its
+    # column, so the row has no cell there at all.
+    torn = _cells_row(
+        [GridCell("规章0"), GridCell("规章0", copy=True), GridCell("0"), GridCell("6")], "r", 0, 0
+    )
+    slots = align_slots(torn, 3, None, start=1)
+    assert slots[0] == (None, False)
+    assert [(s.text, exact) for s, exact in slots[1:]] == [("0", True), ("6", True)]
+    # A blank the row does print (its own cell, measured) is a printed blank.
+    printed = _cells_row([GridCell("规章"), GridCell("", ink=False), GridCell("0"), GridCell("6")], "r", 0, 0)
+    slots = align_slots(printed, 3, None, start=1)
+    assert slots[0][1] is True and slots[0][0].measured_blank
