@@ -22,6 +22,7 @@ import numpy as np
 BAND_HEIGHT = 240  # pixels of page given to the detector at once
 BAND_MARGIN = 60  # more than a text line is tall at 200 dpi
 DET_SCALE = 0.6  # detection needs less resolution than recognition
+SAME_LINE_IOU = 0.5  # two bands' boxes of one line overlap about fully; two lines side by side not at all
 # The detector's default 0.5 drops faint lone digits on light scans; the recogniser's score is kept for
 # every box instead of cutting at it (a table reader checks a cell against its column anyway).
 DET_BOX_THRESH = 0.3
@@ -125,16 +126,34 @@ def detect_quads(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_M
     """
     detector = engine().text_det
     quads: list[np.ndarray] = []
+    previous: list[np.ndarray] = []  # the band above's lines
     height = gray.shape[0]
     for top in range(0, height, band):
         lo, hi = max(0, top - margin), min(height, top + band + margin)
         small = cv2.resize(gray[lo:hi], None, fx=DET_SCALE, fy=DET_SCALE, interpolation=cv2.INTER_AREA)
         found, _ = detector(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+        here = []
         for quad in [] if found is None else found:
             quad = np.asarray(quad, np.float32) / DET_SCALE + np.float32([0, lo])
-            if top <= quad[:, 1].mean() < top + band:
-                quads.append(quad)
+            # A line whose centre sits on the band edge is found by both bands, its centre a pixel
+            # apart: kept twice, its digits would be read twice ("82" → "8282").
+            in_core = top <= quad[:, 1].mean() < top + band
+            if in_core and not any(_same_line(quad, other) for other in previous):
+                here.append(quad)
+        quads += here
+        previous = here
     return quads
+
+
+def _same_line(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do two quadrilaterals box the same text (their boxes overlap by SAME_LINE_IOU or more)?"""
+    (ax0, ay0), (ax1, ay1) = a.min(axis=0), a.max(axis=0)
+    (bx0, by0), (bx1, by1) = b.min(axis=0), b.max(axis=0)
+    w, h = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
+    if w <= 0 or h <= 0:
+        return False
+    inter = w * h
+    return inter / ((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter) >= SAME_LINE_IOU
 
 
 def page_text_boxes(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_MARGIN) -> list[OcrBox]:

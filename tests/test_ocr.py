@@ -12,8 +12,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from nianbao.extraction.ocr import (
+    BAND_HEIGHT,
     _decode,
     _decode_number,
+    detect_quads,
     engine,
     read_lines,
     reads_as_number,
@@ -116,3 +118,19 @@ def test_the_recogniser_sees_a_few_input_widths_each_holding_its_line() -> None:
     assert all(got >= w for got, w in zip(widths, range(1, 8000, 7), strict=True))
     assert all(got <= max(320, 1.3 * w) for got, w in zip(widths, range(1, 8000, 7), strict=True))
     assert len({w for w in widths if w <= 3040}) <= 11, "each width is an onnxruntime shape, slow at first"
+
+
+def test_a_line_on_a_band_edge_is_found_once() -> None:
+    # The detector sees the page in bands; a line centred on the edge between two is in both bands'
+    # margins, and each may find it with its centre a pixel to its own side. Kept twice, "82" is read
+    # "8282". Lines a few pixels above and below the edge, so that some fall between the two readings.
+    offsets = range(-4, 5)
+    page = Image.new("L", (120 * len(offsets) + 100, 3 * BAND_HEIGHT), 255)
+    font = ImageFont.truetype(str(FONT), 34)
+    draw = ImageDraw.Draw(page)
+    for i, dy in enumerate(offsets):
+        top, bottom = draw.textbbox((0, 0), "82", font=font)[1::2]
+        draw.text((50 + 120 * i, BAND_HEIGHT + dy - (top + bottom) / 2), "82", font=font, fill=0)
+    quads = detect_quads(np.array(page.filter(ImageFilter.GaussianBlur(0.8))))
+    on_edge = [q for q in quads if abs(q[:, 1].mean() - BAND_HEIGHT) < 20]
+    assert len(on_edge) == len(offsets)
