@@ -62,17 +62,10 @@ def engine_floor(scans: list[Path]) -> tuple[int, float]:
 CELL_MATCH_IOU = 0.5  # two finders found the same cell when their boxes overlap this much
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def _found_in(cells: list[tuple], others: list[tuple]) -> int:
-    return sum(any(_iou(c, o) >= CELL_MATCH_IOU for o in others) for c in cells)
+    from nianbao.extraction.ocr import box_iou
+
+    return sum(any(box_iou(c, o) >= CELL_MATCH_IOU for o in others) for c in cells)
 
 
 def cell_finders(scans: list[Path]) -> dict[str, float] | None:

@@ -622,10 +622,12 @@ class Decoder(ColumnReading, OrderPlacement):
             for name, decisions in decided.items():
                 section = self.schema.sections[name]
                 for decision in decisions:
+                    if decision.obs.row.chunk not in chunks:
+                        continue
                     keys = [
                         section.key(decision.concept, c) for c in section.columns_of(fmt, decision.concept)
                     ]
-                    if decision.obs.row.chunk not in chunks or all(k in result.cells for k in keys):
+                    if all(k in result.cells for k in keys):
                         continue
                     why = (
                         f"a lone {number!r} floated out of its table ({lone.row.where}); this row has a blank"
@@ -798,10 +800,11 @@ class Decoder(ColumnReading, OrderPlacement):
             )
         result.rows_found.add(f"{section.name}.{decision.concept}")
         p_col = min(header_probs) if header_probs else 0.97
-        yuan = [_unit(h.text) == "元" for h in header or []]
+        units = [_unit(h.text) for h in header or []]
+        yuan = [unit == "元" for unit in units]
         label = obs.label if decision.margin is None else f"{section.rows[decision.concept]} (by order)"
-        for key, h in zip(keys, header, strict=True) if header else ():
-            if _unit(h.text) == "torn":
+        for key, h, unit in zip(keys, header, units, strict=True) if header else ():
+            if unit == "torn":
                 why = f"its header {h.text!r} is the tail of a wrapped unit: 元 or 万元 is unknown"
                 result.flags.append({"field": key, "kind": "value_uncertain", "detail": why})
         if decision.margin is not None:

@@ -147,13 +147,16 @@ def detect_quads(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_M
 
 def _same_line(a: np.ndarray, b: np.ndarray) -> bool:
     """Do two quadrilaterals box the same text (their boxes overlap by SAME_LINE_IOU or more)?"""
-    (ax0, ay0), (ax1, ay1) = a.min(axis=0), a.max(axis=0)
-    (bx0, by0), (bx1, by1) = b.min(axis=0), b.max(axis=0)
-    w, h = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
+    return box_iou((*a.min(axis=0), *a.max(axis=0)), (*b.min(axis=0), *b.max(axis=0))) >= SAME_LINE_IOU
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
     if w <= 0 or h <= 0:
-        return False
+        return 0.0
     inter = w * h
-    return inter / ((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter) >= SAME_LINE_IOU
+    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
 
 
 def page_text_boxes(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_MARGIN) -> list[OcrBox]:
