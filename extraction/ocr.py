@@ -30,15 +30,20 @@ TALL_LINES = 1.6  # a box this many median line heights tall (and narrow) is ver
 # One onnxruntime thread per worker process: a second one buys at most 1.5x on an idle machine, is slower
 # than one beside other busy processes on 2 cores, and its scratch memory counts against the 500 MB a worker.
 THREADS = 1
-# The recogniser's input widths. onnxruntime plans a graph's memory per input shape, and the first run
-# of a shape costs about five times a repeated one (with MMAP_THRESHOLD every large buffer is mapped
-# anew): a text line read at its own width is nearly always a new shape. Widths padded up to these steps
-# (the model's own 320 first, then about 25 % apart) make a shape repeat on every page after the first
-# few, for at most a quarter more width.
-REC_WIDTHS = (320, 416, 512, 640, 800, 992, 1248, 1568, 1952, 2432, 3040)
+# The recogniser's input widths. Its cost is linear in the width (about 0.08 ms a pixel on one thread:
+# 24 ms at the engine's own minimum 320, 6 ms at 64), and most table cells are one short number, so a
+# crop is padded only up to the least step that holds it, steps about 25 % apart from 64 (eight CTC steps:
+# a lone digit's crop is about 40 px wide at the input height). onnxruntime plans a graph's memory per
+# input shape, and the first run of a shape costs about five times a repeated one (with MMAP_THRESHOLD
+# every large buffer is mapped anew): a line read at its own width is nearly always a new shape; at these
+# steps a shape repeats on every page after the first few.
+REC_WIDTHS = (64, 80, 96, 120, 152, 192, 240, 304, 384, 480, 608, 760, 952, 1192, 1488, 1864, 2328, 2912)
 REC_WIDTH_BEYOND = 640
 # What a cell that must hold a number may be read as, once its reading says it is one.
 NUMBER_CLASSES = "0123456789+-.,元"
+# Glyphs a number's characters are mistaken for (as the scan reader reads them back): in a number their
+# likelihood is the character's.
+DIGIT_LOOKALIKES = {"0": "oOD〇○", "1": "lI|", "-": "—－一"}
 # A reading made only of these is a number misread at worst: digit look-alikes, dashes for a minus sign.
 _NUMBER_GLYPHS = frozenset("0123456789oOQDlI|iSBZ〇○。+-.,，一—－~_元 ")
 # At least one of these: a dash alone is a printed null, not a number.
@@ -228,13 +233,24 @@ def _number_classes() -> np.ndarray:
     return np.array([0] + [index[ch] for ch in NUMBER_CLASSES], np.intp)
 
 
+@lru_cache(maxsize=1)
+def _lookalike_columns() -> list[tuple[int, np.ndarray]]:
+    """(column of _number_classes(), the recogniser's classes of that digit's look-alikes) pairs."""
+    index = engine().text_rec.postprocess_op.dict
+    return [
+        (1 + NUMBER_CLASSES.index(digit), np.array([index[ch] for ch in glyphs], np.intp))
+        for digit, glyphs in DIGIT_LOOKALIKES.items()
+    ]
+
+
 def _decode_number(probs: np.ndarray) -> tuple[str, float]:
     """The free reading's glyphs, each read as its likeliest number character.
 
     The free argmax says where the glyphs are (its non-blank steps stay non-blank, blank steps may stay
     blank), and so does a sign likelier than SIGN_MIN before the first of them; NUMBER_CLASSES say what
-    they are. A number neither starts nor ends with "." or ",", so the outer glyph steps choose among
-    the others.
+    they are, a digit's look-alikes counting as that digit: the recogniser splits a round "0" between
+    0, o, O and 〇, the more so the less context (padding) its crop has. A number neither starts nor
+    ends with "." or ",", so the outer glyph steps choose among the others.
     """
     classes = _number_classes()
     glyphs = np.flatnonzero(probs[0].argmax(axis=1) != 0)
@@ -242,6 +258,8 @@ def _decode_number(probs: np.ndarray) -> tuple[str, float]:
     sign = np.maximum(probs[0, : glyphs[0], index["-"]], probs[0, : glyphs[0], index["+"]])
     glyphs = np.concatenate([np.flatnonzero(sign >= SIGN_MIN), glyphs])  # a short faint dash loses to blank
     allowed = probs[0][:, classes]
+    for column, lookalikes in _lookalike_columns():
+        allowed[:, column] += probs[0][:, lookalikes].sum(axis=1)
     allowed[glyphs, 0] = -1.0  # column 0 is the CTC blank
     allowed[np.ix_(glyphs[[0, -1]], _edge_free_columns())] = -1.0
     return _decode(allowed[np.newaxis], classes)

@@ -61,9 +61,9 @@ def test_the_digit_decode_picks_the_best_number_class_at_each_step() -> None:
     steps = np.full((1, 5, len(engine().text_rec.postprocess_op.character)), 1e-4, np.float32)
     steps[0, [0, 4], 0] = 0.99  # blank
     steps[0, 1:4, index["o"]], steps[0, 1:4, index["0"]] = 0.6, 0.3
-    steps[0, 1, index["."]] = 0.35  # likelier than "0" where the glyph begins: no number starts with "."
     assert _decode(steps, None) == ("o", pytest.approx(0.6))
-    assert _decode_number(steps) == ("0", pytest.approx(0.3)), "the score is the digit's own"
+    steps[0, 1, index["."]] = 0.95  # likelier than "0" where the glyph begins: no number starts with "."
+    assert _decode_number(steps) == ("0", pytest.approx(0.9, abs=1e-3)), "a digit's look-alikes count as the digit"
 
 
 def test_a_faint_minus_before_the_digits_is_kept() -> None:
@@ -116,8 +116,8 @@ def test_a_vertical_label_is_turned() -> None:
 def test_the_recogniser_sees_a_few_input_widths_each_holding_its_line() -> None:
     widths = [rec_width(w) for w in range(1, 8000, 7)]
     assert all(got >= w for got, w in zip(widths, range(1, 8000, 7), strict=True))
-    assert all(got <= max(320, 1.3 * w) for got, w in zip(widths, range(1, 8000, 7), strict=True))
-    assert len({w for w in widths if w <= 3040}) <= 11, "each width is an onnxruntime shape, slow at first"
+    assert all(got <= max(64, 1.3 * w) for got, w in zip(widths, range(1, 8000, 7), strict=True))
+    assert len({w for w in widths if w <= 3040}) <= 20, "each width is an onnxruntime shape, slow at first"
 
 
 def test_a_line_on_a_band_edge_is_found_once() -> None:

@@ -102,7 +102,7 @@ def test_a_box_across_a_cell_rule_is_read_again_per_cell(rule: bool) -> None:
     grid = Grid([2, 210, 417], [2, 67], cells)
     owner = {(r, c): cell for cell in cells for r in range(cell[0], cell[2]) for c in range(cell[1], cell[3])}
     joined = OcrBox("商业科研", 140, 14, 285, 56, 0.9)  # as the detector gives it: one line over both
-    split = split_at_rules(gray, grid, owner, [joined])
+    split = split_at_rules(gray, grid, owner, [joined], np.zeros_like(gray))
     if not rule:
         assert split == [joined], "inside one merged cell there is no rule to cut at"
         return
@@ -138,4 +138,4 @@ def test_a_blank_cell_says_whether_its_crop_held_ink() -> None:
     # Ink that reads as nothing: a blank only as sure as that reading.
     assert cells[2].ink is True and cells[2].score == UNREAD_INK_TRUST
     # Without the rule mask the thick rule would count as ink: the test can tell.
-    assert grid_cells(page, grid, [], page=1, dpi=200.0)[0][1].ink is True
+    assert grid_cells(page, grid, [], page=1, dpi=200.0, rules=np.zeros_like(rules))[0][1].ink is True

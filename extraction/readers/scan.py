@@ -215,14 +215,14 @@ def _merge_cells(
 
 
 def grid_cells(
-    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float, rules: np.ndarray | None = None
+    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float, rules: np.ndarray
 ) -> list[list[GridCell]]:
     """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
     their own crop; covered grid positions marked as copies. A blank cell says whether its crop held ink
     beyond the ``rules`` (the page's rule mask)."""
     owner = {(r, c): cell for cell in grid.cells for r, c in _positions_of(cell)}
     owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
-    for box in split_at_rules(gray, grid, owner, boxes):
+    for box in split_at_rules(gray, grid, owner, boxes, rules):
         cx, cy = box.centre
         slot = (int(np.searchsorted(grid.ys, cy)) - 1, int(np.searchsorted(grid.xs, cx)) - 1)
         if slot in owner:
@@ -260,28 +260,32 @@ MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a gl
 # A box reaching this far (in line heights) into the next cell holds text of both: a glyph is about one.
 CROSSING = 0.5
 _INSET = 4  # pixels of a cell's inside left out next to its rules
+RULE_CUT = 2  # pixels either side of a rule's centre left out of a box cut at it: about half a rule
 
 
 def split_at_rules(
-    gray: np.ndarray, grid: Grid, owner: dict[tuple[int, int], tuple], boxes: list[OcrBox]
+    gray: np.ndarray, grid: Grid, owner: dict[tuple[int, int], tuple], boxes: list[OcrBox], rules: np.ndarray
 ) -> list[OcrBox]:
-    """Boxes that cross a cell's rule, cut at the rule and read again piece by piece.
+    """Boxes that cross a cell's rule, cut at the rule and read again piece by piece, the ``rules``
+    mask's pixels left out.
 
     The detector joins text lines of neighbouring cells when the rule between them is faint or the
     text nearly touches it ("商业科研" over two header cells): assigned by its centre, such a box gives
-    both texts to one cell and none to the other, so columns swap without any identity noticing.
+    both texts to one cell and none to the other, so columns swap without any identity noticing. A
+    glyph touching its cell's rule is boxed with the rule, which reads as one more glyph ("0" as "01"):
+    such a box is one piece, read again without the rule.
     """
     kept: list[OcrBox] = []
     pieces: list[tuple[int, int, int, int]] = []
     for box in boxes:
         spans = _cell_spans(grid, owner, box)
-        if len(spans) < 2:
+        if spans in ([], [(round(box.x0), round(box.x1))]):
             kept.append(box)
             continue
         for x0, x1 in spans:
             if x1 - x0 > _INSET:
                 pieces.append((x0, round(box.y0), x1, round(box.y1)))
-    crops = [gray[y0:y1, x0:x1] for x0, y0, x1, y1 in pieces]
+    crops = [_without_rules(gray, rules, piece) for piece in pieces]
     read = read_lines(crops) if crops else []
     for (x0, y0, x1, y1), (text, score) in zip(pieces, read, strict=True):
         if text.strip():
@@ -302,14 +306,24 @@ def _cell_spans(grid: Grid, owner: dict[tuple[int, int], tuple], box: OcrBox) ->
         if cell is None or right - left <= reach:
             continue
         # Clear of a rule it crosses; a box's own end stays where the detector put it.
-        x0 = round(left) + (_INSET if left > box.x0 else 0)
-        x1 = round(right) - (_INSET if right < box.x1 else 0)
+        x0 = round(left) + (RULE_CUT if left > box.x0 else 0)
+        x1 = round(right) - (RULE_CUT if right < box.x1 else 0)
         if cell == last:  # a merged cell: no rule to cut at
             spans[-1] = (spans[-1][0], x1)
         else:
             spans.append((x0, x1))
         last = cell
     return spans
+
+
+def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The page's crop in ``box`` (x0, y0, x1, y1), its rule pixels painted the crop's paper tone."""
+    x0, y0, x1, y1 = box
+    crop = gray[y0:y1, x0:x1].copy()
+    rule = rules[y0:y1, x0:x1] > 0
+    if rule.any() and not rule.all():
+        crop[rule] = np.median(crop[~rule])
+    return crop
 
 
 def _speck(box: OcrBox) -> bool:
@@ -348,7 +362,7 @@ def _reading(text: str, score: float) -> tuple[str, float]:
 
 
 def _inked_crop(
-    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray | None = None
+    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
 ) -> np.ndarray | None:
     """The cell's inside, clear of its rules (and of the ``rules`` mask's pixels: a rule that bends or
     runs thick reaches past the inset), or None when nothing is written in it."""
@@ -359,8 +373,7 @@ def _inked_crop(
     if crop.size == 0:
         return None
     ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
-    if rules is not None:
-        ink &= rules[inside] == 0
+    ink &= rules[inside] == 0
     if ink.sum() < MIN_INK_PIXELS:
         return None
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
