@@ -22,6 +22,9 @@ import numpy as np
 BAND_HEIGHT = 240  # pixels of page given to the detector at once
 BAND_MARGIN = 60  # more than a text line is tall at 200 dpi
 DET_SCALE = 0.6  # detection needs less resolution than recognition
+# A band with fewer ink pixels than this among every SAMPLE-th pixel of every SAMPLE-th row is blank
+# paper (or scan specks): the smallest text, a lone digit, has about 40 there at 200 dpi.
+SAMPLE, INK_CONTRAST, BLANK_BAND_INK = 2, 50, 20
 SAME_LINE_IOU = 0.5  # two bands' boxes of one line overlap about fully; two lines side by side not at all
 # The detector's default 0.5 drops faint lone digits on light scans; the recogniser's score is kept for
 # every box instead of cutting at it (a table reader checks a cell against its column anyway).
@@ -133,8 +136,12 @@ def detect_quads(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_M
     quads: list[np.ndarray] = []
     previous: list[np.ndarray] = []  # the band above's lines
     height = gray.shape[0]
+    ink = np.median(gray[::SAMPLE, ::SAMPLE]) - INK_CONTRAST  # darker than the paper
     for top in range(0, height, band):
         lo, hi = max(0, top - margin), min(height, top + band + margin)
+        if np.count_nonzero(gray[lo:hi:SAMPLE, ::SAMPLE] < ink) < BLANK_BAND_INK:
+            previous = []
+            continue  # blank paper, or specks: nothing to detect
         small = cv2.resize(gray[lo:hi], None, fx=DET_SCALE, fy=DET_SCALE, interpolation=cv2.INTER_AREA)
         found, _ = detector(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
         here = []

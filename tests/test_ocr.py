@@ -63,7 +63,9 @@ def test_the_digit_decode_picks_the_best_number_class_at_each_step() -> None:
     steps[0, 1:4, index["o"]], steps[0, 1:4, index["0"]] = 0.6, 0.3
     assert _decode(steps, None) == ("o", pytest.approx(0.6))
     steps[0, 1, index["."]] = 0.95  # likelier than "0" where the glyph begins: no number starts with "."
-    assert _decode_number(steps) == ("0", pytest.approx(0.9, abs=1e-3)), "a digit's look-alikes count as the digit"
+    assert _decode_number(steps) == ("0", pytest.approx(0.9, abs=1e-3)), (
+        "a digit's look-alikes count as the digit"
+    )
 
 
 def test_a_faint_minus_before_the_digits_is_kept() -> None:

@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from nianbao.extraction.ocr import OcrBox
 from nianbao.extraction.readers.scan import (
     UNREAD_INK_TRUST,
     Grid,
     ScanSettings,
+    _text_rows,
     as_digits,
     deskew,
     grid_cells,
     rule_masks,
-    split_at_rules,
     table_boxes,
     table_grid,
 )
@@ -75,6 +74,8 @@ def test_a_page_without_rules_has_no_table() -> None:
         ("0.", "0"),
         ("3.5", "3.5"),
         ("1,2O4", "1,204"),
+        ("'o", "0"),  # a speck beside a lone zero
+        ("12`", "12"),
         ("其他", "其他"),
     ],
 )
@@ -82,32 +83,51 @@ def test_digit_lookalikes_in_a_number_cell(ocr: str, cell: str) -> None:
     assert as_digits(ocr) == cell
 
 
-def _two_cells(left: str, right: str, rule: bool) -> np.ndarray:
-    """Two cells side by side, each text hard against the rule between them (or no rule: one cell)."""
-    image = Image.new("L", (420, 70), 255)
+def _two_cells(left: str, right: str, rule: bool, gap: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Two cells side by side, each text ``gap`` pixels from the rule between them (or no rule: one
+    cell), and the rules' mask; with a gap of 0 the left text touches the rule."""
+    image, rules = Image.new("L", (420, 70), 255), Image.new("L", (420, 70), 0)
     draw, font = ImageDraw.Draw(image), ImageFont.truetype(str(FONT), 30)
-    draw.rectangle((2, 2, 417, 67), outline=0, width=2)
-    if rule:
-        draw.line((210, 2, 210, 67), fill=0, width=2)
-    draw.text((210 - 6 - draw.textlength(left, font=font), 18), left, font=font, fill=0)
+    for canvas, ink in ((draw, 0), (ImageDraw.Draw(rules), 255)):
+        canvas.rectangle((2, 2, 417, 67), outline=ink, width=2)
+        if rule:
+            canvas.line((210, 2, 210, 67), fill=ink, width=2)
+    draw.text((209 - gap - draw.textlength(left, font=font), 18), left, font=font, fill=0)
     draw.text((216, 18), right, font=font, fill=0)
-    return np.array(image)
+    return np.array(image), cv2.dilate(np.array(rules), np.ones((3, 3), np.uint8))
+
+
+def _two_cells_read(page: tuple[np.ndarray, np.ndarray], rule: bool) -> list[str]:
+    cells = [(0, 0, 1, 1), (0, 1, 1, 2)] if rule else [(0, 0, 1, 2)]
+    grid = Grid([2, 210, 417], [2, 67], cells)
+    return [c.text for c in grid_cells(page[0], grid, page=1, dpi=200.0, rules=page[1])[0]]
 
 
 @pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
 @pytest.mark.parametrize("rule", [True, False])
-def test_a_box_across_a_cell_rule_is_read_again_per_cell(rule: bool) -> None:
-    gray = _two_cells("商业", "科研", rule)
-    cells = [(0, 0, 1, 1), (0, 1, 1, 2)] if rule else [(0, 0, 1, 2)]
-    grid = Grid([2, 210, 417], [2, 67], cells)
-    owner = {(r, c): cell for cell in cells for r in range(cell[0], cell[2]) for c in range(cell[1], cell[3])}
-    joined = OcrBox("商业科研", 140, 14, 285, 56, 0.9)  # as the detector gives it: one line over both
-    split = split_at_rules(gray, grid, owner, [joined], np.zeros_like(gray))
-    if not rule:
-        assert split == [joined], "inside one merged cell there is no rule to cut at"
-        return
-    assert [b.text for b in split] == ["商业", "科研"]
-    assert split[0].centre[0] < 210 < split[1].centre[0]
+def test_text_hard_against_a_rule_is_read_per_cell(rule: bool) -> None:
+    """The detector boxes "商业科研" as one line over both cells; each cell's own crop does not."""
+    read = [text.replace(" ", "") for text in _two_cells_read(_two_cells("商业", "科研", rule, gap=2), rule)]
+    assert read == (["商业", "科研"] if rule else ["商业科研", "商业科研"])
+
+
+@pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
+def test_a_digit_touching_its_rule_is_read_without_the_rule() -> None:
+    """Office layouts right-align numbers against the rule: boxed with it, a "0" reads as "01"."""
+    assert _two_cells_read(_two_cells("0", "3", rule=True, gap=0), rule=True) == ["0", "3"]
+
+
+@pytest.mark.parametrize(
+    ("profile", "lines"),
+    [
+        ("..##########....##########..", [(2, 12), (16, 26)]),  # two lines of a wrapped label
+        ("..##....##..", [(2, 10)]),  # 二 alone: its strokes are one line
+        ("..######.###..", [(2, 12)]),  # a faint stroke's gap inside a glyph
+        ("..##....##....##########..", [(2, 10), (14, 24)]),  # 二's strokes, above a line
+    ],
+)
+def test_a_cells_text_lines_are_its_runs_of_inked_rows(profile: str, lines: list) -> None:
+    assert _text_rows(np.array([ch == "#" for ch in profile]), height=10) == lines
 
 
 def _blank_cells_page() -> tuple[np.ndarray, Grid, np.ndarray]:
@@ -130,7 +150,7 @@ def _blank_cells_page() -> tuple[np.ndarray, Grid, np.ndarray]:
 def test_a_blank_cell_says_whether_its_crop_held_ink() -> None:
     page, grid, rules = _blank_cells_page()
     assert len(grid.cells) == 3
-    cells = grid_cells(page, grid, [], page=1, dpi=200.0, rules=rules)[0]
+    cells = grid_cells(page, grid, page=1, dpi=200.0, rules=rules)[0]
     assert [c.text for c in cells] == ["", "", ""]
     # Clean, and clean once the rule's own pixels are left out: blanks the reader vouches for.
     assert [c.ink for c in cells[:2]] == [False, False]
@@ -138,4 +158,4 @@ def test_a_blank_cell_says_whether_its_crop_held_ink() -> None:
     # Ink that reads as nothing: a blank only as sure as that reading.
     assert cells[2].ink is True and cells[2].score == UNREAD_INK_TRUST
     # Without the rule mask the thick rule would count as ink: the test can tell.
-    assert grid_cells(page, grid, [], page=1, dpi=200.0, rules=np.zeros_like(rules))[0][1].ink is True
+    assert grid_cells(page, grid, page=1, dpi=200.0, rules=np.zeros_like(rules))[0][1].ink is True

@@ -215,39 +215,34 @@ def _merge_cells(
 
 
 def grid_cells(
-    gray: np.ndarray, grid: Grid, boxes: list[OcrBox], page: int, dpi: float, rules: np.ndarray
+    gray: np.ndarray, grid: Grid, page: int, dpi: float, rules: np.ndarray
 ) -> list[list[GridCell]]:
-    """OCR boxes into the merged cells holding their centres, cells the detector missed recognised from
-    their own crop; covered grid positions marked as copies. A blank cell says whether its crop held ink
-    beyond the ``rules`` (the page's rule mask)."""
-    owner = {(r, c): cell for cell in grid.cells for r, c in _positions_of(cell)}
-    owned: dict[tuple[int, int, int, int], list[OcrBox]] = {cell: [] for cell in grid.cells}
-    for box in split_at_rules(gray, grid, owner, boxes, rules):
-        cx, cy = box.centre
-        slot = (int(np.searchsorted(grid.ys, cy)) - 1, int(np.searchsorted(grid.xs, cx)) - 1)
-        if slot in owner:
-            owned[owner[slot]].append(box)
-    owned = {cell: [b for b in members if not _speck(b)] or members for cell, members in owned.items()}
-    read = {
-        cell: _reading(join_lines(members), min((b.score for b in members), default=1.0))
-        for cell, members in owned.items()
-    }
-    missed = [
-        (cell, crop)
-        for cell in grid.cells
-        if not read[cell][0] and (crop := _inked_crop(gray, grid, cell, rules)) is not None
-    ]
-    for (cell, _), (text, score) in zip(missed, read_lines([crop for _, crop in missed]), strict=True):
-        # Ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge.
-        read[cell] = _reading(text, score) if text.strip() else ("", UNREAD_INK_TRUST)
-    inked = {cell for cell, _ in missed}
+    """Each merged cell read from its own crop, line by line; covered grid positions marked as copies.
+    A blank cell says whether its crop held ink beyond the ``rules`` (the page's rule mask).
+
+    Why not the detector's boxes: it joins the texts of neighbouring cells where the rule between them
+    is faint or text nearly touches it ("商业科研" over two header cells, columns swapped without any
+    identity noticing), boxes a glyph with the rule it touches ("0" read as "01"), and misses faint
+    lone digits; a cell's crop has none of these, and its text lines are plain rows of ink.
+    """
+    inked = {cell: _cell_ink(gray, grid, cell, rules) for cell in grid.cells}
+    height = _line_height([ink for _, ink in filter(None, inked.values())])
+    lines = {cell: [] if found is None else cell_lines(*found, height) for cell, found in inked.items()}
+    crops = [crop for found in lines.values() for crop in found]
+    readings = iter(read_lines(crops) if crops else [])
     rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
     out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
     points = 72 / dpi
-    for cell, (text, score) in read.items():
+    for cell, found in lines.items():
+        read = [next(readings) for _ in found]
+        texts = [text.strip() for text, _ in read if text.strip()]
+        if texts:
+            text, score = _reading("\n".join(texts), min(score for _, score in read))
+        else:  # ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge
+            text, score = "", UNREAD_INK_TRUST if found else 1.0
         r0, c0, r1, c1 = cell
         box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
-        ink = (cell in inked) if not text else None  # a blank measured: ink in it, or none
+        ink = bool(found) if not text else None  # a blank measured: ink in it, or none
         for r, c in _positions_of(cell):
             out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box, ink=ink)
     return out
@@ -257,63 +252,90 @@ def grid_cells(
 UNREAD_INK_TRUST = 0.2
 INK_CONTRAST = 50  # a pixel this much darker than the cell's paper (its median) is ink
 MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
-# A box reaching this far (in line heights) into the next cell holds text of both: a glyph is about one.
-CROSSING = 0.5
-_INSET = 4  # pixels of a cell's inside left out next to its rules
-RULE_CUT = 2  # pixels either side of a rule's centre left out of a box cut at it: about half a rule
+RULE_CUT = 2  # pixels either side of a rule's centre left out of a cell's crop: about half a rule
+_INSET = 4  # ink nearer a rule's centre than this is the rule's edge unless a glyph reaches farther in
+CROP_MARGIN = 4  # pixels of paper kept round a line's ink, as the recogniser saw lines in training
+# Runs of inked rows that fit in this many line heights together are one line (二's strokes, a faint
+# stroke's gap); two lines of a wrapped label, one line height each plus the leading, do not.
+LINE_JOIN = 1.3
+SPECK = 0.3  # of a line height: a mark smaller than this every way is a speck, not a glyph or a dash
+GLYPH_GAP = 0.5  # of a line height: wider than the gaps within a number, narrower than a speck's usual
 
 
-def split_at_rules(
-    gray: np.ndarray, grid: Grid, owner: dict[tuple[int, int], tuple], boxes: list[OcrBox], rules: np.ndarray
-) -> list[OcrBox]:
-    """Boxes that cross a cell's rule, cut at the rule and read again piece by piece, the ``rules``
-    mask's pixels left out.
-
-    The detector joins text lines of neighbouring cells when the rule between them is faint or the
-    text nearly touches it ("商业科研" over two header cells): assigned by its centre, such a box gives
-    both texts to one cell and none to the other, so columns swap without any identity noticing. A
-    glyph touching its cell's rule is boxed with the rule, which reads as one more glyph ("0" as "01"):
-    such a box is one piece, read again without the rule.
-    """
-    kept: list[OcrBox] = []
-    pieces: list[tuple[int, int, int, int]] = []
-    for box in boxes:
-        spans = _cell_spans(grid, owner, box)
-        if spans in ([], [(round(box.x0), round(box.x1))]):
-            kept.append(box)
-            continue
-        for x0, x1 in spans:
-            if x1 - x0 > _INSET:
-                pieces.append((x0, round(box.y0), x1, round(box.y1)))
-    crops = [_without_rules(gray, rules, piece) for piece in pieces]
-    read = read_lines(crops) if crops else []
-    for (x0, y0, x1, y1), (text, score) in zip(pieces, read, strict=True):
-        if text.strip():
-            kept.append(OcrBox(text, x0, y0, x1, y1, score))
-    return kept
+def _cell_ink(
+    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A cell's crop, its rules' pixels painted paper, and the crop's ink; None when nothing is written
+    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed: left out
+    of the ink, though kept in the crop for a glyph that reaches farther in."""
+    r0, c0, r1, c1 = cell
+    box = (grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
+    edge = _INSET - RULE_CUT
+    if box[2] - box[0] <= 2 * edge or box[3] - box[1] <= 2 * edge:
+        return None
+    crop = _without_rules(gray, rules, box)
+    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
+    inside = np.zeros_like(ink)
+    inside[edge:-edge, edge:-edge] = ink[edge:-edge, edge:-edge]
+    return (crop, inside) if inside.sum() >= MIN_INK_PIXELS else None
 
 
-def _cell_spans(grid: Grid, owner: dict[tuple[int, int], tuple], box: OcrBox) -> list[tuple[int, int]]:
-    """The x ranges of ``box`` inside each merged cell of its row that it reaches into by more than
-    CROSSING line heights, rules and their inset left out; one range for a box within one cell."""
-    row = int(np.searchsorted(grid.ys, box.centre[1])) - 1
-    reach = CROSSING * box.height
-    spans: list[tuple[int, int]] = []
-    last = None
-    for col in range(len(grid.xs) - 1):
-        cell = owner.get((row, col))
-        left, right = max(box.x0, grid.xs[col]), min(box.x1, grid.xs[col + 1])
-        if cell is None or right - left <= reach:
-            continue
-        # Clear of a rule it crosses; a box's own end stays where the detector put it.
-        x0 = round(left) + (RULE_CUT if left > box.x0 else 0)
-        x1 = round(right) - (RULE_CUT if right < box.x1 else 0)
-        if cell == last:  # a merged cell: no rule to cut at
-            spans[-1] = (spans[-1][0], x1)
+def _line_height(inks: list[np.ndarray]) -> int:
+    """A table's text line height: the median over its written cells of their tallest run of inked rows."""
+    tallest = [max(b - a for a, b in _runs(ink.any(axis=1))) for ink in inks]
+    return int(np.median(tallest)) if tallest else 0
+
+
+def cell_lines(crop: np.ndarray, ink: np.ndarray, height: int) -> list[np.ndarray]:
+    """A written cell's text lines as crops, top to bottom: runs of inked rows joined while they fit in
+    LINE_JOIN line ``height``s (a glyph's own gaps, a faint stroke), each cut to its ink, specks apart."""
+    out = []
+    for top, bottom in _text_rows(ink.any(axis=1), height):
+        span = _text_span(ink[top:bottom], height)
+        if span is not None:
+            y0, x0 = max(0, top - CROP_MARGIN), max(0, span[0] - CROP_MARGIN)
+            out.append(crop[y0 : bottom + CROP_MARGIN, x0 : span[1] + CROP_MARGIN])
+    return out
+
+
+def _runs(flags: np.ndarray) -> list[list[int]]:
+    """[start, stop) ranges of the True runs of a 1-d boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _text_rows(inked: np.ndarray, height: int) -> list[tuple[int, int]]:
+    """(top, bottom) row ranges of text lines from a per-row "holds ink" profile: runs of inked rows,
+    each joined to the line above while both fit in LINE_JOIN line ``height``s."""
+    lines: list[list[int]] = []
+    for run in _runs(inked):
+        if lines and run[1] - lines[-1][0] <= LINE_JOIN * height:
+            lines[-1][1] = run[1]
         else:
-            spans.append((x0, x1))
-        last = cell
-    return spans
+            lines.append(run)
+    return [(a, b) for a, b in lines]
+
+
+def _text_span(line: np.ndarray, height: int) -> tuple[int, int] | None:
+    """The [start, stop) columns of a line's text: its inked columns in groups less than GLYPH_GAP line
+    ``height``s apart (a number's digits and point), dots (_dot) left out."""
+    groups: list[list[int]] = []
+    for run in _runs(line.any(axis=0)):
+        if groups and run[0] - groups[-1][1] < GLYPH_GAP * height:
+            groups[-1][1] = run[1]
+        else:
+            groups.append(run)
+    text = [g for g in groups if not _dot(line[:, g[0] : g[1]], height)]
+    return (text[0][0], text[-1][1]) if text else None
+
+
+def _dot(ink: np.ndarray, height: int) -> bool:
+    """Is this ink a speck of scan noise: fewer than MIN_INK_PIXELS, or no side as long as SPECK line
+    ``height``s (a glyph is about one line high, a dash about half a line wide)?"""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if ink.sum() < MIN_INK_PIXELS:
+        return True
+    return max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < SPECK * height
 
 
 def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -324,13 +346,6 @@ def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int
     if rule.any() and not rule.all():
         crop[rule] = np.median(crop[~rule])
     return crop
-
-
-def _speck(box: OcrBox) -> bool:
-    """A box read as one mark that is neither a glyph of text nor a sign ("?", "·", "'"): scan noise the
-    detector's low threshold also finds. Beside real text in a cell it is dropped, a dash is kept."""
-    text = box.text.strip()
-    return len(text) == 1 and not text.isalnum() and text not in "-+—－"
 
 
 def _positions_of(cell: tuple[int, int, int, int]) -> list[tuple[int, int]]:
@@ -345,9 +360,13 @@ _LONE_ZERO = ("o", "O", "D", "。", "〇", "○")  # a cell of one round glyph i
 _DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
 
 
+_SPECK_MARKS = "'`‘’·"  # a speck beside a glyph reads as one of these
+
+
 def as_digits(text: str) -> str:
-    """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one."""
-    compact = text.replace(" ", "")
+    """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one,
+    a speck read as a mark before or after it left out."""
+    compact = text.replace(" ", "").strip(_SPECK_MARKS)
     if compact in _LONE_ZERO:
         return "0"
     if _DIGITISH.match(compact) and any(ch.isdigit() for ch in compact):
@@ -359,26 +378,6 @@ def _reading(text: str, score: float) -> tuple[str, float]:
     """A cell's OCR text and score; a number read through look-alike glyphs is trusted a little less."""
     digits = as_digits(text)
     return digits, score * (LOOKALIKE_TRUST if digits != text.replace(" ", "") else 1.0)
-
-
-def _inked_crop(
-    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
-) -> np.ndarray | None:
-    """The cell's inside, clear of its rules (and of the ``rules`` mask's pixels: a rule that bends or
-    runs thick reaches past the inset), or None when nothing is written in it."""
-    r0, c0, r1, c1 = cell
-    pad = _INSET
-    inside = np.s_[grid.ys[r0] + pad : grid.ys[r1] - pad, grid.xs[c0] + pad : grid.xs[c1] - pad]
-    crop = gray[inside]
-    if crop.size == 0:
-        return None
-    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
-    ink &= rules[inside] == 0
-    if ink.sum() < MIN_INK_PIXELS:
-        return None
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    m = 4
-    return crop[max(0, rows[0] - m) : rows[-1] + m + 1, max(0, cols[0] - m) : cols[-1] + m + 1]
 
 
 def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
@@ -396,35 +395,37 @@ def _line_text(line: list[OcrBox]) -> str:
     return " ".join(b.text for b in line)
 
 
-def join_lines(boxes: list[OcrBox]) -> str:
-    return "\n".join(_line_text(line) for line in group_lines(boxes))
-
-
 def page_blocks(gray: np.ndarray, number: int, settings: ScanSettings) -> list[Block]:
-    """One page: OCR boxes, tables from the rules, prose lines from the boxes outside every table."""
-    boxes = page_text_boxes(gray)
+    """One page: tables from the rules, their cells read from their own crops; prose lines from the
+    detector's boxes on the rest of the page (the tables painted paper, so it looks only there)."""
     horizontal, vertical = rule_masks(gray, settings)
     rules = horizontal | vertical
     placed: list[tuple[float, Block]] = []
-    claimed: set[int] = set()
+    tables = []
     for i, box in enumerate(table_boxes(horizontal, vertical, settings), 1):
         grid = table_grid(horizontal, vertical, box, settings)
         if not grid.cells:
             continue
-        inside = [b for b in boxes if box[0] <= b.centre[0] <= box[2] and box[1] <= b.centre[1] <= box[3]]
-        claimed.update(id(b) for b in inside)
+        tables.append(box)
         placed.append(
             (
                 box[1],
-                TableBlock(
-                    grid_cells(gray, grid, inside, number, settings.dpi, rules),
-                    f"page {number} table {i}",
-                ),
+                TableBlock(grid_cells(gray, grid, number, settings.dpi, rules), f"page {number} table {i}"),
             )
         )
-    for line in group_lines([b for b in boxes if id(b) not in claimed]):
+    for line in group_lines(page_text_boxes(_painted(gray, tables))):
         top = min(b.y0 for b in line)
         text = _line_text(line).strip()
         if text:
             placed.append((top, TextBlock(text, f"page {number} y {round(top)}")))
     return [block for _, block in sorted(placed, key=lambda p: p[0])]
+
+
+def _painted(page: np.ndarray, boxes: list[tuple]) -> np.ndarray:
+    """A copy of ``page`` with the ``boxes`` painted its paper tone (``page`` itself when there are none)."""
+    if not boxes:
+        return page
+    out, paper = page.copy(), np.median(page[::8, ::8])
+    for x0, y0, x1, y1 in boxes:
+        out[y0:y1, x0:x1] = paper
+    return out
