@@ -22,6 +22,7 @@ from nianbao.batch import (
     Outcome,
     Summary,
     archive_files,
+    extract_file,
     extraction_state,
     run_batch,
 )
@@ -114,6 +115,18 @@ def test_a_file_over_its_time_limit_fails_alone(tmp_path: Path) -> None:
     assert summary.errors[str(slow)].startswith("E_TIMEOUT")
     assert run_batch([slow], store, BatchSettings(workers=1, retry_failed=True)).counts["failed"] == 0
     store.close()
+
+
+def test_a_timer_whose_exception_was_lost_still_times_the_file_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python drops an exception a signal handler raises inside a finaliser; the limit holds anyway."""
+    import nianbao.batch
+
+    monkeypatch.setattr(nianbao.batch, "_on_timer", lambda _signum, _frame: None)  # the raise is lost
+    slow = str(SAMPLES / GOOD[2])  # a PDF takes far more than a millisecond
+    assert (
+        extract_file(slow, None, timeout_s=0.001, memory_limit_gib=0).record["error"].startswith("E_TIMEOUT")
+    )
+    assert extract_file(slow, None, timeout_s=600, memory_limit_gib=0).record["error"] is None
 
 
 def test_a_section_that_came_out_empty_makes_the_extraction_partial() -> None:
