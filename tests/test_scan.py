@@ -117,6 +117,16 @@ def test_a_digit_touching_its_rule_is_read_without_the_rule() -> None:
     assert _two_cells_read(_two_cells("0", "3", rule=True, gap=0), rule=True) == ["0", "3"]
 
 
+@pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
+def test_a_cell_read_as_latin_letters_is_ink_not_read() -> None:
+    """A "0" half under a heavy border reads as "a" or "d": no value, and no blank to vouch for."""
+    gray, rules = _two_cells("a", "3", rule=True)
+    grid = Grid([2, 210, 417], [2, 67], [(0, 0, 1, 1), (0, 1, 1, 2)])
+    left, right = grid_cells(gray, grid, page=1, dpi=200.0, rules=rules)[0]
+    assert (left.text, left.ink, left.score) == ("", True, UNREAD_INK_TRUST)
+    assert right.text == "3"
+
+
 @pytest.mark.parametrize(
     ("profile", "lines"),
     [

@@ -43,6 +43,7 @@ COUNTS = {
     "docx": 12,
     "pdf": 30,
     "scan": 40,
+    "scan-office": 16,  # scans of Word/WPS-printed tables: heavy borders, shaded bands, text on the rules
     "mdconv": 60,
     "pdf2md": 24,
     "pdf2txt": 24,

@@ -235,7 +235,7 @@ def grid_cells(
     points = 72 / dpi
     for cell, found in lines.items():
         read = [next(readings) for _ in found]
-        texts = [text.strip() for text, _ in read if text.strip()]
+        texts = [text.strip() for text, _ in read if text.strip() and not _MISREAD.fullmatch(text.strip())]
         if texts:
             text, score = _reading("\n".join(texts), min(score for _, score in read))
         else:  # ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge
@@ -250,6 +250,9 @@ def grid_cells(
 
 # The reader's trust in a blank where its crop holds ink that OCR read as nothing.
 UNREAD_INK_TRUST = 0.2
+# A line read as Latin letters alone, none of them a digit's look-alike, is ink OCR could not read: the
+# tables print Chinese and numbers (a "0" half under a heavy border reads as "a", "d" or "C").
+_MISREAD = re.compile(r"[A-Za-z'`·.]*[A-Za-z][A-Za-z'`·.]*")
 INK_CONTRAST = 50  # a pixel this much darker than the cell's paper (its median) is ink
 MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
 RULE_CUT = 2  # pixels either side of a rule's centre left out of a cell's crop: about half a rule
@@ -266,17 +269,19 @@ def _cell_ink(
     gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A cell's crop, its rules' pixels painted paper, and the crop's ink; None when nothing is written
-    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed: left out
-    of the ink, though kept in the crop for a glyph that reaches farther in."""
+    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed (a heavy
+    border's blurred edge): painted paper too, at the cost of a glyph's pixels that reach into it."""
     r0, c0, r1, c1 = cell
     box = (grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
     edge = _INSET - RULE_CUT
     if box[2] - box[0] <= 2 * edge or box[3] - box[1] <= 2 * edge:
         return None
     crop = _without_rules(gray, rules, box)
-    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
+    paper = np.median(crop)
+    ink = crop < paper - INK_CONTRAST  # relative to the paper: scans differ in tone
     inside = np.zeros_like(ink)
     inside[edge:-edge, edge:-edge] = ink[edge:-edge, edge:-edge]
+    crop[inside != ink] = paper  # beside a glyph that touches the rule, its edge reads as a stroke ("0|": d)
     return (crop, inside) if inside.sum() >= MIN_INK_PIXELS else None
 
 
