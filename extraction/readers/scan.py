@@ -269,19 +269,17 @@ def _cell_ink(
     gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A cell's crop, its rules' pixels painted paper, and the crop's ink; None when nothing is written
-    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed (a heavy
-    border's blurred edge): painted paper too, at the cost of a glyph's pixels that reach into it."""
+    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed: left out
+    of the ink, though kept in the crop for a glyph that reaches farther in (a "0" against the rule)."""
     r0, c0, r1, c1 = cell
     box = (grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
     edge = _INSET - RULE_CUT
     if box[2] - box[0] <= 2 * edge or box[3] - box[1] <= 2 * edge:
         return None
     crop = _without_rules(gray, rules, box)
-    paper = np.median(crop)
-    ink = crop < paper - INK_CONTRAST  # relative to the paper: scans differ in tone
+    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
     inside = np.zeros_like(ink)
     inside[edge:-edge, edge:-edge] = ink[edge:-edge, edge:-edge]
-    crop[inside != ink] = paper  # beside a glyph that touches the rule, its edge reads as a stroke ("0|": d)
     return (crop, inside) if inside.sum() >= MIN_INK_PIXELS else None
 
 
