@@ -284,8 +284,8 @@ def document_rows(document: Document) -> list[Row]:
 
 
 def _table_rows(block: TableBlock, table: int, chunk: int) -> Iterator[Row]:
-    """The table's rows with text, and those a scan reader measured blank in every cell (no ink): a row
-    printed blank, not a gap in the grid."""
+    """The table's rows with text, and those a scan reader measured in every cell: a row printed blank
+    (or with ink OCR could not read, a doubt for review), not a gap in the grid."""
     for r, cells in enumerate(block.grid):
-        if any(c.text for c in cells) or (cells and all(c.ink is False for c in cells)):
+        if any(c.text for c in cells) or (cells and all(c.ink is not None for c in cells)):
             yield _cells_row(cells, f"{block.where} row {r + 1}", table, chunk)

@@ -160,7 +160,7 @@ class Extractor:
                 )
                 if cell.ink:
                     detail = f"ink at {cell.where} that OCR read as nothing"
-                    flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
+                    flags.append({"field": key, "kind": "ink_unread", "detail": detail})
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
             values[key] = parsed.value

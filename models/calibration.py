@@ -44,10 +44,12 @@ STRUCTURE = ("row_absent", "by_order", "order_margin", "unplaced_rows", "null_ba
 FEATURES = ("logit_raw", "blank", "ocr", "ocr_x_logit", "zero", "identities_held", *STRUCTURE, *FLAG_KINDS)
 # Fields a person sees whatever their confidence: in a broken identity, repaired from OCR, in a row that
 # may have been lost, holding an identity's gap, contradicted by the report's own prose, read from a text
-# whose glyphs have no Unicode map, in a section the report printed two different tables for. (A kind
-# here and not in FLAG_KINDS is no calibrator feature: the shipped calibrator's features stay as fitted.)
+# whose glyphs have no Unicode map, in a section the report printed two different tables for, a scanned
+# cell with ink OCR could not read. (A kind here and not in FLAG_KINDS is no calibrator feature: the
+# shipped calibrator's features stay as fitted.)
 DOUBT_FLAGS = frozenset(
     {
+        "ink_unread",
         "source_inconsistent",
         "ocr_repaired",
         "row_not_found",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from nianbao.extraction.columns import align_slots
 from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
 from nianbao.extraction.grid import _cells_row, document_rows
+from nianbao.extraction.readers.scan import UNREAD_INK_TRUST
+from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.schema import load_schema
 
 S4 = load_schema().sections["s4"]
@@ -66,3 +68,19 @@ def test_a_column_a_label_cell_runs_across_is_no_printed_blank() -> None:
     printed = _cells_row([GridCell("规章"), GridCell("", ink=False), GridCell("0"), GridCell("6")], "r", 0, 0)
     slots = align_slots(printed, 3, None, start=1)
     assert slots[0][1] is True and slots[0][0].measured_blank
+
+
+def test_a_blank_cell_with_ink_ocr_could_not_read_is_always_reviewed(extractor, monkeypatch) -> None:
+    # A cell whose crop holds ink that reads as nothing (a faint glyph, one half under a heavy border) is
+    # no blank anyone can vouch for: reviewed whatever the calibrator makes of it; measured blanks are not.
+    import nianbao.extraction.pipeline as pipeline
+
+    cells = [GridCell("", ink=False) for _ in range(15)]
+    cells[0] = GridCell("", ink=True, score=UNREAD_INK_TRUST)
+    monkeypatch.setattr(pipeline, "read", lambda path, data=None: _s4_table(cells))
+    record = extractor.extract("report.pdf", b"scan")
+    kinds = flag_kinds_by_field(record)
+    unread, *blank = [S4.key(r, c) for r, c in S4.cells["2021"]]
+    assert record["fields"][unread] is None and kinds[unread] == {"ink_unread"}
+    assert ReviewPolicy(threshold=0.0).needs_review(1.0, kinds[unread])
+    assert not any(kinds[k] for k in blank)
