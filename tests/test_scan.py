@@ -9,18 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from nianbao.extraction.readers.scan import (
-    UNREAD_INK_TRUST,
-    Grid,
-    ScanSettings,
-    _text_rows,
-    as_digits,
-    deskew,
-    grid_cells,
-    rule_masks,
-    table_boxes,
-    table_grid,
-)
+from nianbao.extraction.readers.scan import ScanSettings, deskew, rule_masks, table_boxes, table_grid
+from nianbao.extraction.readers.scan_cells import UNREAD_INK_TRUST, Grid, _text_rows, as_digits, grid_cells
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nianbao.extraction.columns import align_slots
 from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
 from nianbao.extraction.grid import _cells_row, document_rows
-from nianbao.extraction.readers.scan import UNREAD_INK_TRUST
+from nianbao.extraction.readers.scan_cells import UNREAD_INK_TRUST
 from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.schema import load_schema
 

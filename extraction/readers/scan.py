@@ -1,23 +1,24 @@
-"""Scanned pages (image-only PDFs, PNG/JPEG/TIFF): deskew, ruled tables from the image, OCR text into cells.
+"""Scanned pages (image-only PDFs, PNG/JPEG/TIFF): deskew, ruled tables from the image, OCR text.
 
 Why from the image: a scan has no vector rules or text layer. The ruling lines are found by morphology
 (long thin openings of the ink), the table grid from their positions, merged cells from the rules that
-are missing between neighbouring grid cells, and OCR text boxes are assigned to the cell holding their
-centre. Text outside tables becomes lines of prose. Each step is a small function over numpy arrays.
+are missing between neighbouring grid cells; each cell is read from its own crop (scan_cells.py). The
+text detector looks at the rest of the page, whose lines become prose. Each step is a small function
+over numpy arrays.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from nianbao.extraction.document import Block, Document, GridCell, PageBox, TableBlock, TextBlock
-from nianbao.extraction.ocr import OcrBox, page_text_boxes, read_lines
+from nianbao.extraction.document import Block, Document, TableBlock, TextBlock
+from nianbao.extraction.ocr import OcrBox, page_text_boxes
+from nianbao.extraction.readers.scan_cells import Grid, grid_cells
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,6 @@ def capped_dpi(width_pt: float, height_pt: float, dpi: float) -> float:
     or take the renderer's rounding of each side to whole pixels)."""
     pixels = width_pt * height_pt * (dpi / 72) ** 2
     return dpi if pixels <= MAX_PIXELS else dpi * math.sqrt(MAX_PIXELS / pixels)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A table's rule positions in page pixels; ``cells`` are (r0, c0, r1, c1) grid ranges after merging."""
-
-    xs: list[int]
-    ys: list[int]
-    cells: list[tuple[int, int, int, int]]
 
 
 def read_scan(path: str, pages: Iterable[np.ndarray], settings: ScanSettings | None = None) -> Document:
@@ -212,175 +204,6 @@ def _merge_cells(
         rs, cs = [m[0] for m in members], [m[1] for m in members]
         cells.append((min(rs), min(cs), max(rs) + 1, max(cs) + 1))
     return sorted(cells)
-
-
-def grid_cells(
-    gray: np.ndarray, grid: Grid, page: int, dpi: float, rules: np.ndarray
-) -> list[list[GridCell]]:
-    """Each merged cell read from its own crop, line by line; covered grid positions marked as copies.
-    A blank cell says whether its crop held ink beyond the ``rules`` (the page's rule mask).
-
-    Why not the detector's boxes: it joins the texts of neighbouring cells where the rule between them
-    is faint or text nearly touches it ("商业科研" over two header cells, columns swapped without any
-    identity noticing), boxes a glyph with the rule it touches ("0" read as "01"), and misses faint
-    lone digits; a cell's crop has none of these, and its text lines are plain rows of ink.
-    """
-    inked = {cell: _cell_ink(gray, grid, cell, rules) for cell in grid.cells}
-    height = _line_height([ink for _, ink in filter(None, inked.values())])
-    lines = {cell: [] if found is None else cell_lines(*found, height) for cell, found in inked.items()}
-    crops = [crop for found in lines.values() for crop in found]
-    readings = iter(read_lines(crops) if crops else [])
-    rows, cols = len(grid.ys) - 1, len(grid.xs) - 1
-    out = [[GridCell("") for _ in range(cols)] for _ in range(rows)]
-    points = 72 / dpi
-    for cell, found in lines.items():
-        read = [next(readings) for _ in found]
-        texts = [text.strip() for text, _ in read if text.strip() and not _MISREAD.fullmatch(text.strip())]
-        if texts:
-            text, score = _reading("\n".join(texts), min(score for _, score in read))
-        else:  # ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge
-            text, score = "", UNREAD_INK_TRUST if found else 1.0
-        r0, c0, r1, c1 = cell
-        box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
-        ink = bool(found) if not text else None  # a blank measured: ink in it, or none
-        for r, c in _positions_of(cell):
-            out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box, ink=ink)
-    return out
-
-
-# The reader's trust in a blank where its crop holds ink that OCR read as nothing.
-UNREAD_INK_TRUST = 0.2
-# A line read as Latin letters alone, none of them a digit's look-alike, is ink OCR could not read: the
-# tables print Chinese and numbers (a "0" half under a heavy border reads as "a", "d" or "C").
-_MISREAD = re.compile(r"[A-Za-z'`·.]*[A-Za-z][A-Za-z'`·.]*")
-INK_CONTRAST = 50  # a pixel this much darker than the cell's paper (its median) is ink
-MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
-RULE_CUT = 2  # pixels either side of a rule's centre left out of a cell's crop: about half a rule
-_INSET = 4  # ink nearer a rule's centre than this is the rule's edge unless a glyph reaches farther in
-CROP_MARGIN = 4  # pixels of paper kept round a line's ink, as the recogniser saw lines in training
-# Runs of inked rows that fit in this many line heights together are one line (二's strokes, a faint
-# stroke's gap); two lines of a wrapped label, one line height each plus the leading, do not.
-LINE_JOIN = 1.3
-SPECK = 0.3  # of a line height: a mark smaller than this every way is a speck, not a glyph or a dash
-GLYPH_GAP = 0.5  # of a line height: wider than the gaps within a number, narrower than a speck's usual
-
-
-def _cell_ink(
-    gray: np.ndarray, grid: Grid, cell: tuple[int, int, int, int], rules: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A cell's crop, its rules' pixels painted paper, and the crop's ink; None when nothing is written
-    in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed: left out
-    of the ink, though kept in the crop for a glyph that reaches farther in (a "0" against the rule)."""
-    r0, c0, r1, c1 = cell
-    box = (grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
-    edge = _INSET - RULE_CUT
-    if box[2] - box[0] <= 2 * edge or box[3] - box[1] <= 2 * edge:
-        return None
-    crop = _without_rules(gray, rules, box)
-    ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
-    inside = np.zeros_like(ink)
-    inside[edge:-edge, edge:-edge] = ink[edge:-edge, edge:-edge]
-    return (crop, inside) if inside.sum() >= MIN_INK_PIXELS else None
-
-
-def _line_height(inks: list[np.ndarray]) -> int:
-    """A table's text line height: the median over its written cells of their tallest run of inked rows."""
-    tallest = [max(b - a for a, b in _runs(ink.any(axis=1))) for ink in inks]
-    return int(np.median(tallest)) if tallest else 0
-
-
-def cell_lines(crop: np.ndarray, ink: np.ndarray, height: int) -> list[np.ndarray]:
-    """A written cell's text lines as crops, top to bottom: runs of inked rows joined while they fit in
-    LINE_JOIN line ``height``s (a glyph's own gaps, a faint stroke), each cut to its ink, specks apart."""
-    out = []
-    for top, bottom in _text_rows(ink.any(axis=1), height):
-        span = _text_span(ink[top:bottom], height)
-        if span is not None:
-            y0, x0 = max(0, top - CROP_MARGIN), max(0, span[0] - CROP_MARGIN)
-            out.append(crop[y0 : bottom + CROP_MARGIN, x0 : span[1] + CROP_MARGIN])
-    return out
-
-
-def _runs(flags: np.ndarray) -> list[list[int]]:
-    """[start, stop) ranges of the True runs of a 1-d boolean array."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def _text_rows(inked: np.ndarray, height: int) -> list[tuple[int, int]]:
-    """(top, bottom) row ranges of text lines from a per-row "holds ink" profile: runs of inked rows,
-    each joined to the line above while both fit in LINE_JOIN line ``height``s."""
-    lines: list[list[int]] = []
-    for run in _runs(inked):
-        if lines and run[1] - lines[-1][0] <= LINE_JOIN * height:
-            lines[-1][1] = run[1]
-        else:
-            lines.append(run)
-    return [(a, b) for a, b in lines]
-
-
-def _text_span(line: np.ndarray, height: int) -> tuple[int, int] | None:
-    """The [start, stop) columns of a line's text: its inked columns in groups less than GLYPH_GAP line
-    ``height``s apart (a number's digits and point), dots (_dot) left out."""
-    groups: list[list[int]] = []
-    for run in _runs(line.any(axis=0)):
-        if groups and run[0] - groups[-1][1] < GLYPH_GAP * height:
-            groups[-1][1] = run[1]
-        else:
-            groups.append(run)
-    text = [g for g in groups if not _dot(line[:, g[0] : g[1]], height)]
-    return (text[0][0], text[-1][1]) if text else None
-
-
-def _dot(ink: np.ndarray, height: int) -> bool:
-    """Is this ink a speck of scan noise: fewer than MIN_INK_PIXELS, or no side as long as SPECK line
-    ``height``s (a glyph is about one line high, a dash about half a line wide)?"""
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if ink.sum() < MIN_INK_PIXELS:
-        return True
-    return max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < SPECK * height
-
-
-def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The page's crop in ``box`` (x0, y0, x1, y1), its rule pixels painted the crop's paper tone."""
-    x0, y0, x1, y1 = box
-    crop = gray[y0:y1, x0:x1].copy()
-    rule = rules[y0:y1, x0:x1] > 0
-    if rule.any() and not rule.all():
-        crop[rule] = np.median(crop[~rule])
-    return crop
-
-
-def _positions_of(cell: tuple[int, int, int, int]) -> list[tuple[int, int]]:
-    """The grid positions a merged cell covers, its own first."""
-    r0, c0, r1, c1 = cell
-    return [(r, c) for r in range(r0, r1) for c in range(c0, c1)]
-
-
-LOOKALIKE_TRUST = 0.9
-_LOOKALIKES = str.maketrans("oODlI|", "000111")
-_LONE_ZERO = ("o", "O", "D", "。", "〇", "○")  # a cell of one round glyph in a number column
-_DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
-
-
-_SPECK_MARKS = "'`‘’·"  # a speck beside a glyph reads as one of these
-
-
-def as_digits(text: str) -> str:
-    """A cell of digits and their OCR look-alikes ("o" for 0, "l" for 1) is a number: read it as one,
-    a speck read as a mark before or after it left out."""
-    compact = text.replace(" ", "").strip(_SPECK_MARKS)
-    if compact in _LONE_ZERO:
-        return "0"
-    if _DIGITISH.match(compact) and any(ch.isdigit() for ch in compact):
-        return compact.strip(".,，").translate(_LOOKALIKES)  # a speck read as a trailing dot
-    return text
-
-
-def _reading(text: str, score: float) -> tuple[str, float]:
-    """A cell's OCR text and score; a number read through look-alike glyphs is trusted a little less."""
-    digits = as_digits(text)
-    return digits, score * (LOOKALIKE_TRUST if digits != text.replace(" ", "") else 1.0)
 
 
 def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
