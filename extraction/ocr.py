@@ -22,9 +22,10 @@ import numpy as np
 BAND_HEIGHT = 240  # pixels of page given to the detector at once
 BAND_MARGIN = 60  # more than a text line is tall at 200 dpi
 DET_SCALE = 0.6  # detection needs less resolution than recognition
+INK_CONTRAST = 50  # a pixel this much darker than its paper (the median around it) is ink
 # A band with fewer ink pixels than this among every SAMPLE-th pixel of every SAMPLE-th row is blank
 # paper (or scan specks): the smallest text, a lone digit, has about 40 there at 200 dpi.
-SAMPLE, INK_CONTRAST, BLANK_BAND_INK = 2, 50, 20
+SAMPLE, BLANK_BAND_INK = 2, 20
 SAME_LINE_IOU = 0.5  # two bands' boxes of one line overlap about fully; two lines side by side not at all
 # The detector's default 0.5 drops faint lone digits on light scans; the recogniser's score is kept for
 # every box instead of cutting at it (a table reader checks a cell against its column anyway).

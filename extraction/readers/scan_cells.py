@@ -2,9 +2,9 @@
 
 Why not the detector's boxes: it joins the texts of neighbouring cells where the rule between them is
 faint or text nearly touches it ("商业科研" over two header cells: columns swapped without any identity
-noticing), boxes a glyph with the rule it touches ("0" read as "01"), and misses
-faint lone digits. A cell's crop, its rule pixels painted paper, has none of these; its text lines are
-plain runs of inked rows. A blank cell says whether its crop held ink, so a blank can be vouched for.
+noticing), boxes a glyph with the rule it touches ("0" read as "01"), and misses faint lone digits. A
+cell's crop, its rule pixels painted paper, has none of these; its text lines are plain runs of inked
+rows. A blank cell says whether its crop held ink, so a blank can be vouched for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nianbao.extraction.document import GridCell, PageBox
-from nianbao.extraction.ocr import read_lines
+from nianbao.extraction.ocr import INK_CONTRAST, read_lines
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def grid_cells(
     points = 72 / dpi
     for cell, found in lines.items():
         read = [next(readings) for _ in found]
-        texts = [text.strip() for text, _ in read if text.strip() and not _MISREAD.fullmatch(text.strip())]
+        texts = [t for t in (text.strip() for text, _ in read) if t and not _MISREAD.fullmatch(t)]
         if texts:
             text, score = _reading("\n".join(texts), min(score for _, score in read))
         else:  # ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge
@@ -60,7 +60,6 @@ UNREAD_INK_TRUST = 0.2
 # A line read as Latin letters alone, none of them a digit's look-alike, is ink OCR could not read: the
 # tables print Chinese and numbers (a "0" half under a heavy border reads as "a", "d" or "C").
 _MISREAD = re.compile(r"[A-Za-z'`·.]*[A-Za-z][A-Za-z'`·.]*")
-INK_CONTRAST = 50  # a pixel this much darker than the cell's paper (its median) is ink
 MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
 RULE_CUT = 2  # pixels either side of a rule's centre left out of a cell's crop: about half a rule
 _INSET = 4  # ink nearer a rule's centre than this is the rule's edge unless a glyph reaches farther in
@@ -142,9 +141,9 @@ def _text_span(line: np.ndarray, height: int) -> tuple[int, int] | None:
 def _dot(ink: np.ndarray, height: int) -> bool:
     """Is this ink a speck of scan noise: fewer than MIN_INK_PIXELS, or no side as long as SPECK line
     ``height``s (a glyph is about one line high, a dash about half a line wide)?"""
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if ink.sum() < MIN_INK_PIXELS:
         return True
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < SPECK * height
 
 
@@ -168,8 +167,6 @@ LOOKALIKE_TRUST = 0.9
 _LOOKALIKES = str.maketrans("oODlI|", "000111")
 _LONE_ZERO = ("o", "O", "D", "。", "〇", "○")  # a cell of one round glyph in a number column
 _DIGITISH = re.compile(r"^[0-9oODlI|,.，]+$")
-
-
 _SPECK_MARKS = "'`‘’·"  # a speck beside a glyph reads as one of these
 
 
