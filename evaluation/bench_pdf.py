@@ -27,7 +27,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 # Text PDFs: at most this many times pdfminer.six's bare parse. Scans: at most this share of the engine's
-# full-page run over every page (OCR only what the record needs; today every line is read). Memory: MB.
+# full-page run over every page (OCR only what the record needs: lines found from the ink, paragraph bodies
+# past the first table left unread). Memory: MB.
 PDF_TARGET, SCAN_TARGET, MEMORY_TARGET_MB = 1.25, 0.4, 500
 
 

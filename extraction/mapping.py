@@ -398,8 +398,10 @@ class Decoder(ColumnReading, OrderPlacement):
 
     def _names_nothing(self, row: Row, probs: dict[str, np.ndarray]) -> bool:
         """Does the row's own text read as no label, heading or header at all (办理结果, a piece of the
-        merged 三、本年度办理结果 cell beside it)?"""
-        return bool(row.label_text) and self.scorer.role_of(probs[row.label_text])[0] == "none"
+        merged 三、本年度办理结果 cell beside it)? Each of its own cells is asked: a row whose merged
+        heading piece names nothing still has its label (予以公开) in the next cell."""
+        own = [p.text for p in row.texts if not p.copy]
+        return bool(own) and all(self.scorer.role_of(probs[text])[0] == "none" for text in own)
 
     def _blank_data_row(self, row: Row, probs: dict[str, np.ndarray], under_header: bool) -> bool:
         """A grid row whose cells are all blank under a label that surely names a row: its values

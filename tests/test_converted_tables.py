@@ -140,17 +140,31 @@ def test_a_row_split_at_its_wrapped_label_cell_is_one_row(extractor, tmp_path: P
     assert [fields[f"s3.carried_over.{c}"] for c in COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
 
 
+def _two_rows(blank: str, labels: str, values: list[int]) -> str:
+    """A nine-column Markdown table: a row of two label cells over blank cells, then a row of two label
+    cells (the second may be empty) and seven values."""
+    return blank + "  |" * 7 + "\n" + "| --- " * 9 + "|\n" + f"{labels} | {' | '.join(map(str, values))} |\n"
+
+
 def test_a_split_row_under_a_piece_of_a_merged_heading_is_one_row(extractor, tmp_path: Path) -> None:
     # The values half of a split row carries a piece of the merged 三、本年度办理结果 cell beside it.
     values = [1, 0, 0, 2, 0, 0, 3]
-    rule = "| --- " * 9 + "|\n"
-    table = (
-        "| 三、本年度 | 1.本机关不掌握相关政府 |  |  |  |  |  |  |  |\n"
-        + rule
-        + f"| 办理结果 |  | {' | '.join(map(str, values))} |\n信息\n"
-    )
+    table = _two_rows("| 三、本年度 | 1.本机关不掌握相关政府 |", "| 办理结果 | ", values) + "信息\n"
     fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
     assert [fields[f"s3.unavailable.not_held.{c}"] for c in COLUMNS] == values
+
+
+@pytest.mark.parametrize("group", ["三 本 年 度 办 理 结 果 情 况", "三、本年度办理结果"])
+def test_a_row_printed_blank_does_not_take_the_values_of_the_labelled_row_below(
+    extractor, tmp_path: Path, group: str
+) -> None:
+    # 上年结转 is printed with blank cells; the row below starts with the merged group cell (read as a
+    # vertical text or a heading, naming no row itself) and then its own label, 予以公开.
+    granted = [0, 0, 0, 3, 0, 1, 4]
+    table = _two_rows("| 二、上年结转政府信息公开申请数量 |  |", f"| {group} | 予以公开", granted)
+    fields = _extract(extractor, tmp_path, TITLE + table)["fields"]
+    assert [fields[f"s3.granted.{c}"] for c in COLUMNS] == granted
+    assert all(fields[f"s3.carried_over.{c}"] is None for c in COLUMNS)
 
 
 def test_glued_labels_in_template_order_keep_it(extractor, tmp_path: Path) -> None:

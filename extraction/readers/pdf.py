@@ -23,7 +23,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 from nianbao.extraction.document import Block, Document, GridCell, PageBox, ReadError, TableBlock, TextBlock
 from nianbao.extraction.readers.pdf_layers import Layer, text_layer
 from nianbao.extraction.readers.pdf_tables import lattice_tables, stream_areas, stream_tables
-from nianbao.extraction.readers.scan import ScanSettings, capped_dpi, deskew, page_blocks
+from nianbao.extraction.readers.scan import ScanSettings, capped_dpi, deskew, has_table, page_blocks
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 MAX_PAGES = 300  # an annual report has a few pages; a longer PDF is something else, or an archive dump
@@ -64,7 +64,8 @@ def read_pdf(path: str, data: bytes) -> Document:
         raise ReadError("E_EMPTY", "the PDF's pages hold no text and nothing drawn to read")
     for number, (gray, dpi) in zip(to_ocr, rasterize(data, to_ocr), strict=True):
         settings = replace(SCAN, dpi=dpi)
-        per_page[number - 1] = page_blocks(deskew(gray, settings), number, settings)
+        above = has_table([block for blocks in per_page[: number - 1] for block in blocks])
+        per_page[number - 1] = page_blocks(deskew(gray, settings), number, settings, above)
     # Read wholly by OCR, the document is a scan: its trust rules apply (pipeline.OCR_FORMS).
     form = "scan" if to_ocr and len(to_ocr) == len(per_page) else "pdf"
     return Document(path, form, [block for blocks in per_page for block in blocks])

@@ -16,6 +16,7 @@ import numpy as np
 
 from nianbao.extraction.document import GridCell, PageBox
 from nianbao.extraction.ocr import INK_CONTRAST, read_lines
+from nianbao.extraction.readers.ink_lines import CROP_MARGIN, MIN_INK_PIXELS, runs, text_rows, text_span
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,8 @@ UNREAD_INK_TRUST = 0.2
 # A line read as Latin letters alone, none of them a digit's look-alike, is ink OCR could not read: the
 # tables print Chinese and numbers (a "0" half under a heavy border reads as "a", "d" or "C").
 _MISREAD = re.compile(r"[A-Za-z'`·.]*[A-Za-z][A-Za-z'`·.]*")
-MIN_INK_PIXELS = 12  # fewer ink pixels than this in a cell are specks, not a glyph
 RULE_CUT = 2  # pixels either side of a rule's centre left out of a cell's crop: about half a rule
 _INSET = 4  # ink nearer a rule's centre than this is the rule's edge unless a glyph reaches farther in
-CROP_MARGIN = 4  # pixels of paper kept round a line's ink, as the recogniser saw lines in training
-# Runs of inked rows that fit in this many line heights together are one line (二's strokes, a faint
-# stroke's gap); two lines of a wrapped label, one line height each plus the leading, do not.
-LINE_JOIN = 1.3
-SPECK = 0.3  # of a line height: a mark smaller than this every way is a speck, not a glyph or a dash
-GLYPH_GAP = 0.5  # of a line height: wider than the gaps within a number, narrower than a speck's usual
 
 
 def _cell_ink(
@@ -91,7 +85,7 @@ def _cell_ink(
 
 def _line_height(inks: list[np.ndarray]) -> int:
     """A table's text line height: the median over its written cells of their tallest run of inked rows."""
-    tallest = [max(b - a for a, b in _runs(ink.any(axis=1))) for ink in inks]
+    tallest = [max(b - a for a, b in runs(ink.any(axis=1))) for ink in inks]
     return int(np.median(tallest)) if tallest else 0
 
 
@@ -99,52 +93,12 @@ def cell_lines(crop: np.ndarray, ink: np.ndarray, height: int) -> list[np.ndarra
     """A written cell's text lines as crops, top to bottom: runs of inked rows joined while they fit in
     LINE_JOIN line ``height``s (a glyph's own gaps, a faint stroke), each cut to its ink, specks apart."""
     out = []
-    for top, bottom in _text_rows(ink.any(axis=1), height):
-        span = _text_span(ink[top:bottom], height)
+    for top, bottom in text_rows(ink.any(axis=1), height):
+        span = text_span(ink[top:bottom], height)
         if span is not None:
             y0, x0 = max(0, top - CROP_MARGIN), max(0, span[0] - CROP_MARGIN)
             out.append(crop[y0 : bottom + CROP_MARGIN, x0 : span[1] + CROP_MARGIN])
     return out
-
-
-def _runs(flags: np.ndarray) -> list[list[int]]:
-    """[start, stop) ranges of the True runs of a 1-d boolean array."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def _text_rows(inked: np.ndarray, height: int) -> list[tuple[int, int]]:
-    """(top, bottom) row ranges of text lines from a per-row "holds ink" profile: runs of inked rows,
-    each joined to the line above while both fit in LINE_JOIN line ``height``s."""
-    lines: list[list[int]] = []
-    for run in _runs(inked):
-        if lines and run[1] - lines[-1][0] <= LINE_JOIN * height:
-            lines[-1][1] = run[1]
-        else:
-            lines.append(run)
-    return [(a, b) for a, b in lines]
-
-
-def _text_span(line: np.ndarray, height: int) -> tuple[int, int] | None:
-    """The [start, stop) columns of a line's text: its inked columns in groups less than GLYPH_GAP line
-    ``height``s apart (a number's digits and point), dots (_dot) left out."""
-    groups: list[list[int]] = []
-    for run in _runs(line.any(axis=0)):
-        if groups and run[0] - groups[-1][1] < GLYPH_GAP * height:
-            groups[-1][1] = run[1]
-        else:
-            groups.append(run)
-    text = [g for g in groups if not _dot(line[:, g[0] : g[1]], height)]
-    return (text[0][0], text[-1][1]) if text else None
-
-
-def _dot(ink: np.ndarray, height: int) -> bool:
-    """Is this ink a speck of scan noise: fewer than MIN_INK_PIXELS, or no side as long as SPECK line
-    ``height``s (a glyph is about one line high, a dash about half a line wide)?"""
-    if ink.sum() < MIN_INK_PIXELS:
-        return True
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < SPECK * height
 
 
 def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
