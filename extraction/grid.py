@@ -288,4 +288,30 @@ def _table_rows(block: TableBlock, table: int, chunk: int) -> Iterator[Row]:
     (or with ink OCR could not read, a doubt for review), not a gap in the grid."""
     for r, cells in enumerate(block.grid):
         if any(c.text for c in cells) or (cells and all(c.ink is not None for c in cells)):
-            yield _cells_row(cells, f"{block.where} row {r + 1}", table, chunk)
+            yield _cells_row(cells, _row_where(block, r), table, chunk)
+
+
+def _row_where(block: TableBlock, r: int) -> str:
+    return f"{block.where} row {r + 1}"
+
+
+def cell_where(row_where: str, pos: int) -> str:
+    """Where a row's cell at grid position ``pos`` is, as evidence names it."""
+    return f"{row_where} col {pos + 1}"
+
+
+def unread_ink_rows(document: Document) -> list[tuple[set[str], set[str]]]:
+    """Each table row holding ink OCR read as nothing: where its cells with that ink are, and where all
+    its cells are. A row whose unread ink no field was filed from may have had its values put beside
+    the cells they were read in (a glyph's stroke taken for a rule cuts a label cell short): a blank
+    filed from it is no blank the reader can vouch for."""
+    out = []
+    for block in document.blocks:
+        if not isinstance(block, TableBlock):
+            continue
+        for r, cells in enumerate(block.grid):
+            row = _row_where(block, r)
+            ink = {cell_where(row, i) for i, c in enumerate(cells) if c.ink and not c.text}
+            if ink:
+                out.append((ink, {cell_where(row, i) for i in range(len(cells))}))
+    return out

@@ -24,7 +24,7 @@ from nianbao.extraction.columns import (
     merge_nested,
     under_header,
 )
-from nianbao.extraction.grid import Row, is_numbered
+from nianbao.extraction.grid import Row, cell_where, is_numbered
 from nianbao.extraction.identity_placement import LooseRow, place_by_identities
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.order_rows import OrderPlacement, RunToPlace
@@ -1122,7 +1122,7 @@ def _file_cells(
             )
         if slot is None:
             continue
-        where = f"{obs.row.where} col {slot.pos + 1}"
+        where = cell_where(obs.row.where, slot.pos)
         result.cells[key] = CellEvidence(
             key,
             slot.text,

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from nianbao.extraction.document import ReadError
-from nianbao.extraction.grid import document_rows
+from nianbao.extraction.grid import document_rows, unread_ink_rows
 from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingResult, MappingSettings
 from nianbao.extraction.meta import find_meta, reconcile
 from nianbao.extraction.narrative import NarrativeCheck, cross_check, read_figures
@@ -142,6 +142,8 @@ class Extractor:
         confidence: dict[str, float] = {}
         flags: list[dict] = list(mapping.flags) + meta_flags
         ocr = document.form in OCR_FORMS
+        filed = {cell.where for cell in mapping.cells.values()}
+        orphaned = {where for ink, row in unread_ink_rows(document) if not ink & filed for where in row}
         for key in self.schema.field_keys(fmt):
             cell = mapping.cells.get(key)
             if cell is None:
@@ -154,12 +156,17 @@ class Extractor:
             if not cell.raw:  # a blank cell the scan reader measured
                 values[key] = None
                 # No ink in it: as sure as any OCR blank (the calibrator weighs it so). Ink that OCR read as
-                # nothing: only as sure as that reading, and a person looks at the cell.
+                # nothing, in it or elsewhere in its row: only as sure as that reading, and a person looks.
                 confidence[key] = (
                     PRINTED_BLANK_TRUST * OCR_BLANK_TRUST * (cell.probability if cell.ink else 1)
                 )
                 if cell.ink:
                     detail = f"ink at {cell.where} that OCR read as nothing"
+                    flags.append({"field": key, "kind": "ink_unread", "detail": detail})
+                elif cell.where in orphaned:
+                    detail = (
+                        f"blank at {cell.where}, in a row whose ink that OCR read as nothing no field took"
+                    )
                     flags.append({"field": key, "kind": "ink_unread", "detail": detail})
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)

@@ -84,3 +84,42 @@ def test_a_blank_cell_with_ink_ocr_could_not_read_is_always_reviewed(extractor, 
     assert record["fields"][unread] is None and kinds[unread] == {"ink_unread"}
     assert ReviewPolicy(threshold=0.0).needs_review(1.0, kinds[unread])
     assert not any(kinds[k] for k in blank)
+
+
+def _s2_page(decision_cells: list[GridCell]) -> Document:
+    """Section 2's 行政处罚 / 行政强制 block as a scan reader hands it over: a label column of three grid
+    columns, the counts' column of three merged."""
+    label = _spanning("信息内容", 3)
+    grid = [
+        _spanning("第二十条第（六）项", 6),
+        label + _spanning("本年处理决定数量", 3),
+        _spanning("行政处罚", 2) + decision_cells,
+        _spanning("行政强制", 3) + _spanning("1", 3),
+    ]
+    return Document(
+        "report.pdf",
+        "scan",
+        [
+            TextBlock("某某县自然资源局2023年政府信息公开工作年度报告", "line 1"),
+            TextBlock("二、主动公开政府信息情况", "line 2"),
+            TableBlock(grid, "page 1 table 1"),
+        ],
+    )
+
+
+def test_a_blank_from_a_row_whose_unread_ink_no_field_took_is_reviewed(extractor, monkeypatch) -> None:
+    # A stroke of 罚 touching both rules of its low row was taken for a column rule: the label cell is cut
+    # short, a measured blank left beside it, and the value cell holds a "0" OCR could not read. Whichever
+    # the mapper files, the blank is no blank anyone can vouch for.
+    import nianbao.extraction.pipeline as pipeline
+
+    unread = [GridCell("", ink=True, score=UNREAD_INK_TRUST)] + [
+        GridCell("", copy=True, ink=True, score=UNREAD_INK_TRUST) for _ in range(2)
+    ]
+    cells = [GridCell("", ink=False), *unread]
+    monkeypatch.setattr(pipeline, "read", lambda path, data=None: _s2_page(cells))
+    record = extractor.extract("report.pdf", b"scan")
+    kinds = flag_kinds_by_field(record)
+    assert record["fields"]["s2.penalty.decisions"] is None
+    assert "ink_unread" in kinds["s2.penalty.decisions"]
+    assert record["fields"]["s2.coercion.decisions"] == 1 and not kinds["s2.coercion.decisions"]
