@@ -164,9 +164,7 @@ class Extractor:
                     detail = f"ink at {cell.where} that OCR read as nothing"
                     flags.append({"field": key, "kind": "ink_unread", "detail": detail})
                 elif cell.where in orphaned:
-                    detail = (
-                        f"blank at {cell.where}, in a row whose ink that OCR read as nothing no field took"
-                    )
+                    detail = f"blank at {cell.where}: its row holds unread ink that no field took"
                     flags.append({"field": key, "kind": "ink_unread", "detail": detail})
                 continue
             parsed = parse_value(cell.raw, decimal=self.schema.is_decimal(key), unit_yuan=cell.unit_yuan)
