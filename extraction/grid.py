@@ -87,7 +87,9 @@ def _cell_values(cell: GridCell) -> list[str] | None:
 
 
 def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row:
-    """A grid or tab row: label pieces before the first value, then every slot after the label."""
+    """A grid or tab row: label pieces before the first value, then every slot after the label. A text
+    past the first value is no label but a value its reader could not read as one (an OCR "：O"): it
+    stays in its slot, to be filed and doubted, not taken for a printed blank."""
     held = [_cell_values(c) if c.text and not c.copy else None for c in cells]
     first_value = next((i for i, v in enumerate(held) if v is not None), None)
     texts: list[Piece] = []
@@ -102,7 +104,9 @@ def _cells_row(cells: list[GridCell], where: str, table: int, chunk: int) -> Row
     values: list[Piece] = []  # blank slots too: a row of blank cells is a row of unstated values
     for i, c in enumerate(cells[last_text + 1 :], start=last_text + 1):
         found = held[i]
-        if found is None:
+        if found is None and c.text and not c.copy:
+            values.append(Piece(c.text, i, score=c.score, box=c.box))
+        elif found is None:
             values.append(Piece("", i, score=c.score, box=c.box, absent=c.absent, ink=c.ink))
         elif len(found) == 1:
             values.append(Piece(c.text, i, score=c.score, box=c.box))

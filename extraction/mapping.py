@@ -1028,12 +1028,13 @@ def _attach_floated(
 
 def _unit(header: str) -> str | None:
     """The money unit a column header prints: "元", "万元", None (none), or "torn": a header that starts
-    with 元 is the tail of a wrapped one (（单位：万 / 元）), whose 万 may be on the line above."""
+    with 元 is the tail of a wrapped one (（单位：万 / 元）), whose 万 may be on the line above. A wrap
+    inside the header's own cell (万 ending one of its lines, 元 starting the next) is 万元."""
     if "元" not in header:
         return None
     if header.lstrip().startswith("元"):
         return "torn"
-    return "万元" if "万元" in header else "元"
+    return "万元" if "万元" in "".join(header.split()) else "元"
 
 
 def _unclaimed(

@@ -35,14 +35,19 @@ TALL_LINES = 1.6  # a box this many median line heights tall (and narrow) is ver
 # than one beside other busy processes on 2 cores, and its scratch memory counts against the 500 MB a worker.
 THREADS = 1
 # The recogniser's input widths. Its cost is linear in the width (about 0.08 ms a pixel on one thread:
-# 24 ms at the engine's own minimum 320, 6 ms at 64), and most table cells are one short number, so a
-# crop is padded only up to the least step that holds it, steps about 25 % apart from 64 (eight CTC steps:
-# a lone digit's crop is about 40 px wide at the input height). onnxruntime plans a graph's memory per
-# input shape, and the first run of a shape costs about five times a repeated one (with MMAP_THRESHOLD
-# every large buffer is mapped anew): a line read at its own width is nearly always a new shape; at these
-# steps a shape repeats on every page after the first few.
-REC_WIDTHS = (64, 80, 96, 120, 152, 192, 240, 304, 384, 480, 608, 760, 952, 1192, 1488, 1864, 2328, 2912)
+# 24 ms at the engine's own minimum 320, 5 ms at 64), and most table cells are one short number, so a
+# crop is padded only up to the least step that holds it, steps about 25 % apart from 64. The first, 48
+# (six CTC steps), holds a lone digit's crop (about 40 px wide at the input height) with its margins: a
+# zero-heavy page has hundreds, and they read as at 64 (same texts on 2,000 cells, scores within 0.01)
+# except a glyph the recogniser is unsure of without more room (NARROW_TRUST). onnxruntime plans a
+# graph's memory per input shape, and the first run of a shape costs about five times a repeated one
+# (with MMAP_THRESHOLD every large buffer is mapped anew): a line read at its own width is nearly always
+# a new shape; at these steps a shape repeats on every page after the first few.
+REC_WIDTHS = (48, 64, 80, 96, 120, 152, 192, 240, 304, 384, 480, 608, 760, 952, 1192, 1488, 1864, 2328, 2912)
 REC_WIDTH_BEYOND = 640
+# A reading at the narrowest width scored under this is made again at the next: a lone "/" reads as "1"
+# at 48 (about 0.5) and as "/" at 64; a printed lone digit scores over 0.95 at either.
+NARROW_TRUST = 0.9
 # What a cell that must hold a number may be read as, once its reading says it is one.
 NUMBER_CLASSES = "0123456789+-.,元"
 # Glyphs a number's characters are mistaken for (as the scan reader reads them back): in a number their
@@ -193,20 +198,28 @@ def read_lines(crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
     One crop at a time: a batch pads every line to the widest, and a paragraph line is 1,500 px wide.
     A crop whose free reading is a number, or a number's look-alike ("o" for 0, "一" for a minus, a lone
     round dot for a faint 0), is read again as a number (_decode_number), so the score is that of the
-    digits chosen, not of the glyphs they were mistaken for.
+    digits chosen, not of the glyphs they were mistaken for. A reading at the narrowest width scored
+    under NARROW_TRUST is made again at the next width (a "/" read as "1" with no room around it).
     """
-    rec = engine().text_rec
-    _, height, _ = rec.rec_image_shape
+    _, height, _ = engine().text_rec.rec_image_shape
     out = []
     for crop in crops:
         image = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) if crop.ndim == 2 else crop
-        ratio = rec_width(height * image.shape[1] / image.shape[0]) / height
-        probs = rec.session(rec.resize_norm_img(image, ratio)[np.newaxis].astype(np.float32))[0]
-        text, score = _decode(probs, None)
-        if reads_as_number(text):
-            text, score = _decode_number(probs)
+        width = rec_width(height * image.shape[1] / image.shape[0])
+        text, score = _recognise(image, width)
+        if width == REC_WIDTHS[0] and score < NARROW_TRUST:
+            text, score = _recognise(image, REC_WIDTHS[1])
         out.append((text, score))
     return out
+
+
+def _recognise(image: np.ndarray, width: int) -> tuple[str, float]:
+    """One line's reading and score, the line padded to ``width`` at the recogniser's input height."""
+    rec = engine().text_rec
+    _, height, _ = rec.rec_image_shape
+    probs = rec.session(rec.resize_norm_img(image, width / height)[np.newaxis].astype(np.float32))[0]
+    text, score = _decode(probs, None)
+    return _decode_number(probs) if reads_as_number(text) else (text, score)
 
 
 def rec_width(width: float) -> int:

@@ -178,7 +178,9 @@ class Extractor:
                 detail = f"{cell.raw!r} at {cell.where}: a negative value where none can be" + (
                     f", read as {values[key]}" if ocr else ""
                 )
-            if detail is not None:
+            if detail is not None and parsed.value is None and ocr:  # "：O": neither a number nor a blank
+                flags.append({"field": key, "kind": "ink_unread", "detail": f"{detail}: OCR read no value"})
+            elif detail is not None:
                 flags.append({"field": key, "kind": "value_uncertain", "detail": detail})
         for flag in mapping.flags:  # a blank where a row or a cell may have been lost is no printed blank
             for key in flagged_fields(flag):

@@ -304,6 +304,19 @@ def test_a_money_unit_torn_by_a_wrapped_header_is_in_doubt(extractor, tmp_path: 
     assert "s2.fees.amount" in _flagged(record, "value_uncertain")
 
 
+def test_a_money_unit_wrapped_inside_its_own_header_cell_is_wan_yuan(extractor, tmp_path: Path) -> None:
+    # A Word table's header cell broke （单位：万元） after 万: one cell, 元） on its second line.
+    rows = [
+        ("第二十条第（八）项", ""),
+        ("信息内容", "本年收费金额（单位：万<br>元）"),
+        ("行政事业性收费", "150.07"),
+    ]
+    table = "".join(f"<tr><td>{label}</td><td>{cell}</td></tr>" for label, cell in rows)
+    html = f"<html><body><p>{S2}</p><table>{table}</table></body></html>"
+    record = _extract(extractor, tmp_path, html, "report.html")
+    assert record["fields"]["s2.fees.amount"] == 150.07
+
+
 def test_a_wrapped_labels_tail_over_blank_cells_does_not_take_its_row(extractor, tmp_path: Path) -> None:
     # The tool printed 2.没有现成信息需要另行制作 as three rows: the label's head over blank cells, the
     # values, and the tail 另行制作 over blank cells again, after the values.

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from nianbao.extraction.readers.scan_prose import BODY_WIDTH, page_ink, prose_layout, prose_lines
+from nianbao.extraction.readers.scan_prose import (
+    BODY_WIDTH,
+    MAX_GLYPH_PT,
+    page_ink,
+    prose_layout,
+    prose_lines,
+)
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 pytestmark = pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
@@ -21,12 +27,12 @@ BODY = "本机关全年主动公开政府信息一千余条，其中规章与行
 HEADING = "二、主动公开政府信息情况"
 
 
-def _page(lines: list[tuple[int, int, str]], size: int = SIZE) -> Image.Image:
-    """White paper with ``(x, y, text)`` lines drawn in black."""
+def _page(lines: list[tuple[int, int, str]], size: int = SIZE, bold: int = 0) -> Image.Image:
+    """White paper with ``(x, y, text)`` lines drawn in black, their strokes ``bold`` pixels thicker."""
     page = Image.new("L", (WIDTH, HEIGHT), 255)
     draw, font = ImageDraw.Draw(page), ImageFont.truetype(str(FONT), size)
     for x, y, text in lines:
-        draw.text((x, y), text, font=font, fill=0)
+        draw.text((x, y), text, font=font, fill=0, stroke_width=bold, stroke_fill=0)
     return page
 
 
@@ -46,6 +52,18 @@ def test_each_printed_line_is_one_run_of_inked_rows() -> None:
 def test_a_label_and_its_distant_value_are_two_texts_of_one_line() -> None:
     [line] = _layout(_page([(LEFT, 100, "行政许可"), (1200, 100, "28")])).lines
     assert len(line) == 2 and line[1][0] > 1150
+
+
+def test_a_bold_heading_whose_glyphs_touch_is_a_line_not_a_band_for_the_detector() -> None:
+    """Glyphs thickened until they touch make one mark longer than any glyph but of a glyph's height:
+    text, not a seal or a figure (the detector would cost a tenth of a second for it)."""
+    gray = np.asarray(_page([(LEFT, 300, HEADING)], size=40, bold=3))
+    _, _, stats, _ = cv2.connectedComponentsWithStats((gray < 128).astype(np.uint8))
+    assert stats[1:, cv2.CC_STAT_WIDTH].max() > MAX_GLYPH_PT * DPI / 72  # the glyphs do touch
+    layout = _layout(gray)
+    assert layout.bands == []
+    [[(x0, y0, x1, _)]] = layout.lines
+    assert abs(x0 - LEFT) < 12 and abs(y0 - 300) < 16 and x1 > LEFT + 400
 
 
 def test_a_speck_before_a_line_and_a_scanners_grey_edge_are_no_text() -> None:

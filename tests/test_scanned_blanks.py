@@ -86,6 +86,24 @@ def test_a_blank_cell_with_ink_ocr_could_not_read_is_always_reviewed(extractor, 
     assert not any(kinds[k] for k in blank)
 
 
+def test_a_cell_read_as_neither_a_number_nor_a_blank_is_no_printed_blank(extractor, monkeypatch) -> None:
+    # OCR read a faint 0 with a speck before it as "：O": no number, no null marker. The cell is past the
+    # row's first value, so it is no label either: its text stays in its slot and a person looks, even
+    # where an identity fills the value.
+    import nianbao.extraction.pipeline as pipeline
+
+    cells = [GridCell("0", score=0.99) for _ in range(15)]
+    cells[7] = GridCell("：O", score=0.6)
+    monkeypatch.setattr(pipeline, "read", lambda path, data=None: _s4_table(cells))
+    record = extractor.extract("report.pdf", b"scan")
+    kinds = flag_kinds_by_field(record)
+    keys = [S4.key(r, c) for r, c in S4.cells["2021"]]
+    misread = keys[7]
+    assert {"ink_unread", "inferred"} <= kinds[misread]  # its row's total gives the 0 it must have been
+    assert ReviewPolicy(threshold=0.0).needs_review(1.0, kinds[misread])
+    assert [record["fields"][k] for k in keys if k != misread] == [0] * 14
+
+
 def _s2_page(decision_cells: list[GridCell]) -> Document:
     """Section 2's 行政处罚 / 行政强制 block as a scan reader hands it over: a label column of three grid
     columns, the counts' column of three merged."""

@@ -29,7 +29,9 @@ from nianbao.extraction.readers.ink_lines import (
 # Wider than any stroke of printed text: the brightest pixel this near is the paper's tone.
 PAPER_WINDOW_PT = 8.0
 MIN_GLYPH_PT = 4.0  # printed text is at least this tall; shorter runs of inked rows are not a text line
-MAX_GLYPH_PT = 40.0  # no printed glyph is taller; a taller mark is a rule, a scan's edge, a seal or a figure
+# No printed glyph is taller: a taller mark is a rule, a scan's edge, a seal or a figure. A longer mark of
+# a glyph's height is a rule or glyphs that touch (a bold heading's).
+MAX_GLYPH_PT = 40.0
 RULE_ASPECT = 10  # a mark this many times longer than thick is a rule or an edge, not text
 # Of a line height: rows of ink this close are one line whatever its height (a large title glyph's
 # parts, 告's strokes above its 口); lines this close that make a run too tall go to the detector.
@@ -61,14 +63,15 @@ def page_ink(gray: np.ndarray, dpi: float) -> np.ndarray:
 
 
 def _marks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """The glyph-sized marks of ``ink`` (specks, rules and page edges left out), and the row ranges of
-    marks too large for a glyph that are not rules (a seal, a figure, a handwritten signature)."""
+    """The text marks of ``ink`` (specks, rules and page edges left out), and the row ranges of marks
+    taller than a glyph that are not rules (a seal, a figure, a handwritten signature)."""
     least, most = (max(2, round(pt * dpi / 72)) for pt in (MIN_GLYPH_PT * SPECK, MAX_GLYPH_PT))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     long, short = np.maximum(w, h), np.minimum(w, h)
-    glyph = (long >= least) & (long <= most) & (stats[:, cv2.CC_STAT_AREA] >= MIN_INK_PIXELS)
-    large = (long > most) & (long < RULE_ASPECT * short)
+    rule = (long > most) & (long >= RULE_ASPECT * short)
+    large = (h > most) & ~rule
+    glyph = (long >= least) & ~rule & ~large & (stats[:, cv2.CC_STAT_AREA] >= MIN_INK_PIXELS)
     glyph[0] = large[0] = False
     top = stats[:, cv2.CC_STAT_TOP]
     return glyph[labels], [(int(top[i]), int(top[i] + h[i])) for i in np.flatnonzero(large)]
