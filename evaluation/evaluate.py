@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from nianbao.errors import UserError
 from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES
@@ -489,10 +490,13 @@ def evaluate(
     extractor: Extractor | None = None,
     baseline: RecordSource | bool = True,
 ) -> Evaluation:
-    """Score the trained extractor and (``baseline=True`` or a given one) the naive baseline."""
+    """Score the trained extractor and (``baseline=True`` or a given one) the naive baseline. A directory
+    without labelled documents is E_NO_GOLD: 0 of 0 fields would read as 100 % and pass any gate."""
     directory = Path(directory)
-    extractor = extractor or Extractor.load(model_path)
     labelled = load_labelled(directory)
+    if not labelled:
+        raise UserError("E_NO_GOLD", directory=directory)
+    extractor = extractor or Extractor.load(model_path)
     if baseline is True:
         from nianbao.evaluation.baseline import NaiveExtractor
 

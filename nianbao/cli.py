@@ -10,16 +10,18 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from nianbao.errors import REFUSED, UserError
 from nianbao.extraction.readers import SUFFIXES
 from nianbao.store import DEFAULT_URL as DEFAULT_DB
 
 Command = Callable[[argparse.Namespace], int]
-DB_FAILED = 2  # exit status of a command whose database could not be opened, read or written
+DB_FAILED = REFUSED  # exit status of a command whose database could not be opened, read or written
 
 
 def opens_store(run: Command) -> Command:
-    """A command over the store: a database it cannot open, read or write (read-only, unreachable, a bad
-    URL, made by a newer nianbao) ends it with one line, E_DB and the cause, instead of a traceback."""
+    """A command over the store: a database it cannot read or write once open (read-only, made by a newer
+    nianbao) ends it with one line, E_DB and the driver's cause, instead of a traceback. A bad URL, folder
+    or server is found earlier, by ``Store.open``, with a code of its own."""
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
@@ -36,10 +38,18 @@ def opens_store(run: Command) -> Command:
                 where = make_url(args.db).render_as_string(hide_password=True)
             except ArgumentError:
                 where = "the database URL"
-            print(f"E_DB: {where}: {database_cause(exc)}", file=sys.stderr)
-            return DB_FAILED
+            raise UserError("E_DB", where=where, said=database_cause(exc)) from exc
 
     return guarded
+
+
+def output_file(given: str) -> Path:
+    """``given`` as a file to write, once its folder is known to exist (E_OUT_DIR): said before the work,
+    not after it, and no folder is made on a mistyped path."""
+    path = Path(given)
+    if not path.parent.is_dir():
+        raise UserError("E_OUT_DIR", path=given, folder=path.parent)
+    return path
 
 
 def iter_documents(paths: list[str]) -> Iterator[Path]:
@@ -52,13 +62,14 @@ def iter_documents(paths: list[str]) -> Iterator[Path]:
 def _extract(args: argparse.Namespace) -> int:
     from nianbao.extraction.pipeline import Extractor
 
+    output = output_file(args.output) if args.output else None
     model = args.model
     if model and (model.startswith("models:/") or "://" in model):  # MLflow only when a URI asks for it
         from nianbao.training.registry import resolve_model
 
         model = resolve_model(model, args.tracking_uri)
     extractor = Extractor.load(model)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
     failed = 0
     try:
         for path in iter_documents(args.paths):
@@ -164,7 +175,7 @@ def _check(args: argparse.Namespace) -> int:
     from nianbao.store import Store
     from nianbao.store.crossyear import check_cross_year
 
-    with Store.open(args.db) as store:
+    with Store.open(args.db, create=False) as store:
         summary = check_cross_year(store)
     print(summary.line())
     for group in summary.ambiguous:
@@ -174,6 +185,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 THRESHOLD_HELP = "calibrated confidence accepted without review (default: the shipped review policy's)"
+EXISTING_DB_HELP = "database URL of an existing database, as nianbao batch made it"
 
 
 def _threshold(args: argparse.Namespace) -> float:
@@ -187,8 +199,9 @@ def _export(args: argparse.Namespace) -> int:
     from nianbao.export import export
     from nianbao.store import Store
 
-    with Store.open(args.db) as store:
-        n = export(store, Path(args.output), args.format, _threshold(args), include_all=args.all)
+    output = output_file(args.output)
+    with Store.open(args.db, create=False) as store:
+        n = export(store, output, args.format, _threshold(args), include_all=args.all)
     print(f"{n} documents → {args.output}")
     return 0
 
@@ -211,50 +224,111 @@ def _review_export(args: argparse.Namespace) -> int:
     from nianbao.app import export_corrections
     from nianbao.store import Store
 
-    with Store.open(args.db) as store:
-        n = export_corrections(store, Path(args.output))
+    output = output_file(args.output)
+    with Store.open(args.db, create=False) as store:
+        n = export_corrections(store, output)
     print(f"{n} review decisions → {args.output}")
     return 0
 
 
+EXIT_STATUSES = """\
+exit status: 0 done; 1 a file failed or a check did not pass (evaluate --min, promote of a worse model);
+2 refused: a usage mistake, a database, path, tracking store or model that cannot be used. A refusal is
+one line on standard error: CODE: cause — fix."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default after its help, unless the help words it itself (a default of None means
+    something only the help can say); descriptions and examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        unsaid = action.default is None or action.default is False or action.default == []
+        if unsaid or action.required or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, summary: str, *examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows its summary, every default and an example or two."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog="example:\n" + "\n".join(f"  {e}" for e in examples),
+        formatter_class=HelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nianbao", description=__doc__)
+    from importlib.metadata import version
+
+    parser = argparse.ArgumentParser(
+        prog="nianbao",
+        description=__doc__,
+        epilog="example:\n  nianbao extract data/samples -o records.jsonl\n\n" + EXIT_STATUSES,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('nianbao')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    extract = sub.add_parser("extract", help="extract records from reports (files or directories)")
+    extract = _command(
+        sub,
+        "extract",
+        "extract records from reports (files or directories)",
+        "nianbao extract data/samples -o records.jsonl",
+        "nianbao extract report.pdf --model models:/nianbao-field-mapper@production",
+    )
     extract.add_argument("paths", nargs="+")
-    extract.add_argument("-o", "--output", help="JSON Lines file (default: standard output)")
+    extract.add_argument(
+        "-o", "--output", help="JSON Lines file; its folder must exist (default: standard output)"
+    )
     extract.add_argument(
         "--model",
         help="field mapper: an artifact path or a registry URI such as "
         "models:/nianbao-field-mapper@production (default: the shipped artifact)",
     )
     extract.add_argument(
-        "--tracking-uri", help="MLflow store for a models:/ URI (default: sqlite:///mlflow.db)"
+        "--tracking-uri",
+        help="MLflow store for a models:/ URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
     )
     extract.set_defaults(run=_extract)
 
-    evaluate = sub.add_parser(
-        "evaluate", help="accuracy against NAME.gold.json labels, beside the naive baseline"
+    evaluate = _command(
+        sub,
+        "evaluate",
+        "accuracy against NAME.gold.json labels, beside the naive baseline",
+        "nianbao evaluate data/evalset/v1 --min 99.5 --report /tmp/report/",
     )
     evaluate.add_argument("directory")
     evaluate.add_argument(
-        "--min", type=float, help="exit 1 below this accuracy: a percent (99.5) or a fraction (0.995)"
+        "--min",
+        type=float,
+        help="exit 1 below this accuracy: a percent (99.5) or a fraction (0.995); a directory without "
+        "labelled documents fails it too (default: no floor)",
     )
     evaluate.add_argument(
-        "--report", metavar="OUT/", help="write index.html, report.json and the plots into this directory"
+        "--report",
+        metavar="OUT/",
+        help="write index.html, report.json and the plots into this directory (default: no report)",
     )
     evaluate.add_argument(
         "--tracking-uri",
         help="log the run to MLflow here, e.g. sqlite:///mlflow.db "
-        "(a file: directory needs MLFLOW_ALLOW_FILE_STORE=true)",
+        "(a file: directory needs MLFLOW_ALLOW_FILE_STORE=true) (default: not logged)",
     )
     evaluate.add_argument("--no-baseline", action="store_true", help="do not run the naive baseline beside")
     evaluate.add_argument("--model", help="field mapper artifact (default: the shipped one)")
     evaluate.add_argument("--show-wrong", type=int, default=50, help="how many wrong fields to list")
     evaluate.set_defaults(run=_evaluate)
 
-    synth = sub.add_parser("synth", help="write synthesized reports with NAME.gold.json labels")
+    synth = _command(
+        sub,
+        "synth",
+        "write synthesized reports with NAME.gold.json labels",
+        "nianbao synth -n 20 --forms md,pdf --seed 7 -o /tmp/corpus",
+    )
     synth.add_argument("-n", type=int, default=10, help="reports per form")
     synth.add_argument(
         "--forms",
@@ -269,39 +343,63 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     synth.set_defaults(run=_synth)
 
-    train = sub.add_parser(
-        "train", help="train every component from training/config.toml (seeded), tracked in MLflow"
+    train = _command(
+        sub,
+        "train",
+        "train every component from training/config.toml (seeded), tracked in MLflow",
+        "nianbao train --data /tmp/corpus --register nianbao-field-mapper",
     )
-    train.add_argument("--config", type=Path, default=None, help="default: training/config.toml")
+    train.add_argument(
+        "--config", type=Path, default=None, help="training config (default: training/config.toml)"
+    )
     train.add_argument(
         "--data",
         action="append",
         default=[],
         metavar="DIR|FILE.jsonl",
-        help="labelled documents (NAME.gold.json beside each) or a corrections file; repeatable",
+        help="labelled documents (NAME.gold.json beside each) or a corrections file; repeatable "
+        "(default: none, the synthesized corpus alone)",
     )
     train.add_argument("--tracking-uri", help="MLflow store (default: the config's, sqlite:///mlflow.db)")
-    train.add_argument("--register", metavar="NAME", help="register the field mapper under this name")
+    train.add_argument(
+        "--register",
+        metavar="NAME",
+        help="register the field mapper under this name (default: the config's, nianbao-field-mapper)",
+    )
     train.add_argument("--out", type=Path, help="artifact directory (default: the shipped artifacts)")
-    train.add_argument("--seed", type=int, help="override the config's [training] seed")
+    train.add_argument(
+        "--seed", type=int, help="override the config's [training] seed (default: the config's)"
+    )
     train.add_argument("--no-sections", action="store_true", help="train the field mapper only")
     train.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     train.set_defaults(run=_train)
 
-    promote = sub.add_parser(
-        "promote", help="move the production alias to a registered version that is not worse than the current"
+    promote = _command(
+        sub,
+        "promote",
+        "move the production alias to a registered version that is not worse than the current",
+        "nianbao promote nianbao-field-mapper 3 --tracking-uri sqlite:///mlflow.db",
     )
     promote.add_argument("name", help="registered model, e.g. nianbao-field-mapper")
     promote.add_argument("version")
     promote.add_argument("--force", action="store_true", help="promote even when the candidate is worse")
-    promote.add_argument("--tracking-uri", help="MLflow store (default: sqlite:///mlflow.db)")
+    promote.add_argument(
+        "--tracking-uri", help="MLflow store; it must exist (default: the config's, sqlite:///mlflow.db)"
+    )
     promote.set_defaults(run=_promote)
 
-    batch = sub.add_parser("batch", help="extract an archive into the database, resumably, in parallel")
+    batch = _command(
+        sub,
+        "batch",
+        "extract an archive into the database, resumably, in parallel",
+        "nianbao batch /archive --db sqlite:///nianbao.db --workers 4",
+    )
     batch.add_argument("paths", nargs="+", help="files or directories (every file in them is accounted for)")
-    batch.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    batch.add_argument(
+        "--db", default=DEFAULT_DB, help="database URL; a SQLite file is created in an existing folder"
+    )
     batch.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
-    batch.add_argument("--engine", choices=["local", "dask"], default="local")
+    batch.add_argument("--engine", choices=["local", "dask"], default="local", help="how workers are run")
     batch.add_argument("--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
     batch.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per file")
     batch.add_argument("--retry-failed", action="store_true", help="try failed files again")
@@ -316,32 +414,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.set_defaults(run=_batch)
 
-    check = sub.add_parser(
+    check = _command(
+        sub,
         "check",
-        help="check reports across years: each agency's 上年结转 against its previous year's 结转下年度; "
+        "check reports across years: each agency's 上年结转 against its previous year's 结转下年度; "
         "breaks are flagged for review (run at the end of every batch too)",
+        "nianbao check --db sqlite:///nianbao.db",
     )
-    check.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    check.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
     check.set_defaults(run=_check)
 
-    export = sub.add_parser("export", help="write the dataset: a row per document, every canonical field")
-    export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
-    export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True)
-    export.add_argument("-o", "--output", required=True)
+    export = _command(
+        sub,
+        "export",
+        "write the dataset: a row per document, every canonical field",
+        "nianbao export --db sqlite:///nianbao.db --format parquet -o dataset.parquet",
+    )
+    export.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
+    export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True, help="file format")
+    export.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
     export.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     export.add_argument("--all", action="store_true", help="also values still waiting for review")
     export.set_defaults(run=_export)
 
-    serve = sub.add_parser("serve", help="the review web page and REST service (OpenAPI docs at /docs)")
-    serve.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
+    serve = _command(
+        sub,
+        "serve",
+        "the review web page and REST service (OpenAPI docs at /docs)",
+        "nianbao serve --db sqlite:///nianbao.db --archive-root /archive",
+    )
+    serve.add_argument(
+        "--db", default=DEFAULT_DB, help="database URL; a SQLite file is created in an existing folder"
+    )
     serve.add_argument("--token", help="token that writes need (default: $NIANBAO_TOKEN, else a new one)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument(
         "--archive-root",
         type=Path,
         metavar="DIR",
-        help="the only directory batch jobs (POST /batches) may read; without it they are refused",
+        help="the only directory batch jobs (POST /batches) may read; without it they are refused "
+        "(default: none)",
     )
     serve.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     serve.add_argument(
@@ -350,22 +463,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="a further name requests may give in their Host header (besides --host and the loopback "
-        "names), e.g. the name a proxy or other machines reach the server by; repeatable",
+        "names), e.g. the name a proxy or other machines reach the server by; repeatable (default: none)",
     )
     serve.set_defaults(run=_serve)
 
-    review = sub.add_parser("review", help="reviewers' decisions")
+    review = _command(
+        sub,
+        "review",
+        "reviewers' decisions",
+        "nianbao review export --db sqlite:///nianbao.db -o corrections.jsonl",
+    )
     review_sub = review.add_subparsers(dest="review_command", required=True)
-    review_export = review_sub.add_parser("export", help="corrections as JSON Lines for nianbao train --data")
-    review_export.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default: {DEFAULT_DB})")
-    review_export.add_argument("-o", "--output", required=True)
+    review_export = _command(
+        review_sub,
+        "export",
+        "corrections as JSON Lines for nianbao train --data",
+        "nianbao review export --db sqlite:///nianbao.db -o corrections.jsonl",
+    )
+    review_export.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
+    review_export.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
     review_export.set_defaults(run=_review_export)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user's mistake (``UserError``) ends it with its one coded line on standard error
+    and its exit status; anything else is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(exc.line(), file=sys.stderr)
+        return exc.status
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from nianbao.errors import UserError
 from nianbao.training.config import TrainConfig, load_config
-from nianbao.training.registry import component_artifact, tracking_uri
+from nianbao.training.registry import component_artifact, existing_store, not_found, shown, tracking_uri
 
 EVALSET = Path(str(resources.files("nianbao.data").joinpath("evalset", "v1")))
 SKIPPED_FORMS = ("scan",)
@@ -77,12 +78,19 @@ def promote(
     labelled: list | None = None,
     out=print,
 ) -> int:
-    """Exit status: 0 when the alias now names ``version``, 1 when the candidate is worse (not moved)."""
+    """Exit status: 0 when the alias now names ``version``, 1 when the candidate is worse (not moved).
+    A store or model version that does not exist is a ``UserError`` (E_NO_REGISTRY, E_NO_MODEL)."""
     config = config or load_config()
-    uri = tracking_uri(tracking or config.mlflow.tracking_uri)
+    uri = existing_store(tracking_uri(tracking or config.mlflow.tracking_uri))
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     alias = config.mlflow.alias
-    client.get_model_version(name, version)  # raises for an unknown version
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as exc:
+        if not not_found(exc):
+            raise
+        ref, said = f"models:/{name}/{version}", exc.message.splitlines()[0]
+        raise UserError("E_NO_MODEL", ref=ref, uri=shown(uri), said=said) from exc
     component, candidate_path = component_artifact(f"models:/{name}/{version}", uri)
     try:
         current = client.get_model_version_by_alias(name, alias)

@@ -9,17 +9,59 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 import mlflow
 import mlflow.pyfunc
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from sqlalchemy.engine import make_url
+
+from nianbao.errors import UserError
+from nianbao.store import sqlite_path
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 PIP_REQUIREMENTS = ["nianbao", "scikit-learn", "jieba", "spacy"]  # stated: inferring them runs the model
+NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})  # MLflow: no such name/version
 
 
 def tracking_uri(given: str | None = None) -> str:
     return given or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def shown(uri: str) -> str:
+    """``uri`` with its password, if any, hidden: it goes into error messages."""
+    parts = urlsplit(uri)
+    if not parts.password:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+def local_store(uri: str) -> Path | None:
+    """The file or folder of a tracking store on this machine (``sqlite:///``, ``file:`` or a bare path);
+    None for a server, whose existence only it can tell."""
+    scheme = urlsplit(uri).scheme
+    if scheme == "sqlite":
+        return sqlite_path(make_url(uri))
+    if scheme == "file":
+        return Path(url2pathname(urlsplit(uri).path))
+    return Path(uri) if not scheme else None
+
+
+def existing_store(uri: str) -> str:
+    """``uri``, once its local store is known to exist (E_NO_REGISTRY else). Why ask first: MLflow makes
+    an empty store (``mlflow.db``) when it opens one that does not exist, and a look-up in a new store can
+    only fail, so a refused command would leave that file behind."""
+    path = local_store(uri)
+    if path is not None and not path.exists():
+        raise UserError("E_NO_REGISTRY", uri=shown(uri))
+    return uri
+
+
+def not_found(exc: MlflowException) -> bool:
+    """Is this MLflow's answer for a model name or version it does not hold (a user's mistake)?"""
+    return exc.error_code in NOT_FOUND
 
 
 class FieldMapperModel(mlflow.pyfunc.PythonModel):
@@ -72,8 +114,14 @@ def log_component(component: str, artifact: Path, registered_name: str | None, a
 
 def download(uri: str, tracking: str | None = None) -> Path:
     """The local directory of a logged model (``models:/NAME@alias``, ``models:/NAME/3``, ``runs:/…``)."""
-    mlflow.set_tracking_uri(tracking_uri(tracking))
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    store = existing_store(tracking_uri(tracking))
+    mlflow.set_tracking_uri(store)
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    except MlflowException as exc:
+        if not not_found(exc):
+            raise
+        raise UserError("E_NO_MODEL", ref=uri, uri=shown(store), said=exc.message.splitlines()[0]) from exc
 
 
 def component_artifact(uri: str, tracking: str | None = None) -> tuple[str, Path]:

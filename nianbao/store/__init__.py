@@ -45,8 +45,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -57,12 +57,15 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from nianbao.errors import UserError
 from nianbao.schema import load_schema
 
 if TYPE_CHECKING:
     from nianbao.extraction.mapping import CellEvidence
 
 DEFAULT_URL = "sqlite:///nianbao.db"
+BACKENDS = ("sqlite", "postgresql")  # what the migrations are written and tested for
+CONNECT_TIMEOUT_S = 5  # a PostgreSQL server that does not answer is reported after this, not waited for
 MIGRATIONS = Path(__file__).with_name("migrations")
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
@@ -329,6 +332,31 @@ def database_cause(exc: Exception) -> str:
     return said.splitlines()[0] if said else exc.__class__.__name__
 
 
+def database_url(url: str) -> URL:
+    """``url`` parsed, or E_DB_URL when it is no URL of a database the store runs on (``sqlit:///x.db``,
+    a bare path): said before SQLAlchemy's own words, which name a plugin, not the mistake."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UserError("E_DB_URL", url=url) from exc
+    if parsed.get_backend_name() not in BACKENDS:
+        raise UserError("E_DB_URL", url=parsed.render_as_string(hide_password=True))
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file a SQLite URL names (``sqlite:///file:PATH?uri=true`` too); None for another database or an
+    in-memory one."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if str(url.query.get("uri", "")).lower() in ("true", "1"):
+        if url.query.get("mode") == "memory":
+            return None
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return None if database in ("", ":memory:") else Path(database)
+
+
 def error_code(error: str | None) -> str | None:
     """The stable code at the front of a record's error ("E_CORRUPT: …" → "E_CORRUPT")."""
     return error.split(":", 1)[0].strip() if error else None
@@ -362,10 +390,35 @@ class Store:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL) -> Store:
-        engine = create_engine(url)
+    def open(cls, url: str = DEFAULT_URL, create: bool = True) -> Store:
+        """The store at ``url``, its schema upgraded. ``create=False`` refuses a SQLite file that does not
+        exist (E_DB_MISSING): a command that only reads would otherwise make an empty database and report
+        nothing in it. A URL, folder or server that cannot work is a ``UserError``, found before it fails."""
+        parsed = database_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        connect_args: dict[str, int] = {}
+        path = sqlite_path(parsed)
+        if path is not None and not path.exists():
+            if not create:
+                raise UserError("E_DB_MISSING", url=shown)
+            if not path.parent.is_dir():
+                raise UserError("E_DB_DIR", folder=path.parent, url=shown)
+        if parsed.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S  # libpq's own default is to wait forever
+        try:
+            engine = create_engine(parsed, connect_args=connect_args)
+        except NoSuchModuleError as exc:  # postgresql+nosuchdriver://
+            raise UserError("E_DB_URL", url=shown) from exc
+        except ImportError as exc:  # a known driver that is not installed (postgresql+psycopg2://)
+            raise UserError("E_DB_DRIVER", url=shown, said=exc) from exc
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            try:
+                engine.connect().close()  # the pool keeps it for the migrations
+            except OperationalError as exc:
+                engine.dispose()
+                raise UserError("E_DB_CONNECT", url=shown, said=database_cause(exc)) from exc
         upgrade(engine)
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
 
