@@ -261,6 +261,12 @@ def _command(
     )
 
 
+def _reads_db_writes_file(command: argparse.ArgumentParser) -> None:
+    """--db of a database batch made, -o of the file written from it (export, review export)."""
+    command.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
+    command.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -430,9 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write the dataset: a row per document, every canonical field",
         "nianbao export --db sqlite:///nianbao.db --format parquet -o dataset.parquet",
     )
-    export.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
+    _reads_db_writes_file(export)
     export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True, help="file format")
-    export.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
     export.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     export.add_argument("--all", action="store_true", help="also values still waiting for review")
     export.set_defaults(run=_export)
@@ -480,8 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         "corrections as JSON Lines for nianbao train --data",
         "nianbao review export --db sqlite:///nianbao.db -o corrections.jsonl",
     )
-    review_export.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
-    review_export.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
+    _reads_db_writes_file(review_export)
     review_export.set_defaults(run=_review_export)
     return parser
 
