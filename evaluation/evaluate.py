@@ -11,9 +11,10 @@ import json
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from nianbao.extraction.readers.image import IMAGE_SUFFIXES
 from nianbao.models import review_policy
 from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.schema import load_schema
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 FORM_OF_SUFFIX = {
     ".md": "md",
@@ -39,6 +43,7 @@ FORM_OF_SUFFIX = {
 RELIABILITY_BINS = 10
 WORST_DOCUMENTS = 20
 REVIEW_TARGET = 0.999  # accuracy the fields kept without review must reach
+T = TypeVar("T")
 
 
 class RecordSource(Protocol):
@@ -390,11 +395,24 @@ def _extract(extractor: RecordSource, path: Path) -> tuple[dict, dict[str, CellE
     return with_evidence(path) if with_evidence else (extractor.extract(path), {})
 
 
-def score_documents(labelled: list[tuple[Path, str, dict]], extractor: RecordSource) -> EvalReport:
-    """Run ``extractor`` over (document, name, gold) triples and score every record."""
+def terminal_progress(items: Iterable[T] | None, total: int, what: str, unit: str = "doc") -> tqdm:
+    """A tqdm bar over ``items`` (None: updated by hand) on standard error when that is a terminal (an
+    evaluation or a training run takes minutes), and nothing otherwise (tqdm's ``disable=None``): a log or
+    a pipe gets the report alone. The bar goes when done, so nested bars (training's stages, then its
+    scorings) leave no trace."""
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=what, unit=unit, disable=None, leave=False)
+
+
+def score_documents(
+    labelled: list[tuple[Path, str, dict]], extractor: RecordSource, what: str = "scoring"
+) -> EvalReport:
+    """Run ``extractor`` over (document, name, gold) triples and score every record; ``what`` names the
+    progress bar."""
     report = EvalReport()
     started = time.perf_counter()
-    for document, name, gold in labelled:
+    for document, name, gold in terminal_progress(labelled, len(labelled), what):
         record, evidence = _extract(extractor, document)
         score_record(record, gold, report, name, evidence)
     report.seconds = time.perf_counter() - started
@@ -503,8 +521,8 @@ def evaluate(
         baseline = NaiveExtractor.load()
     return Evaluation(
         directory,
-        score_documents(labelled, extractor),
-        score_documents(labelled, baseline) if baseline else None,
+        score_documents(labelled, extractor, "trained"),
+        score_documents(labelled, baseline, "baseline") if baseline else None,
         json.loads(json.dumps(getattr(extractor, "model_card", {}), default=str)),  # as report.json keeps it
     )
 

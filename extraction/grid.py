@@ -292,10 +292,10 @@ def _table_rows(block: TableBlock, table: int, chunk: int) -> Iterator[Row]:
     (or with ink OCR could not read, a doubt for review), not a gap in the grid."""
     for r, cells in enumerate(block.grid):
         if any(c.text for c in cells) or (cells and all(c.ink is not None for c in cells)):
-            yield _cells_row(cells, _row_where(block, r), table, chunk)
+            yield _cells_row(cells, row_where(block, r), table, chunk)
 
 
-def _row_where(block: TableBlock, r: int) -> str:
+def row_where(block: TableBlock, r: int) -> str:
     return f"{block.where} row {r + 1}"
 
 
@@ -314,7 +314,7 @@ def unread_ink_rows(document: Document) -> list[tuple[set[str], set[str]]]:
         if not isinstance(block, TableBlock):
             continue
         for r, cells in enumerate(block.grid):
-            row = _row_where(block, r)
+            row = row_where(block, r)
             ink = {cell_where(row, i) for i, c in enumerate(cells) if c.ink and not c.text}
             if ink:
                 out.append((ink, {cell_where(row, i) for i in range(len(cells))}))

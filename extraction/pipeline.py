@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 import cv2
 import numpy as np
 
-from nianbao.extraction.document import ReadError
+from nianbao.extraction.document import Document, ReadError
 from nianbao.extraction.grid import document_rows, unread_ink_rows
 from nianbao.extraction.mapping import CellEvidence, Decoder, LabelScorer, MappingResult, MappingSettings
 from nianbao.extraction.meta import find_meta, reconcile
@@ -120,14 +120,25 @@ class Extractor:
     ) -> tuple[dict, dict[str, CellEvidence]]:
         """The record, and for each field read from a cell the cell's label, raw text and place."""
         record = empty_record(path)
-        evidence = guarded(record, lambda: self._extract(Path(path), data, record))
+        evidence = guarded(record, lambda: self._extract(self.read_file(Path(path), data), record))
         return record, evidence or {}
 
-    def _extract(self, path: Path, data: bytes | None, record: dict) -> dict[str, CellEvidence]:
+    def extract_document(self, document: Document) -> tuple[dict, dict[str, CellEvidence]]:
+        """``extract_with_evidence`` of a document already read: for a caller that also shows what the
+        reader made of it (``nianbao inspect``) without reading (and OCR-ing) the file twice."""
+        record = empty_record(document.path)
+        evidence = guarded(record, lambda: self._extract(document, record))
+        return record, evidence or {}
+
+    @staticmethod
+    def read_file(path: Path, data: bytes | None = None) -> Document:
+        """The file read as the extractor reads it: over MAX_BYTES refused before any reading."""
         size = regular_size(path) if data is None else 0  # an upload's size is the server's to limit
         if size > MAX_BYTES:
             raise ReadError("E_TOO_LARGE", f"{size} bytes is over the {MAX_BYTES}-byte limit")
-        document = read(path, data)
+        return read(path, data)
+
+    def _extract(self, document: Document, record: dict) -> dict[str, CellEvidence]:
         text = document.text()
         lines = text.splitlines()
         rows = document_rows(document)

@@ -5,6 +5,7 @@ content hash + pipeline version + model version), workers only read files and ex
 at any moment leaves whole documents or nothing, and the same command again skips what is stored. A
 worker that hangs on one file is stopped by a per-file timer and that file gets E_TIMEOUT; nothing else
 waits for it. Engines are interchangeable: local processes, or a Dask cluster (``--engine dask``).
+``nianbao extract --workers N`` runs on the same engine, storing nothing (``extract_in_order``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,8 +32,9 @@ from nianbao.extraction.document import ReadError
 from nianbao.extraction.mapping import CellEvidence
 from nianbao.extraction.pipeline import Extractor, empty_record
 from nianbao.extraction.readers import cannot_read, regular_size
+from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.schema import load_schema
-from nianbao.store import Store, file_hash
+from nianbao.store import Store, error_code, file_hash
 from nianbao.store.crossyear import CheckSummary, check_cross_year
 
 log = logging.getLogger("nianbao.batch")
@@ -41,6 +44,12 @@ GIB = 1024**3
 # where a library dies of it) instead of taking the machine. A worker maps about 1 GB once its model is
 # loaded and 1.6 GB at its peak on a scan.
 MEMORY_LIMIT_GIB = 4.0
+# Off a terminal (a log, a CI job) progress is a plain line at most this often: a run over an archive takes
+# hours, and a line per file would bury everything else in the log.
+PROGRESS_EVERY_S = 5.0
+# Failed files an end summary names: enough to start on, not a screenful; the store's files table holds all.
+FAILED_NAMED = 5
+FAILED_QUERY = "SELECT path, error FROM files WHERE state = 'failed'"
 
 
 @dataclass(frozen=True)
@@ -91,12 +100,70 @@ class Summary:
 
     def line(self) -> str:
         rate = self.extracted / self.seconds if self.seconds else 0.0
+        codes = by_code(Counter(error_code(e) for e in self.errors.values()))
         return (
             f"{self.files} files: {self.counts['done']} done, {self.counts['partial']} partial, "
-            f"{self.counts['failed']} failed, {self.skipped} already stored, {self.duplicates} duplicates; "
+            f"{self.counts['failed']} failed{codes}, {self.skipped} already stored, "
+            f"{self.duplicates} duplicates; "
             f"{self.extracted} extracted in {self.seconds:.1f} s ({rate:.2f}/s), "
             f"peak worker memory {self.peak_worker_rss_mb:.0f} MB"
             + (f"; {self.cross_year.line()}" if self.cross_year else "")
+        )
+
+    def failed_files(self, store: Store, limit: int | None = None) -> list[str]:
+        """The first ``limit`` (FAILED_NAMED) failed files by path, each with its code, and where every
+        failed file is: the summary line only counts them."""
+        if not self.errors:
+            return []
+        shown = sorted(self.errors)[: FAILED_NAMED if limit is None else limit]
+        more = f"the first {len(shown)} of {len(self.errors)}" if len(self.errors) > len(shown) else "all"
+        where = store.engine.url.render_as_string(hide_password=True)
+        return [
+            f"failed files ({more}, by path):",
+            *(f"  {error_code(self.errors[path])}  {path}" for path in shown),
+            f"every failed file with its error, this run's and earlier ones': {FAILED_QUERY} (in {where})",
+        ]
+
+
+def by_code(codes: Counter[str | None]) -> str:
+    """Failures by error code, the most common first, as " (E_CORRUPT 2, E_EMPTY 1)"; "" when none."""
+    ranked = sorted(codes.items(), key=lambda item: (-item[1], str(item[0])))
+    return f" ({', '.join(f'{code} {n}' for code, n in ranked)})" if ranked else ""
+
+
+def fields_to_review(record: dict, policy: ReviewPolicy) -> int:
+    """How many of the record's fields ``policy`` sends to a person: low confidence or a doubt flag."""
+    return sum(
+        policy.needs_review(record["confidence"].get(key, 0.0), kinds)
+        for key, kinds in flag_kinds_by_field(record).items()
+    )
+
+
+@dataclass
+class ExtractSummary:
+    """How the documents of an ``extract`` run came out: a run of many files must end saying what failed
+    and why, and how much of what it read still needs a person, not only write records."""
+
+    policy: ReviewPolicy
+    counts: Counter[str] = field(default_factory=Counter)  # done, partial, failed
+    codes: Counter[str | None] = field(default_factory=Counter)  # the failures' error codes
+    to_review: int = 0  # fields the review policy sends to a person
+    seconds: float = 0.0
+
+    def add(self, record: dict) -> str:
+        """Count one record; returns its state (done, partial or failed)."""
+        state = extraction_state(record, load_schema().section_of)
+        self.counts[state] += 1
+        if record["error"]:
+            self.codes[error_code(record["error"])] += 1
+        self.to_review += fields_to_review(record, self.policy)
+        return state
+
+    def line(self) -> str:
+        return (
+            f"{self.counts.total()} documents: {self.counts['done']} ok, {self.counts['partial']} partial, "
+            f"{self.counts['failed']} failed{by_code(self.codes)}; {self.to_review} fields to review "
+            f"(confidence below {self.policy.threshold:.3f} or a doubt flag); {self.seconds:.1f} s"
         )
 
 
@@ -328,12 +395,41 @@ def make_engine(settings: BatchSettings) -> LocalEngine | DaskEngine:
     return LocalEngine(settings.workers)
 
 
+def jobs_for(names: Iterable[str], settings: BatchSettings) -> Iterator[tuple]:
+    """``extract_file``'s arguments for each file: the same limits wherever a file is extracted."""
+    return ((name, settings.model, settings.timeout_s, settings.memory_limit_gib) for name in names)
+
+
+def extract_in_order(names: Sequence[str], settings: BatchSettings) -> Iterator[tuple[str, dict]]:
+    """(path, record) of every file in the order given, stored nowhere (``nianbao extract``). One worker:
+    extracted in this process, as extract always was (no process to start, the model loaded once). More:
+    by the batch's engine, with its per-file timer, memory limit and crash isolation; a file that finished
+    early waits for those before it, so the output is the same whatever the workers' speed."""
+    extractor = Extractor.load(settings.model)  # here too with workers: a bad model fails once, not per file
+    if settings.workers == 1:
+        yield from ((name, extractor.extract(name)) for name in names)
+        return
+    engine = make_engine(settings)
+    order = deque(names)
+    finished: defaultdict[str, deque[Outcome]] = defaultdict(deque)  # path → outcomes not yet given out
+    try:
+        for outcome in engine.run(jobs_for(names, settings), extract_file):
+            finished[outcome.path].append(outcome)
+            while order and finished[order[0]]:
+                done = finished[order.popleft()].popleft()
+                yield done.path, done.record
+    finally:
+        engine.close()
+
+
 # ---------------------------------------------------------------- the parent side
 class Progress:
-    """A bar with files/s, ETA and errors on a terminal; a plain log line every few seconds otherwise."""
+    """A bar with files/s, ETA and errors on a terminal; a plain log line every ``every_s`` seconds
+    (PROGRESS_EVERY_S) otherwise."""
 
-    def __init__(self, total: int, stream=sys.stderr, every_s: float = 5.0) -> None:
-        self.total, self.stream, self.every_s = total, stream, every_s
+    def __init__(self, total: int, stream=sys.stderr, every_s: float | None = None) -> None:
+        self.total, self.stream = total, stream
+        self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
         self.done = self.errors = 0
         self.started = self.last = time.monotonic()
         self.bar = None
@@ -359,6 +455,13 @@ class Progress:
                 flush=True,
             )
             self.last = now
+
+    def note(self, line: str) -> None:
+        """A line about one file, written above the bar (tqdm's own write) so the bar is not torn."""
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -433,8 +536,7 @@ def run_batch(
     progress = Progress(len(todo), progress_stream)
     engine = make_engine(settings)
     try:
-        jobs = ((name, settings.model, settings.timeout_s, settings.memory_limit_gib) for name, _ in todo)
-        for outcome in engine.run(jobs, extract_file):
+        for outcome in engine.run(jobs_for((name for name, _ in todo), settings), extract_file):
             state = extraction_state(outcome.record, section_of)
             document = document_of[outcome.path]
             store.save_extraction(document, outcome.record, outcome.evidence, *current, state)

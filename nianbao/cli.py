@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from nianbao.errors import REFUSED, UserError
 from nianbao.extraction.readers import SUFFIXES
@@ -59,29 +60,78 @@ def iter_documents(paths: list[str]) -> Iterator[Path]:
     return archive_files(paths, SUFFIXES)
 
 
-def _extract(args: argparse.Namespace) -> int:
-    from nianbao.extraction.pipeline import Extractor
+EXTRACT_FORMATS = ("jsonl", "csv")
+META_COLUMNS = ("agency", "year", "format")  # a record's meta, in nianbao export's column names
+BOM = "\ufeff"  # before a CSV: spreadsheet programs then read it as UTF-8 (export's CSV has it too)
 
+
+def processes(text: str) -> int:
+    """A --workers value: a whole number of processes, one or more (argparse reports anything else)."""
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text} is no number of processes: give 1 or more")
+    return count
+
+
+def record_writer(out: TextIO, fmt: str) -> Callable[[dict], object]:
+    """Writes each record as a JSON line, or as a CSV row of its document, meta, error and every canonical
+    field of both templates (as nianbao export has them), so every row has the same columns."""
+    if fmt == "jsonl":
+        return lambda record: out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+    import csv
+
+    from nianbao.schema import load_schema
+
+    keys = load_schema().all_field_keys()
+    rows = csv.DictWriter(out, ["document", *META_COLUMNS, "error", *keys], lineterminator="\n")
+    out.write(BOM)
+    rows.writeheader()
+    return lambda record: rows.writerow(
+        {
+            "document": record["document"],
+            **{key: record["meta"].get(key) for key in META_COLUMNS},
+            "error": record["error"],
+            **{key: record["fields"].get(key) for key in keys},
+        }
+    )
+
+
+def _extract(args: argparse.Namespace) -> int:
+    """Records to stdout or -o; progress, each failure and an end summary to stderr, so a pipe gets
+    records alone."""
+    import time
+
+    from nianbao.batch import BatchSettings, ExtractSummary, Progress, extract_in_order
+    from nianbao.models import review_policy
+
+    started = time.perf_counter()
     output = output_file(args.output) if args.output else None
     model = args.model
     if model and (model.startswith("models:/") or "://" in model):  # MLflow only when a URI asks for it
         from nianbao.training.registry import resolve_model
 
         model = resolve_model(model, args.tracking_uri)
-    extractor = Extractor.load(model)
-    out = output.open("w", encoding="utf-8") if output else sys.stdout
-    failed = 0
+    names = [str(path) for path in iter_documents(args.paths)]
+    records = extract_in_order(names, BatchSettings(workers=args.workers, model=model))
+    summary = ExtractSummary(review_policy())
+    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    write = record_writer(out, args.format)
+    progress = Progress(len(names), sys.stderr)
     try:
-        for path in iter_documents(args.paths):
-            record = extractor.extract(path)
-            failed += record["error"] is not None
-            out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        for path, record in records:
+            state = summary.add(record)
+            write(record)
             if record["error"]:
-                print(f"{path}: {record['error']}", file=sys.stderr)
+                progress.note(f"{path}: {record['error']}")
+            progress.step(state == "failed")
     finally:
+        records.close()  # its workers, when a write failed or the run was interrupted
+        progress.close()
         if out is not sys.stdout:
             out.close()
-    return 1 if failed else 0
+    summary.seconds = time.perf_counter() - started
+    print(summary.line(), file=sys.stderr)
+    return 1 if summary.counts["failed"] else 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -166,7 +216,7 @@ def _batch(args: argparse.Namespace) -> int:
     )
     with Store.open(args.db) as store:
         summary = run_batch(archive_files(args.paths), store, settings)
-    print(summary.line())
+        print("\n".join([summary.line(), *summary.failed_files(store)]))
     return 1 if summary.counts["failed"] else 0
 
 
@@ -196,13 +246,14 @@ def _threshold(args: argparse.Namespace) -> float:
 
 @opens_store
 def _export(args: argparse.Namespace) -> int:
+    from nianbao.codebook import codebook_path
     from nianbao.export import export
     from nianbao.store import Store
 
     output = output_file(args.output)
     with Store.open(args.db, create=False) as store:
-        n = export(store, output, args.format, _threshold(args), include_all=args.all)
-    print(f"{n} documents → {args.output}")
+        n = export(store, output, args.format, _threshold(args), include_all=args.all, headers=args.headers)
+    print(f"{n} documents → {args.output}, codebook → {codebook_path(output)}")
     return 0
 
 
@@ -285,10 +336,24 @@ def build_parser() -> argparse.ArgumentParser:
         "extract records from reports (files or directories)",
         "nianbao extract data/samples -o records.jsonl",
         "nianbao extract report.pdf --model models:/nianbao-field-mapper@production",
+        "nianbao extract /archive --workers 4 --format csv -o records.csv",
     )
     extract.add_argument("paths", nargs="+")
     extract.add_argument(
-        "-o", "--output", help="JSON Lines file; its folder must exist (default: standard output)"
+        "-o", "--output", help="file of the records; its folder must exist (default: standard output)"
+    )
+    extract.add_argument(
+        "--format",
+        choices=EXTRACT_FORMATS,
+        default="jsonl",
+        help="jsonl: a record per line, as is; csv: a row per document (UTF-8 with BOM), its meta and fields",
+    )
+    extract.add_argument(
+        "--workers",
+        type=processes,
+        default=1,
+        help="processes; with more than 1, each file runs under the batch's time and memory limits and a "
+        "crash fails that file alone; records stay in input order",
     )
     extract.add_argument(
         "--model",
@@ -372,7 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="register the field mapper under this name (default: the config's, nianbao-field-mapper)",
     )
-    train.add_argument("--out", type=Path, help="artifact directory (default: the shipped artifacts)")
+    where = train.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out", type=Path, help="artifact directory (default: a new nianbao-runs/train-UTCTIME/ here)"
+    )
+    where.add_argument(
+        "--install", action="store_true", help="write over the shipped artifacts the extractor loads"
+    )
     train.add_argument(
         "--seed", type=int, help="override the config's [training] seed (default: the config's)"
     )
@@ -433,13 +504,21 @@ def build_parser() -> argparse.ArgumentParser:
     export = _command(
         sub,
         "export",
-        "write the dataset: a row per document, every canonical field",
+        "write the dataset: a row per document, every canonical field; and beside it its codebook, "
+        "FILE.codebook.csv: a row per column (labels, section, unit, templates, type)",
         "nianbao export --db sqlite:///nianbao.db --format parquet -o dataset.parquet",
+        "nianbao export --db sqlite:///nianbao.db --format csv --headers zh -o 数据.csv",
     )
     _reads_db_writes_file(export)
     export.add_argument("--format", choices=["parquet", "csv", "jsonl"], required=True, help="file format")
     export.add_argument("--threshold", type=float, help=THRESHOLD_HELP)
     export.add_argument("--all", action="store_true", help="also values still waiting for review")
+    export.add_argument(
+        "--headers",
+        choices=["key", "zh"],
+        default="key",
+        help="column names: field keys, or the codebook's Chinese labels (行 · 列, unique)",
+    )
     export.set_defaults(run=_export)
 
     serve = _command(
@@ -487,7 +566,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _reads_db_writes_file(review_export)
     review_export.set_defaults(run=_review_export)
+
+    inspect = _command(
+        sub,
+        "inspect",
+        "write an HTML page per document: its pages (or blocks) with the tables, cells and text lines found, "
+        "each cell coloured by the field it was filed under, the rows nothing was filed from marked",
+        "nianbao inspect report.pdf -o /tmp/inspect/",
+    )
+    inspect.add_argument("paths", nargs="+", help="files or directories")
+    inspect.add_argument(
+        "-o", "--output", required=True, metavar="OUT/", help="folder of the pages; made if its parent exists"
+    )
+    inspect.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    inspect.set_defaults(run=_inspect)
     return parser
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    """One page per document, each path printed as it is written; a file that fails gets a page with its
+    error code, and exit status 1 as with extract."""
+    from nianbao.extraction.pipeline import Extractor
+    from nianbao.inspect import inspect_paths
+
+    out = Path(args.output)
+    if not out.parent.is_dir() or (out.exists() and not out.is_dir()):
+        raise UserError("E_OUT_DIR", path=args.output, folder=out if out.exists() else out.parent)
+    out.mkdir(exist_ok=True)
+    failed = 0
+    for page, record in inspect_paths(iter_documents(args.paths), out, Extractor.load(args.model)):
+        print(page)
+        failed += bool(record["error"])
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from importlib import resources
 import yaml
 
 MONEY_PLACES = 4  # an amount in 万元 is exact to the yuan: four decimal places
+ROW_LABEL_SEP = " · "  # between a row's label and its sub-row's: （六）其他处理 · 3.其他
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Schema:
     format_markers: dict[str, tuple[str, ...]]
     format_first_year: dict[str, int] = field(default_factory=dict)
     identities: dict[str, tuple[Identity, ...]] = field(default_factory=dict)  # format -> identities
+    meta_zh: dict[str, str] = field(default_factory=dict)  # meta key -> its Chinese name
 
     def field_keys(self, fmt: str) -> list[str]:
         return [s.key(r, c) for s in self.sections.values() for r, c in s.cells[fmt]]
@@ -134,6 +136,18 @@ class Schema:
 
     def section_of(self, key: str) -> str:
         return key.partition(".")[0]
+
+    def row_label(self, key: str) -> str:
+        """The printed label of a field's row after those of the rows it sits under that the section names
+        (``（六）其他处理 · 3.其他``): a numbered sub-row's own label says little on its own."""
+        section = self.sections[self.section_of(key)]
+        parts = self.row_of(key).split(".")[1:]
+        rows = (".".join(parts[: n + 1]) for n in range(len(parts)))
+        return ROW_LABEL_SEP.join(section.rows[r] for r in rows if r in section.rows)
+
+    def column_label(self, key: str) -> str:
+        """The printed label of a field's column (``自然人``)."""
+        return self.sections[self.section_of(key)].columns[self._column_of(key)]
 
     def row_of(self, key: str) -> str:
         """ "<section>.<row>" of a field key (rows may hold dots: s3.withheld.state_secret.total)."""
@@ -211,4 +225,5 @@ def load_schema() -> Schema:
         format_markers={f: tuple(m) for f, m in raw["format_markers"].items()},
         format_first_year={f: int(y) for f, y in raw["format_first_year"].items()},
         identities={fmt: _identities(raw["identities"], sections, fmt) for fmt in formats},
+        meta_zh={k: v["zh"] for k, v in raw["meta"].items()},
     )

@@ -34,6 +34,7 @@ LEAF_COMMANDS = [
     ["export"],
     ["serve"],
     ["review", "export"],
+    ["inspect"],
 ]
 
 

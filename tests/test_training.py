@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nianbao.cli import build_parser
 from nianbao.extraction.meta import Meta, reconcile
+from nianbao.models import ARTIFACTS
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import load_schema
 from nianbao.training.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
@@ -21,7 +23,7 @@ from nianbao.training.labelled import (
     parse_corrections,
 )
 from nianbao.training.province import COLUMN_NAMES, EXTRA_ROW, ROW_NAMES, write_province_corpus
-from nianbao.training.train import consistent, fit, label_corpus
+from nianbao.training.train import RUNS_DIR, artifact_directory, consistent, fit, label_corpus
 
 RAW = tomllib.loads(DEFAULT_CONFIG.read_text("utf-8"))
 
@@ -61,6 +63,19 @@ def test_config_file_errors_have_codes(tmp_path):
     bad.write_text("[training\nseed=1", "utf-8")
     with pytest.raises(ConfigError, match="E_CONFIG_SYNTAX"):
         load_config(bad)
+
+
+def test_a_run_writes_its_own_directory_and_only_install_replaces_the_shipped_model(tmp_path):
+    parse = build_parser().parse_args
+    default = parse(["train"])
+    made = artifact_directory(default.out, default.install)
+    assert made.parts[0] == RUNS_DIR and made.name.startswith("train-") and made != ARTIFACTS
+    chosen = parse(["train", "--out", str(tmp_path)])
+    assert artifact_directory(chosen.out, chosen.install) == tmp_path
+    installing = parse(["train", "--install"])
+    assert artifact_directory(installing.out, installing.install) == ARTIFACTS
+    with pytest.raises(SystemExit):
+        parse(["train", "--install", "--out", str(tmp_path)])
 
 
 def test_training_is_deterministic_for_a_seed():

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nianbao import __version__
@@ -26,6 +27,8 @@ from nianbao.training.corpus import LabelCorpus, build_corpus
 from nianbao.training.decoder import decoder_documents, fit_decoder, save_decoder
 from nianbao.training.labelled import harvest
 
+RUNS_DIR = "nianbao-runs"  # relative to the working directory: a run's artifacts, never the installed package
+
 
 @dataclass
 class TrainResult:
@@ -33,6 +36,7 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     curve: list[tuple[float, int, float]] = field(default_factory=list)  # (fraction, examples, accuracy)
     run_id: str | None = None
+    tracking_uri: str | None = None  # the MLflow store the run was logged to
     versions: dict[str, str] = field(default_factory=dict)
 
 
@@ -148,6 +152,45 @@ def heldout_set(config: TrainConfig, directory: Path) -> list:
     return load_labelled(directory)
 
 
+# What a training run does, in order; `nianbao train` shows which it is in.
+STAGES = (
+    "label corpus",
+    "field mapper",
+    "held-out set",
+    "row decoder",
+    "learning curve",
+    "sections",
+    "tracking",
+)
+
+
+class Stages:
+    """The stage a training run is in, as a bar on a terminal: a run takes minutes and would say nothing
+    until its end. Off a terminal there is no bar; the end report is all a log needs."""
+
+    def __init__(self, skipped: set[str]) -> None:
+        from nianbao.evaluation.evaluate import terminal_progress
+
+        self.names = [name for name in STAGES if name not in skipped]
+        self.bar = terminal_progress(None, len(self.names), "train", unit="stage")
+        self.begun = False
+
+    def __call__(self, name: str) -> None:
+        """``name`` begins: the one before it is done."""
+        if name not in self.names:
+            raise ValueError(f"{name!r} is not one of this run's stages {self.names}")
+        self.bar.update(self.begun)
+        self.begun = True
+        self.bar.set_description_str(f"train: {name}")
+
+    def __enter__(self) -> Stages:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.bar.update(self.begun)
+        self.bar.close()
+
+
 def _digest(corpus: LabelCorpus) -> str:
     return hashlib.sha256(
         "\n".join(f"{y}\t{x}" for x, y in zip(corpus.texts, corpus.labels, strict=True)).encode()
@@ -156,8 +199,8 @@ def _digest(corpus: LabelCorpus) -> str:
 
 def train(
     config: TrainConfig,
+    out: Path,
     data: list[str] | None = None,
-    out: Path = ARTIFACTS,
     tracking_uri: str | None = None,
     register: str | None = None,
     sections: bool = True,
@@ -166,25 +209,32 @@ def train(
     """Train, score, save to ``out``, and (``track``) log and register in MLflow."""
     started, cpu = time.perf_counter(), time.process_time()
     seed = config.training.seed
-    corpus, data_info = label_corpus(config, list(data or []))
-    model = fit(config, corpus)
-    with tempfile.TemporaryDirectory() as scratch:
+    skipped = {name for name, wanted in (("sections", sections), ("tracking", track)) if not wanted}
+    with tempfile.TemporaryDirectory() as scratch, Stages(skipped) as stage:
+        stage("label corpus")
+        corpus, data_info = label_corpus(config, list(data or []))
+        stage("field mapper")
+        model = fit(config, corpus)
         work = Path(scratch)
+        stage("held-out set")
         labelled = heldout_set(config, work / "heldout")
         report = score(model, labelled)
         metrics = report_metrics(report, "heldout_")
+        stage("row decoder")
         decoder_docs = decoder_documents(config.decoder, work / "decoder", labelled_data(config, data))
         decoder = fit_decoder(model, decoder_docs, config.decoder)
         metrics |= {
             "decoder_accuracy": decoder.accuracy,
             "decoder_default_accuracy": decoder.default_accuracy,
         }
+        stage("learning curve")
         curve = learning_curve(config, corpus, model, labelled)
         metrics |= {f"curve_accuracy_{int(100 * f)}": a for f, _, a in curve}
         sections_result = None
         if sections:
             from nianbao.training.sections import train_sections
 
+            stage("sections")
             sections_result = train_sections(config, out / "sections", seed)
             metrics |= sections_result.metrics
         card = {
@@ -221,6 +271,7 @@ def train(
         save_decoder(decoder, out, len(decoder_docs), list(config.decoder.forms) + data_info["sources"])
         result = TrainResult(card, metrics, curve)
         if track:
+            stage("tracking")
             plot = plot_curve(
                 [(n, a) for _, n, a in curve], work / "learning_curve.png", "label examples", "learning curve"
             )
@@ -242,7 +293,8 @@ def _track(
     from nianbao.training.registry import log_component
     from nianbao.training.registry import tracking_uri as resolve_uri
 
-    mlflow.set_tracking_uri(resolve_uri(tracking_uri or config.mlflow.tracking_uri))
+    result.tracking_uri = resolve_uri(tracking_uri or config.mlflow.tracking_uri)
+    mlflow.set_tracking_uri(result.tracking_uri)
     mlflow.set_experiment(config.mlflow.experiment)
     names = dict(zip(("field_mapper", "sections"), config.mlflow.register, strict=False))
     if register:
@@ -277,14 +329,24 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(cli(["train", *(sys.argv[1:] if argv is None else argv)]))
 
 
+def artifact_directory(out: Path | None, install: bool) -> Path:
+    """Where a run's artifacts go: the shipped ones only on ``install``, else ``out`` or a new folder
+    under RUNS_DIR named by the UTC time, so a run never writes over the shipped model by accident."""
+    if install:
+        return ARTIFACTS
+    return out or Path(RUNS_DIR) / f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.seed is not None:
         config = config.replace("training", seed=args.seed)
+    out = artifact_directory(args.out, args.install)
+    out.mkdir(parents=True, exist_ok=True)
     result = train(
         config,
+        out,
         args.data,
-        args.out or ARTIFACTS,
         args.tracking_uri,
         args.register,
         sections=not args.no_sections,
@@ -303,11 +365,15 @@ def run(args: argparse.Namespace) -> int:
     if card["sections"]:
         m = card["sections"]["metrics"]
         print(f"sections textcat: held-out accuracy {m['sections_accuracy']:.4%}")
-    print(
-        f"time: {card['train_seconds']} s wall, {card['train_cpu_seconds']} s CPU → {args.out or ARTIFACTS}"
-    )
+    print(f"time: {card['train_seconds']} s wall, {card['train_cpu_seconds']} s CPU → {out}")
+    if not args.install:
+        print(
+            f"extract with it: nianbao extract --model {out / 'field_mapper.joblib'} FILES "
+            "(nianbao train --install writes over the shipped artifacts instead)"
+        )
     if result.run_id:
         print(f"mlflow run {result.run_id}; registered {result.versions or 'nothing new'}")
+        print(f"see the runs: mlflow ui --backend-store-uri {result.tracking_uri}")
     return 0
 
 
