@@ -31,6 +31,7 @@ from nianbao.store import (
     Value,
     newest_extraction_ids,
     newest_extraction_of,
+    standing,
     with_fields,
 )
 
@@ -39,7 +40,8 @@ NOTE_FLAGS = ("value_uncertain", "inferred")  # worth showing, not by themselves
 
 @dataclass(frozen=True)
 class FieldName:
-    """A field's Chinese name, as the template prints it: section, row, column."""
+    """A field's Chinese name, as the template prints it: section, row (after the labels of the rows it
+    sits under: ``（六）其他处理 · 3.其他``), column."""
 
     section: str
     row: str
@@ -62,9 +64,10 @@ def row_of(key: str) -> str:
 
 
 def field_name(schema: Schema, key: str) -> FieldName:
+    """The schema's labels of a field; a sub-row's own label says little, so its parents' come first."""
     section, row, column = split_key(key)
     spec = schema.sections[section]
-    return FieldName(spec.zh, spec.rows.get(row, row), spec.columns.get(column, column))
+    return FieldName(spec.zh, schema.row_label(key) or row, spec.columns.get(column, column))
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,9 @@ def _checked():
 
 def _waiting(threshold: float) -> tuple:
     """WHERE clauses of the fields that may wait for review: of a document's newest extraction, not yet
-    reviewed, below the threshold, flagged or checked. ``field_status`` has the last word on each."""
-    unreviewed = ~exists().where(ReviewRow.field_id == FieldRow.id)
+    reviewed (an undone decision does not count), below the threshold, flagged or checked. ``field_status``
+    has the last word on each."""
+    unreviewed = ~exists().where(ReviewRow.field_id == FieldRow.id, standing(ReviewRow))
     return (
         FieldRow.extraction_id.in_(newest_extraction_ids()),
         unreviewed,

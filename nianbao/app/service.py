@@ -29,19 +29,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, UploadFile
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from nianbao import __version__
+from nianbao.app.auth import Id, require_token
 from nianbao.app.batches import BatchJobs, BatchRefused, JobStatus
 from nianbao.app.evidence import EvidenceMissing, SourceRow, crop_png, has_box, is_paged, source_rows
+from nianbao.app.groups import identity_groups
 from nianbao.app.queue import (
     DocumentQueue,
     broken_identities,
@@ -54,6 +55,7 @@ from nianbao.app.queue import (
     review_queue,
     row_of,
 )
+from nianbao.app.review_routes import review_router
 from nianbao.app.settings import AppSettings, host_name
 from nianbao.app.uploads import extract_upload
 from nianbao.batch import extraction_key, extraction_state
@@ -81,8 +83,6 @@ MULTIPART_SLACK = 64 * 1024  # form boundaries and part headers around an upload
 SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 Number = StrictInt | StrictFloat
 REFUSED_STATUS = {"E_NO_ARCHIVE_ROOT": 403, "E_OUTSIDE_ARCHIVE": 403}  # other refusals: 422
-MAX_ID = 2**63 - 1  # the largest row id a database holds; a larger one in a path is a 422, not a 500
-Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 # ---------------------------------------------------------------- request and response bodies
@@ -194,7 +194,7 @@ class FieldOut(BaseModel):
         description="the extraction's flags of this field, then the checks' (cross_year_mismatch)"
     )
     provenance: Provenance
-    reviews: list[ReviewOut]
+    reviews: list[ReviewOut] = Field(description="every review of the field, oldest first: undos included")
 
 
 class DocumentOut(BaseModel):
@@ -344,7 +344,7 @@ def _field_out(row: FieldRow, threshold: float, schema: Schema, broken: list[dic
             page=row.page,
             box=[row.x0, row.top, row.x1, row.bottom] if has_box(row) else None,
         ),
-        reviews=[_review_out(r) for r in row.reviews],
+        reviews=[_review_out(r) for r in row.trail],
     )
 
 
@@ -402,27 +402,6 @@ def _too_large(limit: int) -> Response:
     return JSONResponse({"detail": f"the upload is over the {limit}-byte limit"}, status_code=413)
 
 
-# ---------------------------------------------------------------- the token
-_bearer = HTTPBearer(auto_error=False, description="the server's token")
-_header = APIKeyHeader(name="X-Nianbao-Token", auto_error=False, description="the server's token")
-
-
-def require_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    given_header: Annotated[str | None, Depends(_header)],
-) -> None:
-    """401 without a token, 403 with a wrong one or when the app has none (writes disabled)."""
-    token = request.app.state.token
-    if token is None:
-        raise HTTPException(403, "writes are disabled: the server was started without a token")
-    given = credentials.credentials if credentials else given_header
-    if not given:
-        raise HTTPException(401, "writes need the token", headers={"WWW-Authenticate": "Bearer"})
-    if not secrets.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(403, "the token is wrong")
-
-
 # ---------------------------------------------------------------- the app
 def create_app(store: Store, token: str | None, settings: AppSettings | None = None) -> FastAPI:
     """The review page and REST service over ``store``. ``token``: the secret every write must carry
@@ -436,7 +415,11 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
         jobs.recover()
         yield
 
-    app = FastAPI(
+    # /docs loads Swagger UI from the copy fastapi-offline ships (served under /static-offline-docs), not
+    # from a CDN: the docs must work on a machine without internet. No /redoc: ReDoc's bundle always
+    # fetches its logo from its vendor's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="nianbao",
         version=__version__,
         description="Review queue and REST access to extracted 政府信息公开工作年度报告 tables.",
@@ -459,7 +442,9 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
             return upload_key[0]
 
     def field_or_404(session, field_id: int) -> FieldRow:
-        row = session.get(FieldRow, field_id, options=[selectinload(FieldRow.reviews)])
+        row = session.get(
+            FieldRow, field_id, options=[selectinload(FieldRow.reviews), selectinload(FieldRow.trail)]
+        )
         if row is None:
             raise HTTPException(404, f"no field {field_id}")
         return row
@@ -481,6 +466,7 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
                 "queue.html",
                 {
                     "queues": queues,
+                    "layout": {q.document.id: identity_groups(q, schema) for q in queues},
                     "evidence": evidence,
                     "documents": documents,
                     "fields": fields,
@@ -748,6 +734,7 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
             raise HTTPException(404, f"E_NO_BATCH: no batch job {job_id}")
         return _batch_out(status, jobs)
 
+    app.include_router(review_router(store, schema, settings))
     return app
 
 

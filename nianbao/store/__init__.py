@@ -13,6 +13,10 @@ set; a field read otherwise waits for review again, with a ``review_conflict`` c
 Writers of one document's reviews and extractions are serialized (a row lock; SQLite's write lock), so an
 audit trail is a chain: each decision's old value is the previous one's new value.
 
+A decision can be undone: an ``undo`` review is appended (nothing is deleted) and voids every decision
+about the field before it, so the field is unreviewed again, its extracted value in use, back in the queue.
+``FieldRow.reviews`` holds the decisions in force, ``FieldRow.trail`` every review row, undos included.
+
 A document's agency and year are reviewed the same way (``meta_reviews``: per document, since they are
 the content's, not an extractor's). Doubts that a check across documents raises about a field
 (``check_flags``, e.g. the cross-year check of ``crossyear.py``) are derived data instead: replaced by each
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -39,8 +44,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     event,
+    exists,
     func,
     select,
     text,
@@ -51,6 +58,7 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    aliased,
     mapped_column,
     relationship,
     selectinload,
@@ -70,6 +78,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
 ACTIONS = ("accept", "correct", "not_stated")  # what a reviewer can decide about one field
+UNDO = "undo"  # the action of a review row that reverses the decisions about its field before it
 META_KEYS = ("agency", "year")  # what a reviewer can set about a document
 META_DOUBT_FLAGS = frozenset({"meta_uncertain", "meta_disagrees"})  # record flags that put meta in doubt
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # a reviewed report year must lie within
@@ -82,6 +91,11 @@ T = TypeVar("T")
 class StaleField(LookupError):
     """A review of a field of an extraction that is no longer its document's newest: the page that asked
     was loaded before the document was extracted again."""
+
+
+class UndoRefused(ValueError):
+    """An undo of a decision that is not the field's only decision in force by that reviewer: someone
+    decided after it, or the field was decided before it (an undo would void their decision too)."""
 
 
 def _now() -> datetime:
@@ -172,7 +186,13 @@ class FieldRow(Base):
     x1: Mapped[float | None] = mapped_column(Float)
     bottom: Mapped[float | None] = mapped_column(Float)
     extraction: Mapped[ExtractionRow] = relationship(back_populates="fields")
-    reviews: Mapped[list[ReviewRow]] = relationship(back_populates="field", order_by="ReviewRow.id")
+    # the decisions in force (none undone); ``trail``: every review row, for the audit
+    reviews: Mapped[list[ReviewRow]] = relationship(
+        primaryjoin=lambda: and_(FieldRow.id == ReviewRow.field_id, standing(ReviewRow)),
+        order_by="ReviewRow.id",
+        viewonly=True,
+    )
+    trail: Mapped[list[ReviewRow]] = relationship(back_populates="field", order_by="ReviewRow.id")
     checks: Mapped[list[CheckFlagRow]] = relationship(
         back_populates="field", foreign_keys="CheckFlagRow.field_id", order_by="CheckFlagRow.id"
     )
@@ -199,14 +219,22 @@ class ReviewRow(Base):
     __tablename__ = "reviews"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("field_values.id"), index=True)
-    action: Mapped[str] = mapped_column(String(16))  # one of ACTIONS
+    action: Mapped[str] = mapped_column(String(16))  # one of ACTIONS, or UNDO
     old_value: Mapped[Value] = mapped_column(JSON)
     new_value: Mapped[Value] = mapped_column(JSON)
     reviewer: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     # set on a decision carried over from an earlier extraction: the person's own decision it repeats
     carried_from: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
-    field: Mapped[FieldRow] = relationship(back_populates="reviews")
+    field: Mapped[FieldRow] = relationship(back_populates="trail")
+
+
+def standing(review: type[ReviewRow]) -> ColumnElement[bool]:
+    """SQL: ``review`` (the class or an alias) is a decision in force: no undo, and no undo of its field
+    after it."""
+    undo = aliased(ReviewRow)
+    later_undo = exists().where(undo.field_id == review.field_id, undo.action == UNDO, undo.id > review.id)
+    return and_(review.action != UNDO, ~later_undo)
 
 
 class CheckFlagRow(Base):
@@ -299,6 +327,7 @@ def with_fields(query: Select) -> Select:
     return query.options(
         selectinload(ExtractionRow.document).selectinload(DocumentRow.meta_reviews),
         selectinload(ExtractionRow.fields).selectinload(FieldRow.reviews),
+        selectinload(ExtractionRow.fields).selectinload(FieldRow.trail),
         selectinload(ExtractionRow.fields).selectinload(FieldRow.checks),
     )
 
@@ -586,29 +615,57 @@ class Store:
         """Record a decision: ``accept`` keeps the value in use, ``correct`` sets ``value`` (ValueError when
         the field cannot hold it: ``Schema.check_value``), ``not_stated`` sets null. KeyError for no such
         field, StaleField for a field of an extraction its document no longer uses."""
+        return self.review_fields([field_id], action, reviewer, value)[0]
+
+    def review_fields(
+        self,
+        field_ids: list[int],
+        action: str,
+        reviewer: str,
+        value: Value = None,
+        unreviewed_only: bool = False,
+    ) -> list[ReviewRow]:
+        """One decision about fields of one document (a broken identity accepted as printed): a review per
+        field, all in one transaction, or none. ``unreviewed_only``: skip the fields someone decided
+        meanwhile. Errors as ``review``'s; ValueError for fields of several documents."""
         if action not in ACTIONS:
             raise ValueError(f"action {action!r} is not one of {ACTIONS}")
-        document_of = (
-            select(ExtractionRow.document_id)
-            .join(FieldRow, FieldRow.extraction_id == ExtractionRow.id)
-            .where(FieldRow.id == field_id)
-        )
         with self.sessions.begin() as session:
-            document_id = session.scalar(document_of)
-            if document_id is None:
-                raise KeyError(field_id)
-            _lock_document(session, document_id)
-            row = session.get(FieldRow, field_id)
-            newest = select(func.max(ExtractionRow.id)).where(ExtractionRow.document_id == document_id)
-            if row.extraction_id != session.scalar(newest):
-                raise StaleField(field_id)
-            if action == "correct":
-                value = load_schema().check_value(row.key, value)
-            old = row.current
-            new = {"accept": old, "correct": value, "not_stated": None}[action]
-            review = ReviewRow(field=row, action=action, old_value=old, new_value=new, reviewer=reviewer)
-            session.add(review)
-        return review
+            made = []
+            for row in _locked_fields(session, field_ids):
+                if unreviewed_only and row.reviews:
+                    continue
+                new = row.current
+                if action == "correct":
+                    new = load_schema().check_value(row.key, value)
+                elif action == "not_stated":
+                    new = None
+                made.append(
+                    ReviewRow(
+                        field=row, action=action, old_value=row.current, new_value=new, reviewer=reviewer
+                    )
+                )
+            session.add_all(made)
+        return made
+
+    def undo(self, field_ids: list[int], reviewer: str) -> list[ReviewRow]:
+        """Reverse ``reviewer``'s decision about each field (one decision: a field, or the fields of one
+        document decided together) by appending an ``undo`` review per field, in one transaction: the
+        fields are unreviewed again, back in the queue. UndoRefused unless each field's only decision in
+        force is the reviewer's own (not carried over); other errors as ``review_fields``'."""
+        with self.sessions.begin() as session:
+            made = []
+            for row in _locked_fields(session, field_ids):
+                decisions = row.reviews
+                if len(decisions) != 1 or decisions[0].reviewer != reviewer or decisions[0].carried_from:
+                    raise UndoRefused(f"field {row.id} has no decision of {reviewer}'s alone to undo")
+                made.append(
+                    ReviewRow(
+                        field=row, action=UNDO, old_value=row.current, new_value=row.value, reviewer=reviewer
+                    )
+                )
+            session.add_all(made)
+        return made
 
     def review_meta(
         self, document_id: int, key: str, action: str, reviewer: str, value: MetaValue = None
@@ -639,13 +696,13 @@ class Store:
     def corrections(self) -> Iterator[dict]:
         """Every review decision as a label: document, field (a field key, or meta.agency / meta.year),
         value, reviewer, time (oldest first). A decision carried over to a later extraction is the same
-        decision: it is given once."""
+        decision: it is given once. An undone decision is no label (the person took it back)."""
         fields = (
             select(ReviewRow, FieldRow.key, DocumentRow.path, DocumentRow.sha256)
             .join(FieldRow, ReviewRow.field_id == FieldRow.id)
             .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
             .join(DocumentRow, ExtractionRow.document_id == DocumentRow.id)
-            .where(ReviewRow.carried_from.is_(None))
+            .where(ReviewRow.carried_from.is_(None), standing(ReviewRow))
             .order_by(ReviewRow.id)
         )
         metas = (
@@ -663,6 +720,36 @@ class Store:
             ]
         # one trail in time order; field decisions before meta ones made in the same instant
         yield from sorted(labels, key=lambda label: label.pop("_at"))
+
+
+def _locked_fields(session: Session, field_ids: list[int]) -> list[FieldRow]:
+    """The fields (each once, in the order given) with their document locked for the transaction: KeyError
+    for one that does not exist, ValueError for fields of several documents, StaleField for one of an
+    extraction its document no longer uses."""
+    field_ids = list(dict.fromkeys(field_ids))
+    query = (
+        select(FieldRow.id, ExtractionRow.document_id)
+        .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
+        .where(FieldRow.id.in_(field_ids))
+    )
+    document_of = dict(session.execute(query).all())
+    if not field_ids:
+        raise ValueError("a decision is about at least one field")
+    missing = [i for i in field_ids if i not in document_of]
+    if missing:
+        raise KeyError(missing[0])
+    if len(set(document_of.values())) > 1:
+        raise ValueError("one decision is about fields of one document")
+    document_id = document_of[field_ids[0]]
+    _lock_document(session, document_id)
+    newest = session.scalar(
+        select(func.max(ExtractionRow.id)).where(ExtractionRow.document_id == document_id)
+    )
+    rows = [session.get(FieldRow, i, options=[selectinload(FieldRow.reviews)]) for i in field_ids]
+    stale = next((row.id for row in rows if row.extraction_id != newest), None)
+    if stale is not None:
+        raise StaleField(stale)
+    return rows
 
 
 def _lock_document(session: Session, document_id: int) -> None:
@@ -683,7 +770,11 @@ def _carry_reviews(session: Session, extraction: ExtractionRow) -> None:
         select(ReviewRow, FieldRow.key)
         .join(FieldRow, ReviewRow.field_id == FieldRow.id)
         .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
-        .where(ExtractionRow.document_id == extraction.document_id, ExtractionRow.id != extraction.id)
+        .where(
+            ExtractionRow.document_id == extraction.document_id,
+            ExtractionRow.id != extraction.id,
+            standing(ReviewRow),
+        )
         .order_by(ReviewRow.id)
     )
     newest = {key: review.carried_from or review.id for review, key in session.execute(earlier)}

@@ -1,7 +1,11 @@
 // The review queue's keyboard flow. Plain script, no build step, nothing loaded from the network.
 // Enter accepts the value, typing a number replaces it (Enter saves the correction, Esc cancels),
-// n marks "not stated", j/k move. A document whose agency or year is in doubt has an item of its own: Enter
-// accepts them as shown, e (or a digit, for the year) edits them; m edits any document's agency and year.
+// n marks "not stated", j/k move. A broken identity is one item ahead of its fields: Enter (or a, from any of
+// its fields) accepts all of them as printed, one decision; j goes into them to correct one. u or Ctrl+Z
+// undoes the reviewer's last decision (the server appends an undo; the fields wait again). The counter
+// shows what this tab decided and what waits in the store. A document whose agency or year is in doubt has
+// an item of its own: Enter accepts them as shown, e (or a digit, for the year) edits them; m edits any
+// document's agency and year.
 // Writes carry the token the reviewer entered (or the one handed over
 // in the page link as #token=…), kept in sessionStorage: for this tab only, never sent to other sites.
 "use strict";
@@ -10,7 +14,12 @@ const store = window.sessionStorage;
 const statusLine = document.getElementById("status");
 const tokenInput = document.getElementById("token");
 const reviewerInput = document.getElementById("reviewer");
+const UNDO_KEY = "nianbao-decisions";  // this tab's decisions, newest last: what u takes back
+const DONE_KEY = "nianbao-done";  // fields this tab decided, for the counter
+const MAX_UNDO = 100;
+const DECISION_CLASSES = ["done", "accept", "correct", "not_stated"];
 let current = null;
+let busy = false;  // a decision is on its way: another key must not decide the same item twice
 
 function say(text, bad = false) {
   statusLine.textContent = text;
@@ -127,6 +136,110 @@ function sayWriteError(error) {
     ? `${error.message} (enter the server's token above)` : error.message, true);
 }
 
+// ---------------------------------------------------------------- what a decision changes on the page
+function shown(value) {
+  return value === null ? "—" : String(value);
+}
+
+function sectionOf(documentId) {
+  return document.querySelector(`section.doc[data-doc="${documentId}"]`);
+}
+
+function setField(id, value, action) {
+  // every place the field shows: its item, its table row, the members of the identities it is in
+  document.querySelectorAll(`article.item[data-field="${id}"]`).forEach((item) => {
+    item.querySelector(".value").textContent = shown(value);
+    item.classList.remove(...DECISION_CLASSES);
+    if (action) item.classList.add("done", action);
+    item.closest("section.doc").querySelectorAll(`.row-context td[data-key="${item.dataset.key}"]`)
+      .forEach((cell) => { cell.textContent = shown(value); });
+  });
+  document.querySelectorAll(`tr[data-member="${id}"] .member-value`)
+    .forEach((cell) => { cell.textContent = shown(value); });
+}
+
+function showRemaining(documentId, remaining) {
+  const section = sectionOf(documentId);
+  section.querySelector(".remaining").textContent = remaining ? `${remaining} left` : "done ✓";
+  section.classList.toggle("complete", remaining === 0);
+}
+
+function showGroups(documentId, groups) {
+  const byIdentity = new Map(groups.map((g) => [g.identity, g]));
+  sectionOf(documentId).querySelectorAll("article.group").forEach((head) => {
+    const group = byIdentity.get(head.dataset.group);
+    head.classList.remove(...DECISION_CLASSES);
+    if (!group) {
+      head.classList.add("done", "accept");  // nothing of it waits any more
+      return;
+    }
+    head.querySelector(".formula").textContent = group.formula;
+    for (const member of group.members) {
+      const row = head.querySelector(`tr[data-member="${member.id}"]`);
+      if (!row) continue;
+      row.classList.toggle("pending", member.pending);
+      row.querySelector(".member-value").textContent = shown(member.value);
+    }
+  });
+}
+
+async function refreshGroups(documentId) {
+  if (!sectionOf(documentId).querySelector("article.group")) return;
+  try {
+    showGroups(documentId, await call("GET", `/documents/${documentId}/groups`));
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// ---------------------------------------------------------------- the counter and the undo stack
+function showCounter(waiting) {
+  document.getElementById("done-count").textContent = store.getItem(DONE_KEY) || "0";
+  if (waiting) document.getElementById("left-count").textContent = String(waiting.fields);
+}
+
+function countDone(fields) {
+  store.setItem(DONE_KEY, String(Math.max(0, Number(store.getItem(DONE_KEY) || 0) + fields)));
+  showCounter(null);
+}
+
+async function refreshCounter() {
+  try {
+    showCounter(await call("GET", "/queue/size"));
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function decisions() {
+  return JSON.parse(store.getItem(UNDO_KEY) || "[]");
+}
+
+function remember(fields) {
+  const stack = decisions();
+  stack.push(fields);
+  store.setItem(UNDO_KEY, JSON.stringify(stack.slice(-MAX_UNDO)));
+}
+
+function nextAfter(item) {
+  const after = (other) => other.compareDocumentPosition(item) & Node.DOCUMENT_POSITION_PRECEDING;
+  return openItems().find(after) || openItems()[0];
+}
+
+// One decision at a time: a key pressed while one is on its way is not a second decision.
+async function oneAtATime(work) {
+  if (busy) {
+    say("saving the last decision…");
+    return;
+  }
+  busy = true;
+  try {
+    await work();
+  } finally {
+    busy = false;
+  }
+}
+
 async function decide(item, action, value) {
   const reviewer = theReviewer();
   if (!reviewer) return;
@@ -138,20 +251,81 @@ async function decide(item, action, value) {
     sayWriteError(error);
     return;
   }
-  const shown = data.field.value === null ? "—" : String(data.field.value);
-  item.querySelector(".value").textContent = shown;
-  item.classList.add("done", action);
-  const section = item.closest("section.doc");
-  section.querySelectorAll(`.row-context td[data-key="${item.dataset.key}"]`)
-    .forEach((cell) => { cell.textContent = shown; });
+  setField(item.dataset.field, data.field.value, action);
+  remember([Number(item.dataset.field)]);
+  countDone(1);
   showDocumentBroken(item.dataset.doc, data.broken);
   openItems().filter((other) => other.dataset.doc === item.dataset.doc && other.dataset.field)
     .forEach((other) => showBroken(other, data.broken));
-  section.querySelector(".remaining").textContent = data.remaining ? `${data.remaining} left` : "done ✓";
-  section.classList.toggle("complete", data.remaining === 0);
-  say(`${item.dataset.key}: ${action.replace("_", " ")} → ${shown}`);
-  const next = openItems().find((other) => other.compareDocumentPosition(item) & Node.DOCUMENT_POSITION_PRECEDING);
-  focusItem(next || openItems()[0]);
+  showRemaining(item.dataset.doc, data.remaining);
+  say(`${item.dataset.key}: ${action.replace("_", " ")} → ${shown(data.field.value)}`);
+  focusItem(nextAfter(item));
+  refreshCounter();
+  refreshGroups(item.dataset.doc);
+}
+
+function showDecision(data) {
+  showRemaining(data.document, data.remaining);
+  showGroups(data.document, data.groups);
+  showDocumentBroken(data.document, data.broken);
+  showCounter(data.waiting);
+}
+
+async function acceptGroup(head) {
+  const reviewer = theReviewer();
+  if (!reviewer) return;
+  let data;
+  try {
+    data = await call("POST", `/documents/${head.dataset.doc}/groups/accept`,
+                      { identity: head.dataset.group, reviewer }, true);
+  } catch (error) {
+    sayWriteError(error);
+    return;
+  }
+  data.fields.forEach((f) => setField(f.id, f.value, "accept"));
+  remember(data.fields.map((f) => f.id));
+  countDone(data.fields.length);
+  showDecision(data);
+  head.classList.add("done", "accept");
+  say(`${head.querySelector(".formula").textContent}: ${data.fields.length} fields accepted as printed`);
+  focusItem(nextAfter(head));
+}
+
+async function undoLast() {
+  const stack = decisions();
+  if (!stack.length) {
+    say("nothing of yours to undo in this tab");
+    return;
+  }
+  const reviewer = theReviewer();
+  if (!reviewer) return;
+  const fields = stack.pop();
+  let data;
+  try {
+    data = await call("POST", "/reviews/undo", { fields, reviewer }, true);
+  } catch (error) {
+    if (error.message.startsWith("409")) store.setItem(UNDO_KEY, JSON.stringify(stack));  // it cannot be undone
+    sayWriteError(error);
+    return;
+  }
+  store.setItem(UNDO_KEY, JSON.stringify(stack));
+  data.fields.forEach((f) => setField(f.id, f.value, null));
+  countDone(-data.fields.length);
+  showDecision(data);
+  const items = fields.map((id) => document.querySelector(`article.item[data-field="${id}"]`));
+  if (items.some((item) => !item)) {
+    window.location.reload();  // decided before this page was loaded: only a reload shows them again
+    return;
+  }
+  const head = items.length > 1 ? groupOf(items[0]) : null;  // a group taken back: its head again
+  say(`undone: ${data.fields.map((f) => f.key).join(", ")} wait again`);
+  focusItem(head && !head.classList.contains("done") ? head : items[0]);
+}
+
+function groupOf(item) {
+  if (item.classList.contains("group")) return item;
+  if (!item.dataset.group) return null;
+  return item.closest("section.doc").querySelector(`article.group[data-group="${item.dataset.group}"]`);
 }
 
 function startEdit(item, first) {
@@ -182,7 +356,7 @@ function onEditKey(event, item, input) {
       return;
     }
     input.hidden = true;
-    decide(item, "correct", value);
+    oneAtATime(() => decide(item, "correct", value));
   }
 }
 
@@ -274,8 +448,7 @@ async function saveMeta(form) {
   showMeta(section, data.meta, data.remaining);
   if (item) {
     item.classList.add("done", decisions.some((d) => d.action !== "accept") ? "correct" : "accept");
-    const next = openItems().find((other) => other.compareDocumentPosition(item) & Node.DOCUMENT_POSITION_PRECEDING);
-    focusItem(next || openItems()[0]);
+    focusItem(nextAfter(item));
   } else {
     form.hidden = true;
     focusItem(current || openItems()[0]);
@@ -296,6 +469,30 @@ function onMetaKey(event, form) {
   }
 }
 
+function onQueueKey(event) {
+  // on an item (not in an input): u or Ctrl+Z undoes; a key that decides waits for the last decision
+  const section = current.closest("section.doc");
+  const head = groupOf(current);
+  if (event.key === "u") oneAtATime(undoLast);
+  else if (event.key === "j" || event.key === "ArrowDown") move(1);
+  else if (event.key === "k" || event.key === "ArrowUp") move(-1);
+  else if (event.key === "m" || (event.key === "e" && !current.dataset.field && !head)) openMeta(section);
+  else if (head && (event.key === "a" || (event.key === "Enter" && current === head))) {
+    oneAtATime(() => acceptGroup(head));
+  } else if (current === head) {
+    if (/^[0-9.\-n]$/.test(event.key)) say("a broken identity: Enter accepts it as printed, j goes to its fields");
+    else return;
+  } else if (!current.dataset.field) {  // the agency/year item
+    if (event.key === "Enter") saveMeta(metaForm(section));
+    else if (/^[0-9]$/.test(event.key)) openMeta(section, ".meta-year", event.key);
+    else return;
+  } else if (event.key === "Enter") oneAtATime(() => decide(current, "accept", null));
+  else if (event.key === "n") oneAtATime(() => decide(current, "not_stated", null));
+  else if (/^[0-9.\-]$/.test(event.key)) startEdit(current, event.key);
+  else return;
+  event.preventDefault();
+}
+
 function onKey(event) {
   const target = event.target;
   if (target.classList && target.classList.contains("edit")) {
@@ -314,22 +511,14 @@ function onKey(event) {
     }
     return;
   }
+  if ((event.ctrlKey || event.metaKey) && event.key === "z" && !event.shiftKey) {
+    event.preventDefault();
+    oneAtATime(undoLast);
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (!current) focusItem(openItems()[0]);
-  if (!current) return;
-  const section = current.closest("section.doc");
-  if (event.key === "j" || event.key === "ArrowDown") move(1);
-  else if (event.key === "k" || event.key === "ArrowUp") move(-1);
-  else if (event.key === "m" || (event.key === "e" && !current.dataset.field)) openMeta(section);
-  else if (!current.dataset.field) {  // the agency/year item
-    if (event.key === "Enter") saveMeta(metaForm(section));
-    else if (/^[0-9]$/.test(event.key)) openMeta(section, ".meta-year", event.key);
-    else return;
-  } else if (event.key === "Enter") decide(current, "accept", null);
-  else if (event.key === "n") decide(current, "not_stated", null);
-  else if (/^[0-9.\-]$/.test(event.key)) startEdit(current, event.key);
-  else return;
-  event.preventDefault();
+  if (current) onQueueKey(event);
 }
 
 takeTokenFromLink();
@@ -349,5 +538,11 @@ document.querySelectorAll("form.meta-edit").forEach((form) => {
     saveMeta(form);
   });
 });
+// The band above a crop exists only where the cell's table header is known: drop the others.
+document.querySelectorAll("img.above").forEach((img) => {
+  img.addEventListener("error", () => img.remove());
+  if (img.complete && img.naturalWidth === 0) img.remove();
+});
+showCounter(null);
 focusItem(openItems()[0]);
 if (openItems().length) say("Ready.");
