@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy
 
 from nianbao.extraction.pipeline import Extractor
+from nianbao.store import Store
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -19,6 +20,27 @@ SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 @pytest.fixture(scope="session")
 def extractor() -> Extractor:
     return Extractor.load()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty SQLite store of its own for each test (modules that need another one define theirs)."""
+    opened = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def filled_db(tmp_path_factory: pytest.TempPathFactory, extractor: Extractor) -> tuple[Path, dict[str, int]]:
+    """A database holding test_app's documents (one per input form), built once per module and copied
+    by the tests that review in it."""
+    from test_app import fill_store
+
+    path = tmp_path_factory.mktemp("db") / "filled.db"
+    made = Store.open(f"sqlite:///{path}")
+    ids = fill_store(made, extractor)
+    made.close()
+    return path, ids
 
 
 @pytest.fixture(scope="session")

@@ -60,15 +60,6 @@ def fill_store(store: Store, extractor: Extractor) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture(scope="module")
-def filled_db(tmp_path_factory: pytest.TempPathFactory, extractor: Extractor) -> tuple[Path, dict[str, int]]:
-    path = tmp_path_factory.mktemp("db") / "filled.db"
-    store = Store.open(f"sqlite:///{path}")
-    ids = fill_store(store, extractor)
-    store.close()
-    return path, ids
-
-
 @pytest.fixture
 def store(filled_db, tmp_path: Path) -> Iterator[Store]:
     """A fresh copy of the filled database for each test (reviews change it)."""

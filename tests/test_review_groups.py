@@ -17,12 +17,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import event, func, select
 from test_app import MISREAD as MISREAD_PDF
-from test_app import PDF, fill_store
+from test_app import PDF
 from test_crossyear import add, field_id, record
 
 from nianbao.app import AppSettings, create_app, export_corrections
 from nianbao.app.groups import GROUP_KINDS
-from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.validation import validate
 from nianbao.schema import ROW_LABEL_SEP, load_schema
 from nianbao.store import FieldRow, ReviewRow, Store
@@ -79,13 +78,6 @@ def fill_groups(store: Store, loose: int = 0) -> dict[str, int]:
         ids["unsure1"] = add(store, "unsure1", unsure_record("甲局", loose_keys(half)))
         ids["unsure2"] = add(store, "unsure2", unsure_record("乙局", loose_keys(loose - half, half)))
     return ids
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'groups.db'}")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
@@ -245,22 +237,13 @@ def test_undo_of_a_group_reopens_every_field_and_survives_re_extraction(
 
 
 # ---------------------------------------------------------------- one document's page, and the crops
-@pytest.fixture(scope="module")
-def pdf_db(tmp_path_factory: pytest.TempPathFactory, extractor: Extractor) -> tuple[Path, dict[str, int]]:
-    path = tmp_path_factory.mktemp("pdf") / "pdf.db"
-    store = Store.open(f"sqlite:///{path}")
-    ids = fill_store(store, extractor)
-    store.close()
-    return path, ids
-
-
 @pytest.fixture
-def pdf_client(pdf_db, tmp_path: Path) -> Iterator[tuple[TestClient, Store, dict[str, int]]]:
+def pdf_client(filled_db, tmp_path: Path) -> Iterator[tuple[TestClient, Store, dict[str, int]]]:
     copy = tmp_path / "pdf.db"
-    copy.write_bytes(pdf_db[0].read_bytes())
+    copy.write_bytes(filled_db[0].read_bytes())
     opened = Store.open(f"sqlite:///{copy}")
     settings = AppSettings(upload_dir=tmp_path / "uploads")
-    yield TestClient(create_app(opened, TOKEN, settings), base_url=LOCAL), opened, pdf_db[1]
+    yield TestClient(create_app(opened, TOKEN, settings), base_url=LOCAL), opened, filled_db[1]
     opened.close()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
@@ -59,13 +59,6 @@ def _record(values: dict[str, float | None] | None = None) -> dict:
     made["fields"].update(values or {})
     made["confidence"].update(dict.fromkeys(UNSURE, 0.3))
     return made
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'integrity.db'}")
-    yield opened
-    opened.close()
 
 
 def _client(store: Store, tmp_path: Path, **settings) -> TestClient:
