@@ -3,7 +3,7 @@
 Why RapidOCR (PP-OCRv4 det + rec as ONNX): its wheel carries the models, so nothing is downloaded at run
 time, and it recognises a table cell's crop without a detection pass. How it is used here (a lower box
 threshold, our own upright cuts, no score cut-off, one inter-op thread) comes from the comparison with
-Tesseract in evaluation/OCR_COMPARISON.md (``python -m nianbao.evaluation.ocr_compare``). The engine is
+Tesseract in benchmarks/OCR_COMPARISON.md (``python benchmarks/ocr_compare.py``). The engine is
 loaded once per process.
 """
 

@@ -1,8 +1,8 @@
-"""Tesseract vs RapidOCR on synthesized scans: ``python -m nianbao.evaluation.ocr_compare -n 10 --seed 7``.
+"""Tesseract vs RapidOCR on synthesized scans: ``python benchmarks/ocr_compare.py -n 10 --seed 7``.
 
 Why: scanned reports must be OCRed offline, and the engine (and psm, dpi, threads, how cells are cut)
 decides what the table reader can trust. Run by hand only; nothing in the package imports this module.
-Results and conclusions: evaluation/OCR_COMPARISON.md.
+Results and conclusions: benchmarks/OCR_COMPARISON.md.
 
 The reference for each page is the text of the very PDF the scan was printed from: the synthesizer's draws
 are replayed (same seed, same embedded font) and the replayed scan is checked byte for byte against

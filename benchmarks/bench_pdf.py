@@ -1,5 +1,5 @@
 """PDF and scan speed per page against their floors, and a worker's peak memory:
-``python -m nianbao.evaluation.bench_pdf``.
+``python benchmarks/bench_pdf.py``.
 
 The corpus is synthesized and rendered here; everything measured runs in one fresh worker process
 (spawned, so it holds only what extraction imports), side by side on the same synthesized pages:

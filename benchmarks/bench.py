@@ -1,4 +1,4 @@
-"""Extraction throughput and memory: ``python -m nianbao.evaluation.bench [--forms md,html,txt,docx]``.
+"""Extraction throughput and memory: ``python benchmarks/bench.py [--forms md,html,txt,docx]``.
 
 Measured side by side in one run: the whole extraction against reading the same
 files alone (decode + parse), on synthesized reports of the chosen forms (text forms by default;

@@ -1,4 +1,4 @@
-"""Batch throughput and worker memory: ``python -m nianbao.evaluation.bench_batch -n 20 --forms md,txt,pdf``.
+"""Batch throughput and worker memory: ``python benchmarks/bench_batch.py -n 20 --forms md,txt,pdf``.
 
 Measured side by side in one run on the same synthesized files, each engine into its own fresh SQLite
 store: the local engine with 1 and 2 worker processes and the Dask engine (a LocalCluster of 2 workers).
