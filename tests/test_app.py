@@ -23,6 +23,8 @@ from nianbao.extraction.validation import validate
 from nianbao.schema import load_schema
 from nianbao.store import DocumentRow, FieldRow, ReviewRow, Store, file_hash
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 PDF, MARKDOWN = SAMPLES / "syn_pdf_370615787.pdf", SAMPLES / "syn_md_705851321.md"
 MISREAD = "s3.new.natural_person"  # a field both templates have, made to break its identities

@@ -17,6 +17,8 @@ from nianbao.app import AppSettings, create_app
 from nianbao.evaluation.variants import gold_path, write_corpus
 from nianbao.store import BatchJobRow, DocumentRow, ExtractionRow, Store, file_hash
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 TOKEN = "batch-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 REPORTS = 4

@@ -30,6 +30,8 @@ from nianbao.extraction.pipeline import empty_record
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 GOOD = ["syn_md_705851321.md", "syn_txt_1298476811.txt", "syn_pdf_370615787.pdf"]
 

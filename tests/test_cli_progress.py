@@ -24,6 +24,8 @@ from nianbao.models import review_policy
 from nianbao.models.calibration import flag_kinds_by_field
 from nianbao.training.train import Stages
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 BAD = {name: (content, code) for name, content, code in BAD_INPUTS}
 CORRUPT = "broken.docx"  # E_CORRUPT
 EMPTY = "empty.txt"  # E_EMPTY

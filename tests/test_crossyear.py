@@ -30,6 +30,8 @@ from nianbao.store import (
 )
 from nianbao.store.crossyear import KIND, check_cross_year, normalise_agency
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SCHEMA = load_schema()
 OVER, FORWARD = "s3.carried_over.total", "s3.carried_forward.total"
 TOKEN = "cross-token"

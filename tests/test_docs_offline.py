@@ -19,6 +19,8 @@ from test_review_page import CHROMIUM, CHROMIUM_ARGS, running
 from nianbao.app import AppSettings, create_app
 from nianbao.store import Store
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 APP_DIR = Path(__file__).resolve().parents[1] / "nianbao" / "app"
 LOCAL = "http://localhost"  # a host the app allows: the test client names it in its Host header
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}

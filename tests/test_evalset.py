@@ -16,6 +16,8 @@ import pytest
 from nianbao.evaluation.evaluate import evaluate_dir
 from nianbao.evaluation.variants import GENERATOR_VERSION, write_corpus
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 EVALSET = Path(__file__).resolve().parents[1] / "data" / "evalset" / "v1"
 MANIFEST = json.loads((EVALSET / "MANIFEST.json").read_text("utf-8"))
 # Floors per form, a little under what v1 measured when it was made.

@@ -23,6 +23,8 @@ from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import load_schema
 from nianbao.store import FieldRow, Store, file_hash
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 CORRECTED, DOUBTFUL = "s3.new.total", "s3.new.commercial"  # keys both templates share
 # A 2021 report with blank cells its identities fill with 0, beside cells printed 0.

@@ -43,6 +43,8 @@ from nianbao.models.calibration import DOUBT_FLAGS, FLAG_KINDS, ReviewPolicy
 from nianbao.schema import load_schema
 from nianbao.store import Store
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 HANG_S = 120  # the longest a file may take before it counts as hanging (the bound)
 CORPUS_TIMEOUT_S = 600  # the whole corpus in its subprocess: past this, something hangs
 COPIES = 200  # a report printed this many times over: 0.8 MB, enough to go past the decoder's cap

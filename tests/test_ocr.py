@@ -29,7 +29,10 @@ from nianbao.extraction.ocr import (
 )
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-pytestmark = pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not FONT.exists(), reason="fonts-wqy-zenhei is not installed"),
+]
 
 
 def _crop(text: str, size: int = 30, blur: float = 0.0, ink: int = 0) -> np.ndarray:

@@ -19,6 +19,8 @@ from nianbao.extraction.document import TableBlock
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.pdf_layers import doubled_share, unusable_share
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SEED = 4242  # not used by the kept set, training or the other round-trip tests
 MIXED_SEED = 4251  # a small report printed in an embedded font (a scan of a non-embedded one has no glyphs)
 

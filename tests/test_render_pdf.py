@@ -20,6 +20,8 @@ from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, p
 from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, FONTS, render_pdf
 from nianbao.evaluation.render_scan import render_scan
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 AGENCY = "金乡县人民政府办公室"
 TITLE = f"{AGENCY}2023年政府信息公开工作年度报告"
 LABEL = "（三）不予公开"

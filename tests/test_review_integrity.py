@@ -38,6 +38,8 @@ from nianbao.store import (
 )
 from nianbao.training.labelled import CorrectionError, parse_corrections
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 PDF, MARKDOWN = SAMPLES / "syn_pdf_370615787.pdf", SAMPLES / "syn_md_705851321.md"
 TOKEN = "integrity-token"

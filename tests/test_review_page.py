@@ -55,7 +55,10 @@ GROUPED_FIELDS = OUTCOMES_FIELDS + GRANTED_ROW_FIELDS - 1  # the two groups shar
 # fastest path takes (2 + 22) / 50 = 0.48 keys a field: this bound fails if grouping stops paying off.
 MAX_KEYS_PER_FIELD = 0.6
 THRESHOLD = 0.9
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
 
 
 def _free_port() -> int:

@@ -17,7 +17,10 @@ from nianbao.app import AppSettings, create_app
 from nianbao.store import CheckFlagRow, MetaReviewRow, ReviewRow, Store
 
 TOKEN = "meta-token"
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from nianbao.extraction.readers.scan import (
 )
 from nianbao.extraction.readers.scan_cells import UNREAD_INK_TRUST, Grid, as_digits, grid_cells
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 SETTINGS = ScanSettings()

@@ -22,6 +22,8 @@ from nianbao.evaluation.variants import build_report, write_corpus
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import load_schema
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 CHROMIUM = Path("/usr/bin/chromium")
 SEED = 20261280  # a web page whose section-2 tables stack down a page and over onto the next
 OFFICE_SEED = 20261310  # a report whose section-3 table runs over onto the next page

@@ -6,10 +6,14 @@ full curve (k = 0, 5, 10, 20) and logs it to MLflow.
 
 from __future__ import annotations
 
+import pytest
+
 from nianbao.evaluation.evaluate import load_labelled
 from nianbao.training.adaptation import adaptation_curve
 from nianbao.training.config import load_config
 from nianbao.training.promote import EVALSET
+
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
 
 def test_labelled_documents_of_a_new_layout_teach_it_without_hurting_old_formats(tmp_path):

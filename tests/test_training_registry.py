@@ -18,6 +18,8 @@ from nianbao.training.promote import EVALSET, promote
 from nianbao.training.registry import log_component
 from nianbao.training.train import fit, label_corpus
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 NAME = "test-field-mapper"
 
 

@@ -22,6 +22,8 @@ from nianbao.evaluation.variants import (
 from nianbao.extraction.validation import validate
 from nianbao.schema import load_schema
 
+pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
+
 HELD_OUT = 90210  # corpus seed of the round-trip test; the benchmark and README examples use others
 
 
