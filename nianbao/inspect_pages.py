@@ -13,19 +13,19 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pdfplumber
 import pypdfium2
-from PIL import Image, ImageSequence
+from PIL import Image
 
 from nianbao.extraction.document import PageBox
+from nianbao.extraction.readers import is_pdf
+from nianbao.extraction.readers.image import image_dpi, page_frames
 from nianbao.extraction.readers.pdf import SCAN, rasterize
 from nianbao.extraction.readers.pdf_layers import Layer, text_layer
 from nianbao.extraction.readers.scan import ScanSettings, deskew
 
 PAGE_SCALE = 1.5  # pixels per PDF point in the page images: 108 dpi, an A4 page 893 px wide
 POINTS_PER_INCH = 72
-IMAGE_DPI = 200.0  # an image that declares no resolution, as readers/image.py assumes
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ class PageImage:
     height: float
     uri: str
     lines: tuple[tuple[str, PageBox], ...] = ()
-
-
-def is_pdf(data: bytes) -> bool:
-    """What readers/__init__.py tests before it hands a file to the PDF reader."""
-    return data[:1024].lstrip().startswith(b"%PDF")
 
 
 def page_images(data: bytes) -> Iterator[PageImage]:
@@ -102,9 +97,9 @@ def _pdf_pages(data: bytes) -> Iterator[PageImage]:
 
 def _image_pages(data: bytes) -> Iterator[PageImage]:
     image = Image.open(io.BytesIO(data))
-    dpi = float(image.info.get("dpi", (IMAGE_DPI, IMAGE_DPI))[0]) or IMAGE_DPI
+    dpi = image_dpi(image)
     settings = ScanSettings(dpi=dpi)
-    for number, frame in enumerate(ImageSequence.Iterator(image), 1):
-        gray = deskew(np.asarray(frame.convert("L")), settings)
+    for number, pixels in enumerate(page_frames(image), 1):
+        gray = deskew(pixels, settings)
         height, width = (side * POINTS_PER_INCH / dpi for side in gray.shape)
         yield PageImage(number, width, height, _data_uri(Image.fromarray(gray), width, height))

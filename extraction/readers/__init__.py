@@ -64,6 +64,11 @@ def regular_size(path: Path) -> int:
     return mode.st_size
 
 
+def is_pdf(data: bytes) -> bool:
+    """A PDF by its header, whatever the file's name says."""
+    return data[:1024].lstrip().startswith(b"%PDF")
+
+
 def read(path: str | Path, data: bytes | None = None) -> Document:
     """Read one file; raise ReadError with a stable code when it cannot be read as a report."""
     path = Path(path)
@@ -78,7 +83,7 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
         return read_image(str(path), data)
     if suffix in _UNSUPPORTED:
         raise ReadError("E_UNSUPPORTED", f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet")
-    if data[:1024].lstrip().startswith(b"%PDF"):
+    if is_pdf(data):
         return read_pdf(str(path), data)
     if suffix == ".pdf":
         raise ReadError("E_CORRUPT", "the .pdf file does not start with a PDF header")

@@ -24,14 +24,19 @@ def read_image(path: str, data: bytes) -> Document:
             )
         if getattr(image, "n_frames", 1) > MAX_FRAMES:
             raise ReadError("E_TOO_LARGE", f"{image.n_frames} pages is over the {MAX_FRAMES}-page limit")
-        dpi = float(image.info.get("dpi", (200, 200))[0]) or 200.0
-        return read_scan(path, _frames(image), ScanSettings(dpi=dpi))
+        return read_scan(path, page_frames(image), ScanSettings(dpi=image_dpi(image)))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ReadError("E_CORRUPT", f"not a readable image ({exc.__class__.__name__})") from exc
     except Image.DecompressionBombError as exc:
         raise ReadError("E_TOO_LARGE", "the image declares too many pixels (a decompression bomb?)") from exc
 
 
-def _frames(image: Image.Image) -> Iterator[np.ndarray]:
+def image_dpi(image: Image.Image) -> float:
+    """The resolution an image declares, else the scan settings' default: how its pixels become points."""
+    return float(image.info.get("dpi", (0, 0))[0]) or ScanSettings().dpi
+
+
+def page_frames(image: Image.Image) -> Iterator[np.ndarray]:
+    """Each page (frame) of an image as grayscale pixels."""
     for frame in ImageSequence.Iterator(image):
         yield np.asarray(frame.convert("L"))

@@ -23,9 +23,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from nianbao.extraction.document import Document, TableBlock
-from nianbao.extraction.readers import read
-from nianbao.extraction.readers.image import IMAGE_SUFFIXES
-from nianbao.extraction.readers.scan import ScanSettings, capped_dpi
+from nianbao.extraction.readers import is_pdf, read
+from nianbao.extraction.readers.image import IMAGE_SUFFIXES, image_dpi
+from nianbao.extraction.readers.scan import capped_dpi
 from nianbao.store import FieldRow
 
 log = logging.getLogger("nianbao.app")
@@ -52,7 +52,7 @@ def is_paged(path: Path) -> bool:
         return True
     try:
         with path.open("rb") as handle:
-            return handle.read(1024).lstrip().startswith(b"%PDF")
+            return is_pdf(handle.read(1024))
     except OSError:
         return False
 
@@ -64,7 +64,7 @@ def _page_image(path: str, mtime: float, page: int, dpi: float) -> tuple[Image.I
         with Image.open(path) as image:
             image.seek(page - 1)
             # the scan reader's convention: the image's own dpi, else the scan settings' default
-            own_dpi = float(image.info.get("dpi", (0, 0))[0]) or ScanSettings().dpi
+            own_dpi = image_dpi(image)
             frame = image.convert("RGB")
         points = POINTS_PER_INCH / own_dpi
         dpi = capped_dpi(frame.width * points, frame.height * points, dpi)  # never past the pixel cap
