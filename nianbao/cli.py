@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--seed", type=int, default=0, help="corpus seed: the same seed writes the same files")
     synth.add_argument("-o", "--output", required=True, help="directory to write")
-    synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
+    synth.add_argument("--workers", type=processes, default=os.cpu_count() or 1, help="processes")
     synth.set_defaults(run=_synth)
 
     train = _command(
@@ -475,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--db", default=DEFAULT_DB, help="database URL; a SQLite file is created in an existing folder"
     )
-    batch.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    batch.add_argument("--workers", type=processes, default=os.cpu_count() or 1, help="worker processes")
     batch.add_argument("--engine", choices=["local", "dask"], default="local", help="how workers are run")
     batch.add_argument("--scheduler", help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
     batch.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per file")

@@ -236,3 +236,14 @@ def test_every_option_that_takes_a_value_and_may_be_left_out_shows_its_default()
 def test_every_code_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     assert [code for code in PROBLEMS if f"`{code}`" not in readme] == []
+
+
+@pytest.mark.parametrize("command", [["extract", "x"], ["batch", "x"], ["synth", "-o", "x"]])
+def test_no_workers_is_a_usage_error_for_every_command_that_takes_them(
+    command: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main([*command, "--workers", "0"])
+    assert ended.value.code == REFUSED
+    err = capsys.readouterr().err
+    assert "--workers: 0 is no number of processes" in err and "Traceback" not in err
