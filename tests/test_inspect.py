@@ -10,15 +10,14 @@ grayscale page. The browser test is skipped only when /usr/bin/chromium is absen
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
+from test_review_page import CHROMIUM, CHROMIUM_ARGS, keep_artifact
 
 from nianbao.cli import main
 from nianbao.evaluation.variants import write_corpus
@@ -30,8 +29,6 @@ from nianbao.inspect import Inspection, render
 ROOT = Path(__file__).resolve().parents[1]
 MARKDOWN = ROOT / "data" / "samples" / "syn_md_1827522633.md"
 PDF_SEED = 4242
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 # The page image is grayscale: a pixel whose channels differ this much was painted by the overlay.
 COLOURED_SPREAD = 30
 FILED_COLOURED_SHARE = 0.6  # of the pixels inside the filed cells (the print's strokes darken some)
@@ -203,10 +200,7 @@ def test_pdf_page_draws_each_filed_cell_in_colour(
         finally:
             browser.close()
     assert remote == []
-    if os.environ.get("NIANBAO_ARTIFACTS"):
-        artifacts = Path(os.environ["NIANBAO_ARTIFACTS"])
-        artifacts.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, artifacts / "inspect-page.png")
+    keep_artifact(shot)
 
     assert len(boxes) == on_page_one
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
