@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nianbao.evaluation.variants import write_corpus
+from nianbao.evaluation.synth.corpus import write_corpus
 from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.readers import read
 

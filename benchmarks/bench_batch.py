@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from nianbao.batch import BatchSettings, Summary, run_batch
-from nianbao.evaluation.variants import write_corpus
+from nianbao.evaluation.synth.corpus import write_corpus
 from nianbao.store import Store
 
 RUNS = (("local", 1), ("local", 2), ("dask", 2))

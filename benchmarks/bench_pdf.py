@@ -64,9 +64,9 @@ CELL_MATCH_IOU = 0.5  # two finders found the same cell when their boxes overlap
 
 
 def _found_in(cells: list[tuple], others: list[tuple]) -> int:
-    from nianbao.extraction.ocr import box_iou
+    from nianbao.extraction.geometry import Rect
 
-    return sum(any(box_iou(c, o) >= CELL_MATCH_IOU for o in others) for c in cells)
+    return sum(any(Rect(*c).iou(Rect(*o)) >= CELL_MATCH_IOU for o in others) for c in cells)
 
 
 def cell_finders(scans: list[Path]) -> dict[str, float] | None:
@@ -78,17 +78,18 @@ def cell_finders(scans: list[Path]) -> dict[str, float] | None:
         return None
     import cv2
 
-    from nianbao.extraction.readers.pdf import SCAN, rasterize
-    from nianbao.extraction.readers.scan import deskew, rule_masks, table_boxes, table_grid
+    from nianbao.extraction.readers.pdf import rasterize
+    from nianbao.extraction.readers.scan import ScanSettings, deskew, rule_masks, table_boxes, table_grid
 
-    pages = [deskew(p, SCAN) for path in scans for p, _ in rasterize(path.read_bytes())]
+    settings = ScanSettings()
+    pages = [deskew(p, settings) for path in scans for p, _ in rasterize(path.read_bytes(), dpi=settings.dpi)]
     ours: list[list[tuple]] = []
     started = time.perf_counter()
     for page in pages:
-        horizontal, vertical = rule_masks(page, SCAN)
+        horizontal, vertical = rule_masks(page, settings)
         found = []
-        for box in table_boxes(horizontal, vertical, SCAN):
-            grid = table_grid(horizontal, vertical, box, SCAN)
+        for box in table_boxes(horizontal, vertical, settings):
+            grid = table_grid(horizontal, vertical, box, settings)
             found += [(grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1]) for r0, c0, r1, c1 in grid.cells]
         ours.append(found)
     ours_seconds = time.perf_counter() - started
@@ -140,7 +141,7 @@ def measure(pdfs: list[Path], scans: list[Path]) -> dict[str, float]:
 
 
 def _style(path: Path) -> str:
-    from nianbao.evaluation.variants import gold_path
+    from nianbao.evaluation.synth.corpus import gold_path
 
     return json.loads(gold_path(path).read_text("utf-8"))["synth"].get("style", "")
 
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="text PDFs (scans: a quarter as many, at least 2)")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    from nianbao.evaluation.variants import write_corpus
+    from nianbao.evaluation.synth.corpus import write_corpus
 
     with tempfile.TemporaryDirectory() as tmp:
         written = write_corpus(Path(tmp) / "pdf", args.n, ["pdf"], args.seed)

@@ -41,10 +41,13 @@ from PIL import Image
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from nianbao.evaluation import variants
-from nianbao.evaluation.blocks import Block, Table
-from nianbao.evaluation.render_pdf import EMBEDDED_FONTS
-from nianbao.evaluation.render_scan import render_scan
+from nianbao.evaluation.synth.blocks import Block, Table
+from nianbao.evaluation.synth.content import Doc, draw
+from nianbao.evaluation.synth.corpus import document_seed
+from nianbao.evaluation.synth.forms import build_report, pdf_of
+from nianbao.evaluation.synth.layout import report_blocks
+from nianbao.evaluation.synth.pdf_fonts import EMBEDDED_FONTS
+from nianbao.evaluation.synth.render_scan import render_scan
 from nianbao.extraction.ocr import DET_BOX_THRESH, vertical, warp
 
 DIGITS = "0123456789.,-"
@@ -91,14 +94,14 @@ class ScanDoc:
         return ["\n".join(ln.text for ln in lines) for lines in self.ref_lines]
 
 
-def _source(seed: int) -> tuple[bytes, bytes, variants.Doc, list[Block], dict]:
-    """(scan, the text PDF it was printed from, drawn content, blocks, gold), replaying ``_render_scan``."""
-    report = variants.build_report(seed, "scan")
-    d = variants._draw(seed, "scan", None)
-    blocks = variants._blocks(d)
-    pdf = variants._render_pdf(blocks, d, d.rng.choice(EMBEDDED_FONTS))
+def _source(seed: int) -> tuple[bytes, bytes, Doc, list[Block], dict]:
+    """(scan, the text PDF it was printed from, drawn content, blocks, gold), replaying the scan form."""
+    report = build_report(seed, "scan")
+    d = draw(seed, "scan", None)
+    blocks = report_blocks(d)
+    pdf = pdf_of(blocks, d, d.rng.choice(EMBEDDED_FONTS))
     if render_scan(pdf, d.rng) != report.content:
-        raise RuntimeError(f"seed {seed}: replayed scan differs; variants.py changed how scans are drawn")
+        raise RuntimeError(f"seed {seed}: replayed scan differs; the synthesizer changed how scans are drawn")
     return report.content, pdf, d, blocks, report.gold
 
 
@@ -629,7 +632,7 @@ def main() -> None:
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     print(f"{date.today()} | {_versions()}")
-    seeds = [variants.document_seed(args.seed, "scan", i) for i in range(args.n)]
+    seeds = [document_seed(args.seed, "scan", i) for i in range(args.n)]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         docs = [make_doc(s, args.dpi, tmp) for s in seeds]

@@ -18,7 +18,8 @@ import pdfplumber
 from pdfplumber.utils.exceptions import PdfminerException
 from rapidfuzz import fuzz, process
 
-from nianbao.extraction.document import Document, GridCell, ReadError, TableBlock, TextBlock
+from nianbao.errors import CodedError, ErrorCode
+from nianbao.extraction.document import Document, GridCell, TableBlock, TextBlock
 from nianbao.extraction.meta import find_meta
 from nianbao.extraction.numbers import is_value, parse_value
 from nianbao.extraction.pipeline import empty_record, guarded
@@ -94,9 +95,9 @@ def _read_pdf(path: Path) -> Document:
                     if not any(_inside(line, table.bbox) for table in tables):
                         blocks.append((number, line["top"], TextBlock(line["text"], where)))
     except PdfminerException as exc:
-        raise ReadError("E_CORRUPT", f"not a readable PDF ({exc})") from exc
+        raise CodedError(ErrorCode.E_CORRUPT, f"not a readable PDF ({exc})") from exc
     if not blocks:
-        raise ReadError("E_NO_TEXT", "the PDF has no text layer (scanned or image-only)")
+        raise CodedError(ErrorCode.E_NO_TEXT, "the PDF has no text layer (scanned or image-only)")
     blocks.sort(key=lambda b: (b[0], b[1]))
     return Document(str(path), "pdf", [b for _, _, b in blocks])
 

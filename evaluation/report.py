@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from nianbao.evaluation.evaluate import REVIEW_TARGET, EvalReport, Evaluation, Tally
+from nianbao.evaluation.evaluate import EvalReport, Evaluation
+from nianbao.evaluation.synth.scorecard import Tally
+from nianbao.models.calibration import REVIEW_TARGET
 from nianbao.schema import load_schema
 
 EXPERIMENT = "nianbao-evaluate"

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nianbao.extraction.geometry import Rect
+
 
 @dataclass(frozen=True)
-class PageBox:
-    """A region of a page in PDF points from the top-left corner (pixels of scans converted), 1-based page."""
+class PageBox(Rect):
+    """A region of a page: a Rect in PDF points from the top-left corner (pixels of scans converted) on
+    1-based ``page``."""
 
-    page: int
-    x0: float
-    top: float
-    x1: float
-    bottom: float
+    page: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -64,14 +63,6 @@ class Document:
             else:
                 parts.extend(" ".join(c.text for c in row if not c.copy) for row in block.grid)
         return "\n".join(parts)
-
-
-class ReadError(Exception):
-    """A file that cannot be read as a report; ``code`` is stable, the message says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
 
 
 _ABSENT = GridCell("", absent=True)

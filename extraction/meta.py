@@ -12,7 +12,7 @@ Readings (`Reading`), cheapest first — `find_meta`, regular expressions over t
   in 2024 — and only stands in, as its year − 1, flagged.
 
 Where the rules leave the agency unknown or read one of no known organ shape (`Meta.doubtful`: 综合实验区,
-XX街道, a breadcrumb crumb), the sections pipeline's NER reads the same `regions` (models/sections.py)
+XX街道, a breadcrumb crumb), the sections pipeline's NER reads the same `regions` (extraction/meta_ner.py)
 and `reconcile` combines all readings: by source (title, opening, signature, page; the rules before the
 NER within a source) the first stands, and a ``meta_uncertain`` flag asks for review where the agency or
 year stays unknown, where two readings disagree (after normalising whitespace and brackets; one contained
@@ -28,6 +28,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from nianbao.extraction.record import Flag, FlagKind
 
 _NAME = r"[\u4e00-\u9fff（）()·]"
 _SUFFIX = r"政府信息公开(?:工作)?(?:年度)?(?:工作)?报告"
@@ -88,7 +90,7 @@ class Reading:
 class Meta:
     agency: str | None
     year: int | None
-    # What a reader saw (`find_meta`, `SectionReader.meta`); None for a bare value, which `reconcile`
+    # What a reader saw (`find_meta`, `meta_ner.ner_meta`); None for a bare value, which `reconcile`
     # takes as a title reading. Not part of equality.
     readings: tuple[Reading, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -287,16 +289,16 @@ def title_year(text: str) -> int | None:
     return found or (int(period["year"]) if period else None)
 
 
-def _flag(name: str, detail: str) -> dict:
-    return {"field": f"meta.{name}", "kind": "meta_uncertain", "detail": detail}
+def _flag(name: str, detail: str) -> Flag:
+    return Flag.on_field(FlagKind.META_UNCERTAIN, f"meta.{name}", detail)
 
 
 def _said(r: Reading) -> str:
     return f"{r.source} ({r.reader}) {r.value!r}"
 
 
-def _combine(readings: list[Reading], ner_ran: bool = False) -> tuple[Meta, list[dict]]:
-    flags: list[dict] = []
+def _combine(readings: list[Reading], ner_ran: bool = False) -> tuple[Meta, list[Flag]]:
+    flags: list[Flag] = []
     agencies = sorted(
         (r for r in readings if r.field == "agency"),
         key=lambda r: (SOURCES.index(r.source), r.reader != "rules"),
@@ -350,9 +352,9 @@ def _combine(readings: list[Reading], ner_ran: bool = False) -> tuple[Meta, list
     return Meta(agency, year, tuple(readings)), flags
 
 
-def reconcile(found: Meta, candidate: Meta | None = None) -> tuple[Meta, list[dict]]:
+def reconcile(found: Meta, candidate: Meta | None = None) -> tuple[Meta, list[Flag]]:
     """One Meta from the rules' readings (``found``) and, where those were doubtful, the NER's
-    (``candidate``, `SectionReader.meta`), with ``meta_uncertain`` flags. A bare Meta counts as a title
+    (``candidate``, `meta_ner.ner_meta`), with ``meta_uncertain`` flags. A bare Meta counts as a title
     reading, so the rules' value stands over a second reader's and a gap is filled from it."""
 
     def of(meta: Meta, reader: str) -> list[Reading]:

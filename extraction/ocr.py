@@ -13,11 +13,13 @@ import ctypes
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
 import numpy as np
+
+from nianbao.extraction.geometry import Rect
 
 BAND_HEIGHT = 240  # pixels of page given to the detector at once
 BAND_MARGIN = 60  # more than a text line is tall at 200 dpi
@@ -64,21 +66,11 @@ SIGN_MIN = 0.3
 
 
 @dataclass(frozen=True)
-class OcrBox:
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    score: float
+class OcrBox(Rect):
+    """A text line's box in page pixels, with what it reads and the recogniser's score."""
 
-    @property
-    def centre(self) -> tuple[float, float]:
-        return (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
+    text: str = field(kw_only=True)
+    score: float = field(kw_only=True)
 
 
 # glibc keeps freed buffers below its (self-raising) mmap threshold for reuse, so a worker's resident
@@ -165,16 +157,12 @@ def detect_quads(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_M
 
 def _same_line(a: np.ndarray, b: np.ndarray) -> bool:
     """Do two quadrilaterals box the same text (their boxes overlap by SAME_LINE_IOU or more)?"""
-    return box_iou((*a.min(axis=0), *a.max(axis=0)), (*b.min(axis=0), *b.max(axis=0))) >= SAME_LINE_IOU
+    return quad_box(a).iou(quad_box(b)) >= SAME_LINE_IOU
 
 
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
+def quad_box(quad: np.ndarray) -> Rect:
+    """The axis-aligned box around a quadrilateral's corners."""
+    return Rect(*quad.min(axis=0), *quad.max(axis=0))
 
 
 def page_text_boxes(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAND_MARGIN) -> list[OcrBox]:
@@ -186,7 +174,7 @@ def page_text_boxes(gray: np.ndarray, band: int = BAND_HEIGHT, margin: int = BAN
     quads = detect_quads(gray, band, margin)
     read = read_lines([warp(gray, q, turn) for q, turn in zip(quads, vertical(quads), strict=True)])
     return [
-        OcrBox(text, *map(float, (*q.min(axis=0), *q.max(axis=0))), score)
+        OcrBox(*map(float, (*q.min(axis=0), *q.max(axis=0))), text=text, score=score)
         for q, (text, score) in zip(quads, read, strict=True)
         if text.strip()
     ]

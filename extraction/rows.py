@@ -7,8 +7,8 @@ from typing import Literal
 
 import numpy as np
 
-from nianbao.extraction.document import PageBox
 from nianbao.extraction.grid import Row
+from nianbao.extraction.record import FieldEvidence, Flag
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,18 @@ class RowDecision:
 
 
 @dataclass(frozen=True)
+class RunToPlace:
+    """A section's rows without a usable label (in document order) to be placed by order, the rows
+    filed by their labels around them, the template and how the report prints labels apart."""
+
+    rows: list[RowObservation]
+    labelled: list[RowDecision]
+    fmt: str
+    habit: LabelHabit
+    answered: frozenset[str] = frozenset()  # the other template's rows the table cannot hold
+
+
+@dataclass(frozen=True)
 class LooseCells:
     """A row filed in template order for want of cell positions, kept to be placed by the identities."""
 
@@ -75,24 +87,12 @@ class LooseCells:
     floated: object | None = None  # a lone number outside the table that may be the value it lacks
 
 
-@dataclass(frozen=True)
-class CellEvidence:
-    key: str
-    raw: str
-    where: str
-    label: str
-    probability: float  # of the label → row and slot → column decisions, times the reader's trust in the text
-    unit_yuan: bool = False
-    box: PageBox | None = None  # the cell on its page, for paged inputs
-    ink: bool | None = None  # a blank cell a scan reader measured: ink in it (unread), or none
-
-
 @dataclass
 class MappingResult:
     format: str
     format_evidence: dict[str, float]
-    cells: dict[str, CellEvidence]
-    flags: list[dict] = field(default_factory=list)
+    cells: dict[str, FieldEvidence]
+    flags: list[Flag] = field(default_factory=list)
     rows_found: set[str] = field(default_factory=set)  # "<section>.<row>" of every row filed, blank or not
     order_margins: dict[str, float] = field(default_factory=dict)  # "<section>.<row>" of rows placed by order
     unplaced: dict[str, int] = field(default_factory=dict)  # per section, value rows no template row took

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nianbao.extraction.record import Flag, FlagKind
 from nianbao.schema import Identity, Schema
 
 Number = int | float
@@ -23,7 +24,7 @@ GAP_TRUST = 0.5
 class Validated:
     values: dict[str, Number | None]
     confidence: dict[str, float]
-    flags: list[dict] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     # Per null field: +1 where an identity over it balances with the printed cells alone (the blank is
     # consistent with zero), -1 where its identity's printed cells fall short of a complete side.
     null_evidence: dict[str, int] = field(default_factory=dict)
@@ -65,13 +66,8 @@ def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) 
     if len(fixes) != 1:
         return
     key, value, own = fixes[0]
-    out.flags.append(
-        {
-            "field": key,
-            "kind": "ocr_repaired",
-            "detail": f"OCR read {out.values[key]}; the identities give {value}",
-        }
-    )
+    detail = f"OCR read {out.values[key]}; the identities give {value}"
+    out.flags.append(Flag.on_field(FlagKind.OCR_REPAIRED, key, detail))
     out.values[key] = value
     out.confidence[key] = 0.7 * min(out.confidence[k] for i in own for k in i.fields if k != key)
 
@@ -98,13 +94,8 @@ def validate(
             key, value = found
             out.values[key] = value
             out.confidence[key] = 0.9 * min(out.confidence[k] for k in identity.fields if k != key)
-            out.flags.append(
-                {
-                    "field": key,
-                    "kind": "inferred",
-                    "detail": f"not printed; {identity.id} ({identity.where}) gives {value}",
-                }
-            )
+            detail = f"not printed; {identity.id} ({identity.where}) gives {value}"
+            out.flags.append(Flag.on_field(FlagKind.INFERRED, key, detail))
             changed = True
     for identity in identities:
         complete = all(out.values[k] is not None for k in identity.fields)
@@ -120,12 +111,7 @@ def validate(
             continue
         named = [k for k in identity.fields if out.values[k] is not None]
         out.flags.append(
-            {
-                "identity": f"{identity.id}:{identity.where}",
-                "fields": named,
-                "kind": "source_inconsistent",
-                "detail": why,
-            }
+            Flag.on_identity(FlagKind.SOURCE_INCONSISTENT, f"{identity.id}:{identity.where}", named, why)
         )
         for k in named:
             out.confidence[k] *= 0.5
@@ -171,12 +157,12 @@ def _check_gap(identity: Identity, out: Validated) -> None:
             out.null_evidence[k] = -1
             out.confidence[k] *= GAP_TRUST
         out.flags.append(
-            {
-                "identity": f"{identity.id}:{identity.where}",
-                "fields": nulls,
-                "kind": "identity_gap",
-                "detail": f"{' + '.join(full_side)} = {full}, the printed cells of the other side sum to "
+            Flag.on_identity(
+                FlagKind.IDENTITY_GAP,
+                f"{identity.id}:{identity.where}",
+                nulls,
+                f"{' + '.join(full_side)} = {full}, the printed cells of the other side sum to "
                 f"{printed}: {gap:g} is missing among the {len(nulls)} blank cell(s)",
-            }
+            )
         )
         return

@@ -5,10 +5,15 @@ score and identity adjustments, which ranks fields well but is not a probability
 is almost always right; an OCR digit at 0.9 is wrong more often than one in ten). A logistic model over
 the raw score and the evidence kinds (OCR or printed, blank, flags) maps them to observed correctness;
 an isotonic step on its output, fitted on held-out folds, fixes what a straight logistic curve cannot.
+
+Also here, the measures of calibrated confidence that both the calibrator's training and the evaluation
+report: expected calibration error over reliability bins, the coverage–accuracy curve, and the least
+review share that leaves REVIEW_TARGET accuracy on the fields kept (at a Wilson lower bound).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +68,8 @@ DOUBT_FLAGS = frozenset(
 _MARGIN_CAP = 5.0  # an order placement this far ahead of the next best is as sure as a label
 DEFAULT_THRESHOLD = 0.9  # the review threshold while no calibrated policy is shipped
 _EPS = 1e-6
+REVIEW_TARGET = 0.999  # accuracy the fields kept without review must reach
+RELIABILITY_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -199,3 +206,132 @@ class ConfidenceCalibrator(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.predict_proba(X)[:, 1] >= 0.5
+
+
+# ---------------------------------------------------------------- measures of calibration
+def _listed(values: np.ndarray) -> list[float | None]:
+    """JSON has no NaN: an empty bin or an empty coverage set becomes null."""
+    return [None if math.isnan(v) else round(float(v), 6) for v in values]
+
+
+@dataclass(frozen=True)
+class CoverageCurve:
+    """Keep only fields with confidence ≥ t: how many are kept (coverage) and how many of those are right."""
+
+    thresholds: np.ndarray
+    coverage: np.ndarray
+    accuracy: np.ndarray  # NaN where nothing is kept
+
+    def to_dict(self) -> dict:
+        return {
+            "thresholds": _listed(self.thresholds),
+            "coverage": _listed(self.coverage),
+            "accuracy": _listed(self.accuracy),
+        }
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Equal-width confidence bins: mean confidence against accuracy, and how many fields each holds."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    confidence: np.ndarray  # NaN for an empty bin
+    accuracy: np.ndarray
+    count: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: the count-weighted gap |accuracy − confidence| over the bins."""
+        filled = self.count > 0
+        if not filled.any():
+            return 0.0
+        gaps = np.abs(self.accuracy[filled] - self.confidence[filled])
+        return float(np.average(gaps, weights=self.count[filled]))
+
+    def to_dict(self) -> dict:
+        return {
+            "lower": _listed(self.lower),
+            "upper": _listed(self.upper),
+            "confidence": _listed(self.confidence),
+            "accuracy": _listed(self.accuracy),
+            "count": [int(c) for c in self.count],
+            "ece": round(self.ece, 6),
+        }
+
+
+def coverage_curve(
+    confidence: np.ndarray, correct: np.ndarray, thresholds: np.ndarray | None = None
+) -> CoverageCurve:
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    thresholds = np.linspace(0.0, 1.0, 101) if thresholds is None else np.asarray(thresholds, float)
+    kept = confidence[None, :] >= thresholds[:, None]
+    n_kept = kept.sum(axis=1)
+    right = (kept & correct[None, :]).sum(axis=1)
+    coverage = n_kept / len(confidence) if len(confidence) else np.zeros(len(thresholds))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(n_kept > 0, right / n_kept, np.nan)
+    return CoverageCurve(thresholds, coverage, accuracy)
+
+
+@dataclass(frozen=True)
+class ReviewPoint:
+    """The least review that leaves ``target`` accuracy on the rest: every field with confidence below
+    ``threshold`` goes to a reviewer (``share`` of all fields); the others are kept as extracted."""
+
+    target: float
+    threshold: float
+    share: float
+    kept_accuracy: float
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 6) for k, v in vars(self).items()}
+
+
+def review_needed(
+    confidence: np.ndarray, correct: np.ndarray, target: float = REVIEW_TARGET, z: float = 0.0
+) -> ReviewPoint:
+    """Cut at confidence values only (fields of equal confidence are sent or kept together, as a threshold
+    does), keeping as many fields as the target allows.
+
+    With ``z`` > 0 the kept fields' accuracy must reach the target at its Wilson lower bound (z = 1.645:
+    one-sided 95 %), so a policy chosen on one set still holds on the next rather than just on this one.
+    """
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    if not len(confidence):
+        return ReviewPoint(target, 0.0, 0.0, 1.0)
+    order = np.argsort(-confidence, kind="stable")
+    ranked, right = confidence[order], np.cumsum(correct[order])
+    ends = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # last index of each tie group
+    accuracy = wilson_lower(right[ends], ends + 1, z)
+    good = np.flatnonzero(accuracy >= target)
+    if not len(good):
+        return ReviewPoint(target, float(np.nextafter(ranked[0], np.inf)), 1.0, 1.0)
+    end = ends[good[-1]]
+    kept = end + 1
+    return ReviewPoint(target, float(ranked[end]), 1 - kept / len(ranked), float(right[end] / kept))
+
+
+def wilson_lower(successes: np.ndarray, trials: np.ndarray, z: float) -> np.ndarray:
+    """The Wilson score interval's lower end for a rate of ``successes`` in ``trials`` (the rate at z=0)."""
+    n, p = np.asarray(trials, float), np.asarray(successes, float) / np.asarray(trials, float)
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS) -> Reliability:
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip((confidence * bins).astype(int), 0, bins - 1)  # confidence 1.0 falls in the last bin
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(index, confidence, minlength=bins) / count
+        accuracy = np.bincount(index, correct, minlength=bins) / count
+    return Reliability(edges[:-1], edges[1:], mean_confidence, accuracy, count)
+
+
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS
+) -> float:
+    return reliability(confidence, correct, bins).ece

@@ -5,8 +5,11 @@ Why spaCy here: section headings arrive renumbered, reordered and OCR-damaged, w
 over words handles better than matching the six template wordings. Agency names come in shapes no list
 of suffixes covers (XX综合实验区, XX片区管理局, 市发改委, names in a breadcrumb or a signature): the ner
 learns them from their context in titles, opening sentences, signatures and page headings
-(training/sections.py synthesizes these from training/meta_patterns.json). It reads one token per
+(training/agency_examples.py synthesizes these from training/meta_patterns.json). It reads one token per
 character, so a name never has to agree with jieba's words, and extraction never loads jieba for it.
+
+The reader returns plain labels and spans; which region a text is and what its spans make of the report's
+agency and year is the extraction step's business (extraction/meta.py: `regions`, `ner_meta`).
 """
 
 from __future__ import annotations
@@ -14,14 +17,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from nianbao.extraction.meta import SOURCES, Meta, Reading, regions, title_year
 from nianbao.models import ARTIFACTS
 
 SECTIONS_PIPELINE = ARTIFACTS / "sections"
 SECTION_LABELS = ("s1", "s2", "s3", "s4", "s5", "s6")
 NONE_LABEL = "none"
 AGENCY_LABEL = "AGENCY"
-_LAST = {"signature", "page"}  # where the agency is the last name read (a breadcrumb's deepest crumb)
 
 
 class SectionReader:
@@ -38,7 +39,7 @@ class SectionReader:
 
     @classmethod
     def load_ner(cls, path: str | Path | None = None) -> SectionReader:
-        """The ner alone, for `meta`: no textcat, no jieba (about 60 MB less than `load`)."""
+        """The ner alone, for report meta: no textcat, no jieba (about 60 MB less than `load`)."""
         return _load_ner(str(path or SECTIONS_PIPELINE))
 
     def classify(self, texts: list[str]) -> list[tuple[str, float]]:
@@ -63,28 +64,6 @@ class SectionReader:
             ents = next(done).ents if doc is not None else ()
             out.append([e.text.strip() for e in ents if e.label_ == AGENCY_LABEL and e.text.strip()])
         return out
-
-    @staticmethod
-    def pick(source: str, spans: list[str]) -> str | None:
-        """The agency of a region: its first name, or in a signature or page heading its last."""
-        if not spans:
-            return None
-        return spans[-1] if source in _LAST else spans[0]
-
-    def meta(self, lines: list[str]) -> Meta:
-        """The ner's agency readings of the title, opening sentence, signature and page heading
-        (extraction.meta.regions); its agency is the first by source, its year the title's or the
-        statistics period's. `extraction.meta.reconcile` combines them with the rules' readings."""
-        texts = regions(lines)
-        found = self.agencies([texts[s] for s in SOURCES])
-        readings = tuple(
-            Reading("agency", source, name, "ner")
-            for source, spans in zip(SOURCES, found, strict=True)
-            if (name := self.pick(source, spans)) is not None
-        )
-        head = "\n".join(line for line in lines[:60] if line.strip())
-        year = title_year(texts["title"]) or title_year(head)
-        return Meta(str(readings[0].value) if readings else None, year, readings)
 
 
 @cache

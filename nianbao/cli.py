@@ -3,66 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
 
-from nianbao.errors import REFUSED, UserError
-from nianbao.extraction.readers import SUFFIXES
+from nianbao.commands.database import (
+    batch_command,
+    check_command,
+    export_command,
+    review_export_command,
+    serve_command,
+)
+from nianbao.commands.documents import EXTRACT_FORMATS, extract_command, inspect_command
+from nianbao.commands.modelling import evaluate_command, promote_command, synth_command, train_command
+from nianbao.errors import UserError
 from nianbao.store import DEFAULT_URL as DEFAULT_DB
-
-Command = Callable[[argparse.Namespace], int]
-DB_FAILED = REFUSED  # exit status of a command whose database could not be opened, read or written
-
-
-def opens_store(run: Command) -> Command:
-    """A command over the store: a database it cannot read or write once open (read-only, made by a newer
-    nianbao) ends it with one line, E_DB and the driver's cause, instead of a traceback. A bad URL, folder
-    or server is found earlier, by ``Store.open``, with a code of its own."""
-
-    @functools.wraps(run)
-    def guarded(args: argparse.Namespace) -> int:
-        from alembic.util.exc import CommandError
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-        from nianbao.store import database_cause
-
-        try:
-            return run(args)
-        except (SQLAlchemyError, CommandError) as exc:
-            try:
-                where = make_url(args.db).render_as_string(hide_password=True)
-            except ArgumentError:
-                where = "the database URL"
-            raise UserError("E_DB", where=where, said=database_cause(exc)) from exc
-
-    return guarded
-
-
-def output_file(given: str) -> Path:
-    """``given`` as a file to write, once its folder is known to exist (E_OUT_DIR): said before the work,
-    not after it, and no folder is made on a mistyped path."""
-    path = Path(given)
-    if not path.parent.is_dir():
-        raise UserError("E_OUT_DIR", path=given, folder=path.parent)
-    return path
-
-
-def iter_documents(paths: list[str]) -> Iterator[Path]:
-    """Files as given; directories walked for report files (gold labels and hidden files skipped)."""
-    from nianbao.batch import archive_files
-
-    return archive_files(paths, SUFFIXES)
-
-
-EXTRACT_FORMATS = ("jsonl", "csv")
-META_COLUMNS = ("agency", "year", "format")  # a record's meta, in nianbao export's column names
-BOM = "\ufeff"  # before a CSV: spreadsheet programs then read it as UTF-8 (export's CSV has it too)
 
 
 def processes(text: str) -> int:
@@ -73,213 +28,18 @@ def processes(text: str) -> int:
     return count
 
 
-def record_writer(out: TextIO, fmt: str) -> Callable[[dict], object]:
-    """Writes each record as a JSON line, or as a CSV row of its document, meta, error and every canonical
-    field of both templates (as nianbao export has them), so every row has the same columns."""
-    if fmt == "jsonl":
-        return lambda record: out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-    import csv
-
-    from nianbao.schema import load_schema
-
-    keys = load_schema().all_field_keys()
-    rows = csv.DictWriter(out, ["document", *META_COLUMNS, "error", *keys], lineterminator="\n")
-    out.write(BOM)
-    rows.writeheader()
-    return lambda record: rows.writerow(
-        {
-            "document": record["document"],
-            **{key: record["meta"].get(key) for key in META_COLUMNS},
-            "error": record["error"],
-            **{key: record["fields"].get(key) for key in keys},
-        }
-    )
-
-
-def _extract(args: argparse.Namespace) -> int:
-    """Records to stdout or -o; progress, each failure and an end summary to stderr, so a pipe gets
-    records alone."""
-    import time
-
-    from nianbao.batch import BatchSettings, ExtractSummary, Progress, extract_in_order
-    from nianbao.models import review_policy
-
-    started = time.perf_counter()
-    output = output_file(args.output) if args.output else None
-    model = args.model
-    if model and (model.startswith("models:/") or "://" in model):  # MLflow only when a URI asks for it
-        from nianbao.training.registry import resolve_model
-
-        model = resolve_model(model, args.tracking_uri)
-    names = [str(path) for path in iter_documents(args.paths)]
-    records = extract_in_order(names, BatchSettings(workers=args.workers, model=model))
-    summary = ExtractSummary(review_policy())
-    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    write = record_writer(out, args.format)
-    progress = Progress(len(names), sys.stderr)
-    try:
-        for path, record in records:
-            state = summary.add(record)
-            write(record)
-            if record["error"]:
-                progress.note(f"{path}: {record['error']}")
-            progress.step(state == "failed")
-    finally:
-        records.close()  # its workers, when a write failed or the run was interrupted
-        progress.close()
-        if out is not sys.stdout:
-            out.close()
-    summary.seconds = time.perf_counter() - started
-    print(summary.line(), file=sys.stderr)
-    return 1 if summary.counts["failed"] else 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from nianbao.evaluation.evaluate import evaluate, format_forms, format_report
-
-    evaluation = evaluate(Path(args.directory), model_path=args.model, baseline=not args.no_baseline)
-    print(format_report(evaluation.trained, show_wrong=args.show_wrong))
-    print(format_forms(evaluation))
-    if args.report or args.tracking_uri:
-        from nianbao.evaluation.report import log_run, write_report
-
-        with tempfile.TemporaryDirectory() as scratch:  # MLflow wants the report even when it is not kept
-            out = Path(args.report or scratch)
-            index = write_report(evaluation, out)
-            if args.report:
-                print(f"report: {index}")
-            if args.tracking_uri:
-                print(f"mlflow run {log_run(evaluation, out, args.tracking_uri)} at {args.tracking_uri}")
-    accuracy = evaluation.trained.accuracy
-    least = None if args.min is None else args.min / 100 if args.min > 1 else args.min
-    if least is not None and accuracy < least:
-        print(f"accuracy {accuracy:.2%} is below --min {least:.2%}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _synth(args: argparse.Namespace) -> int:
-    import time
-
-    from nianbao.evaluation.variants import FORMS, PDF_STYLES, SCAN_STYLES, TEXT_STYLES, write_corpus
-
-    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
-    known = FORMS + TEXT_STYLES + PDF_STYLES + SCAN_STYLES
-    unknown = [f for f in forms if f not in known]
-    if unknown:
-        print(f"unknown form(s) {', '.join(unknown)}; choose from {','.join(known)}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    paths = write_corpus(Path(args.output), args.n, forms, args.seed, workers=args.workers)
-    seconds = time.perf_counter() - started
-    print(
-        f"{len(paths)} reports ({args.n} per form: {', '.join(forms)}) with gold labels in {args.output}, "
-        f"{seconds:.1f} s ({len(paths) / seconds:.1f} reports/s)"
-    )
-    return 0
-
-
-def _train(args: argparse.Namespace) -> int:
-    from nianbao.training.config import ConfigError
-    from nianbao.training.labelled import CorrectionError
-    from nianbao.training.train import run
-
-    try:
-        return run(args)
-    except (ConfigError, CorrectionError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
-
-
-def _promote(args: argparse.Namespace) -> int:
-    from nianbao.training.promote import promote
-
-    return promote(args.name, args.version, force=args.force, tracking=args.tracking_uri)
-
-
-@opens_store
-def _batch(args: argparse.Namespace) -> int:
-    from nianbao.batch import BatchSettings, archive_files, run_batch
-    from nianbao.store import Store
-
-    settings = BatchSettings(
-        workers=args.workers,
-        engine=args.engine,
-        scheduler=args.scheduler,
-        timeout_s=args.timeout,
-        retry_failed=args.retry_failed,
-        reextract=args.reextract,
-        model=args.model,
-        **({} if args.memory_limit is None else {"memory_limit_gib": args.memory_limit}),
-    )
-    with Store.open(args.db) as store:
-        summary = run_batch(archive_files(args.paths), store, settings)
-        print("\n".join([summary.line(), *summary.failed_files(store)]))
-    return 1 if summary.counts["failed"] else 0
-
-
-@opens_store
-def _check(args: argparse.Namespace) -> int:
-    from nianbao.store import Store
-    from nianbao.store.crossyear import check_cross_year
-
-    with Store.open(args.db, create=False) as store:
-        summary = check_cross_year(store)
-    print(summary.line())
-    for group in summary.ambiguous:
-        documents = ", ".join(str(d) for d in group.documents)
-        print(f"ambiguous: {group.agency} {group.year} is held by documents {documents}; pairs skipped")
-    return 0
-
-
 THRESHOLD_HELP = "calibrated confidence accepted without review (default: the shipped review policy's)"
 EXISTING_DB_HELP = "database URL of an existing database, as nianbao batch made it"
-
-
-def _threshold(args: argparse.Namespace) -> float:
-    from nianbao.models import review_policy
-
-    return review_policy().threshold if args.threshold is None else args.threshold
-
-
-@opens_store
-def _export(args: argparse.Namespace) -> int:
-    from nianbao.codebook import codebook_path
-    from nianbao.export import export
-    from nianbao.store import Store
-
-    output = output_file(args.output)
-    with Store.open(args.db, create=False) as store:
-        n = export(store, output, args.format, _threshold(args), include_all=args.all, headers=args.headers)
-    print(f"{n} documents → {args.output}, codebook → {codebook_path(output)}")
-    return 0
-
-
-@opens_store
-def _serve(args: argparse.Namespace) -> int:
-    from nianbao.app import AppSettings, serve
-
-    settings = AppSettings(
-        threshold=_threshold(args),
-        archive_root=args.archive_root,
-        allowed_hosts=(*AppSettings.allowed_hosts, *args.allowed_host),
-    )
-    serve(args.db, args.token, args.host, args.port, settings)
-    return 0
-
-
-@opens_store
-def _review_export(args: argparse.Namespace) -> int:
-    from nianbao.app import export_corrections
-    from nianbao.store import Store
-
-    output = output_file(args.output)
-    with Store.open(args.db, create=False) as store:
-        n = export_corrections(store, output)
-    print(f"{n} review decisions → {args.output}")
-    return 0
+MODEL_HELP = (
+    "field mapper: an artifact path or a registry URI such as "
+    "models:/nianbao-field-mapper@production (default: the shipped artifact)"
+)
+MODEL_STORE_HELP = "MLflow store for a models:/ URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
+EVALUATE_STORE_HELP = (
+    "log the run to MLflow here, e.g. sqlite:///mlflow.db (a file: directory needs "
+    "MLFLOW_ALLOW_FILE_STORE=true); a models:/ --model is read from it too (default: not logged; a models:/ "
+    "URI read from $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
+)
 
 
 EXIT_STATUSES = """\
@@ -299,7 +59,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
         return super()._get_help_string(action)
 
 
-def _command(
+def _subcommand(
     sub: argparse._SubParsersAction, name: str, summary: str, *examples: str
 ) -> argparse.ArgumentParser:
     """A subcommand whose --help shows its summary, every default and an example or two."""
@@ -318,6 +78,13 @@ def _reads_db_writes_file(command: argparse.ArgumentParser) -> None:
     command.add_argument("-o", "--output", required=True, help="file to write; its folder must exist")
 
 
+def _model_options(command: argparse.ArgumentParser, store_help: str = MODEL_STORE_HELP) -> None:
+    """--model and --tracking-uri, worded alike on every command that loads the field mapper (extract,
+    evaluate, batch); commands/common.py's ``chosen_model`` reads them."""
+    command.add_argument("--model", help=MODEL_HELP)
+    command.add_argument("--tracking-uri", help=store_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -330,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('nianbao')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    extract = _command(
+    extract = _subcommand(
         sub,
         "extract",
         "extract records from reports (files or directories)",
@@ -355,18 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes; with more than 1, each file runs under the batch's time and memory limits and a "
         "crash fails that file alone; records stay in input order",
     )
-    extract.add_argument(
-        "--model",
-        help="field mapper: an artifact path or a registry URI such as "
-        "models:/nianbao-field-mapper@production (default: the shipped artifact)",
-    )
-    extract.add_argument(
-        "--tracking-uri",
-        help="MLflow store for a models:/ URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
-    extract.set_defaults(run=_extract)
+    _model_options(extract)
+    extract.set_defaults(run=extract_command)
 
-    evaluate = _command(
+    evaluate = _subcommand(
         sub,
         "evaluate",
         "accuracy against NAME.gold.json labels, beside the naive baseline",
@@ -384,17 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT/",
         help="write index.html, report.json and the plots into this directory (default: no report)",
     )
-    evaluate.add_argument(
-        "--tracking-uri",
-        help="log the run to MLflow here, e.g. sqlite:///mlflow.db "
-        "(a file: directory needs MLFLOW_ALLOW_FILE_STORE=true) (default: not logged)",
-    )
+    _model_options(evaluate, EVALUATE_STORE_HELP)
     evaluate.add_argument("--no-baseline", action="store_true", help="do not run the naive baseline beside")
-    evaluate.add_argument("--model", help="field mapper artifact (default: the shipped one)")
     evaluate.add_argument("--show-wrong", type=int, default=50, help="how many wrong fields to list")
-    evaluate.set_defaults(run=_evaluate)
+    evaluate.set_defaults(run=evaluate_command)
 
-    synth = _command(
+    synth = _subcommand(
         sub,
         "synth",
         "write synthesized reports with NAME.gold.json labels",
@@ -412,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="corpus seed: the same seed writes the same files")
     synth.add_argument("-o", "--output", required=True, help="directory to write")
     synth.add_argument("--workers", type=processes, default=os.cpu_count() or 1, help="processes")
-    synth.set_defaults(run=_synth)
+    synth.set_defaults(run=synth_command)
 
-    train = _command(
+    train = _subcommand(
         sub,
         "train",
         "train every component from training/config.toml (seeded), tracked in MLflow",
@@ -449,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--no-sections", action="store_true", help="train the field mapper only")
     train.add_argument("--no-track", action="store_true", help="do not log to MLflow")
-    train.set_defaults(run=_train)
+    train.set_defaults(run=train_command)
 
-    promote = _command(
+    promote = _subcommand(
         sub,
         "promote",
         "move the production alias to a registered version that is not worse than the current",
@@ -463,9 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument(
         "--tracking-uri", help="MLflow store; it must exist (default: the config's, sqlite:///mlflow.db)"
     )
-    promote.set_defaults(run=_promote)
+    promote.set_defaults(run=promote_command)
 
-    batch = _command(
+    batch = _subcommand(
         sub,
         "batch",
         "extract an archive into the database, resumably, in parallel",
@@ -481,17 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per file")
     batch.add_argument("--retry-failed", action="store_true", help="try failed files again")
     batch.add_argument("--reextract", action="store_true", help="redo what an older pipeline or model made")
-    batch.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    _model_options(batch)
     batch.add_argument(
         "--memory-limit",
         type=float,
         metavar="GIB",
         help="address space per worker process; a file that needs more fails with E_TOO_LARGE "
-        "(default: nianbao.batch.MEMORY_LIMIT_GIB, 4; 0: no limit)",
+        "(default: nianbao.workers.MEMORY_LIMIT_GIB, 4; 0: no limit)",
     )
-    batch.set_defaults(run=_batch)
+    batch.set_defaults(run=batch_command)
 
-    check = _command(
+    check = _subcommand(
         sub,
         "check",
         "check reports across years: each agency's 上年结转 against its previous year's 结转下年度; "
@@ -499,9 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         "nianbao check --db sqlite:///nianbao.db",
     )
     check.add_argument("--db", default=DEFAULT_DB, help=EXISTING_DB_HELP)
-    check.set_defaults(run=_check)
+    check.set_defaults(run=check_command)
 
-    export = _command(
+    export = _subcommand(
         sub,
         "export",
         "write the dataset: a row per document, every canonical field; and beside it its codebook, "
@@ -519,9 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="key",
         help="column names: field keys, or the codebook's Chinese labels (行 · 列, unique)",
     )
-    export.set_defaults(run=_export)
+    export.set_defaults(run=export_command)
 
-    serve = _command(
+    serve = _subcommand(
         sub,
         "serve",
         "the review web page and REST service (OpenAPI docs at /docs)",
@@ -549,25 +303,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="a further name requests may give in their Host header (besides --host and the loopback "
         "names), e.g. the name a proxy or other machines reach the server by; repeatable (default: none)",
     )
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=serve_command)
 
-    review = _command(
+    review = _subcommand(
         sub,
         "review",
         "reviewers' decisions",
         "nianbao review export --db sqlite:///nianbao.db -o corrections.jsonl",
     )
-    review_sub = review.add_subparsers(dest="review_command", required=True)
-    review_export = _command(
-        review_sub,
+    review_export = _subcommand(
+        review.add_subparsers(dest="review_command", required=True),
         "export",
         "corrections as JSON Lines for nianbao train --data",
         "nianbao review export --db sqlite:///nianbao.db -o corrections.jsonl",
     )
     _reads_db_writes_file(review_export)
-    review_export.set_defaults(run=_review_export)
+    review_export.set_defaults(run=review_export_command)
 
-    inspect = _command(
+    inspect = _subcommand(
         sub,
         "inspect",
         "write an HTML page per document: its pages (or blocks) with the tables, cells and text lines found, "
@@ -579,25 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="OUT/", help="folder of the pages; made if its parent exists"
     )
     inspect.add_argument("--model", help="field mapper artifact (default: the shipped one)")
-    inspect.set_defaults(run=_inspect)
+    inspect.set_defaults(run=inspect_command)
     return parser
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    """One page per document, each path printed as it is written; a file that fails gets a page with its
-    error code, and exit status 1 as with extract."""
-    from nianbao.extraction.pipeline import Extractor
-    from nianbao.inspect import inspect_paths
-
-    out = Path(args.output)
-    if not out.parent.is_dir() or (out.exists() and not out.is_dir()):
-        raise UserError("E_OUT_DIR", path=args.output, folder=out if out.exists() else out.parent)
-    out.mkdir(exist_ok=True)
-    failed = 0
-    for page, record in inspect_paths(iter_documents(args.paths), out, Extractor.load(args.model)):
-        print(page)
-        failed += bool(record["error"])
-    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,9 @@
 """Page images for ``nianbao inspect``: each page of a PDF or an image file as its reader saw it.
 
-Why a module of its own: the overlay (inspect.py) is drawn in PDF points from the top-left, the unit of
-``PageBox``; this module owns how a page becomes pixels at that scale. A page read by OCR is rendered at
-the scan resolution and deskewed exactly as the reader did before it is scaled down, so the cells it
-found land on the ink they were read from. Pages are grayscale: the overlay's colours then stand out.
+Why a module of its own: the overlay (inspect_overlay.py) is drawn in PDF points from the top-left,
+the unit of ``PageBox``; this module owns how a page becomes pixels at that scale. A page read by OCR is
+rendered at the scan resolution and deskewed exactly as the reader did before it is scaled down, so the
+cells it found land on the ink they were read from. Pages are grayscale: the overlay's colours then stand out.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pdfplumber
 import pypdfium2
@@ -20,7 +20,7 @@ from PIL import Image
 from nianbao.extraction.document import PageBox
 from nianbao.extraction.readers import is_pdf
 from nianbao.extraction.readers.image import image_dpi, page_frames
-from nianbao.extraction.readers.pdf import SCAN, rasterize
+from nianbao.extraction.readers.pdf import rasterize
 from nianbao.extraction.readers.pdf_layers import Layer, text_layer
 from nianbao.extraction.readers.scan import ScanSettings, deskew
 
@@ -68,7 +68,7 @@ def _text_lines(data: bytes) -> dict[int, tuple[tuple[str, PageBox], ...] | None
             read = page.dedupe_chars() if layer is Layer.DOUBLED else page
             lines = read.extract_text_lines(return_chars=False) if layer is not Layer.BLANK else []
             out[number] = tuple(
-                (line["text"], PageBox(number, line["x0"], line["top"], line["x1"], line["bottom"]))
+                (line["text"], PageBox(line["x0"], line["top"], line["x1"], line["bottom"], page=number))
                 for line in lines
                 if line["text"].strip()
             )
@@ -86,7 +86,7 @@ def _pdf_pages(data: bytes) -> Iterator[PageImage]:
             found = lines.get(number)
             if found is None:  # read by OCR: the resolution and deskew of the reader, then scaled
                 gray, dpi = next(rasterize(data, [number]))
-                image = Image.fromarray(deskew(gray, replace(SCAN, dpi=dpi)))
+                image = Image.fromarray(deskew(gray, ScanSettings(dpi=dpi)))
             else:
                 image = page.render(scale=PAGE_SCALE, grayscale=True).to_pil().convert("L")
             page.close()

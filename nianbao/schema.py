@@ -171,33 +171,22 @@ def _expand(names: list[str], universe: list[str]) -> list[str]:
 
 
 def _identities(raw: list[dict], sections: dict[str, Section], fmt: str) -> tuple[Identity, ...]:
+    """Each identity of the schema, once per line it holds on: a per-column identity sums rows within
+    each column, a per-row one columns within each row."""
     found: list[Identity] = []
     for spec in raw:
         section = sections[spec["section"]]
         rows = section.row_order(fmt)
         columns = list(dict.fromkeys(c for _, c in section.cells[fmt]))
-        if spec["per"] == "column":
-            lhs, rhs = _expand(spec["lhs"], rows), _expand(spec["rhs"], rows)
-            for col in columns:
-                found.append(
-                    Identity(
-                        spec["id"],
-                        col,
-                        tuple(section.key(r, col) for r in lhs),
-                        tuple(section.key(r, col) for r in rhs),
-                    )
-                )
-        else:
-            lhs, rhs = _expand(spec["lhs"], columns), _expand(spec["rhs"], columns)
-            for row in rows:
-                found.append(
-                    Identity(
-                        spec["id"],
-                        row,
-                        tuple(section.key(row, c) for c in lhs),
-                        tuple(section.key(row, c) for c in rhs),
-                    )
-                )
+        per_column = spec["per"] == "column"
+        terms, lines = (rows, columns) if per_column else (columns, rows)
+        lhs, rhs = _expand(spec["lhs"], terms), _expand(spec["rhs"], terms)
+        for line in lines:
+            keys = (
+                tuple(section.key(t, line) if per_column else section.key(line, t) for t in side)
+                for side in (lhs, rhs)
+            )
+            found.append(Identity(spec["id"], line, *keys))
     return tuple(found)
 
 

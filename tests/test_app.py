@@ -42,7 +42,7 @@ def _misread(record: dict, key: str, by: int) -> None:
     values[key] += by
     checked = validate(values, record["confidence"], load_schema(), record["meta"]["format"])
     record["fields"], record["confidence"] = checked.values, checked.confidence
-    record["flags"] += [f for f in checked.flags if f["kind"] == "source_inconsistent"]
+    record["flags"] += [f.to_json() for f in checked.flags if f.kind == "source_inconsistent"]
 
 
 def fill_store(store: Store, extractor: Extractor) -> dict[str, int]:

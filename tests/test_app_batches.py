@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from nianbao.app import AppSettings, create_app
-from nianbao.evaluation.variants import gold_path, write_corpus
+from nianbao.evaluation.synth.corpus import gold_path, write_corpus
 from nianbao.store import BatchJobRow, DocumentRow, ExtractionRow, Store, file_hash
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it

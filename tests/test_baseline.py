@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from nianbao.evaluation.baseline import NaiveExtractor
-from nianbao.evaluation.evaluate import same_value
-from nianbao.evaluation.variants import make_report
+from nianbao.evaluation.synth.forms import make_report
+from nianbao.evaluation.synth.scorecard import same_value
 
 CONTRACT = {"document", "meta", "fields", "confidence", "flags", "error"}
 SEEDS = range(10)

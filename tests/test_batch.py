@@ -16,19 +16,12 @@ import pytest
 from bad_inputs import BAD_INPUTS, blank_pdf
 from sqlalchemy import func, select
 
-from nianbao.batch import (
-    BatchSettings,
-    DaskEngine,
-    Outcome,
-    Summary,
-    archive_files,
-    extract_file,
-    extraction_state,
-    run_batch,
-)
+from nianbao.batch import BatchSettings, Summary, archive_files, run_batch
 from nianbao.extraction.pipeline import empty_record
+from nianbao.ingest import extraction_state
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
+from nianbao.workers import DaskEngine, Outcome, extract_file
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -121,9 +114,9 @@ def test_a_file_over_its_time_limit_fails_alone(tmp_path: Path) -> None:
 
 def test_a_timer_whose_exception_was_lost_still_times_the_file_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """Python drops an exception a signal handler raises inside a finaliser; the limit holds anyway."""
-    import nianbao.batch
+    import nianbao.workers
 
-    monkeypatch.setattr(nianbao.batch, "_on_timer", lambda _signum, _frame: None)  # the raise is lost
+    monkeypatch.setattr(nianbao.workers, "_on_timer", lambda _signum, _frame: None)  # the raise is lost
     slow = str(SAMPLES / GOOD[2])  # a PDF takes far more than a millisecond
     assert (
         extract_file(slow, None, timeout_s=0.001, memory_limit_gib=0).record["error"].startswith("E_TIMEOUT")
@@ -229,7 +222,7 @@ def _running(pid: int) -> bool:
 
 def test_workers_end_when_their_batch_is_killed() -> None:
     """Only the batch's own process is killed, as an out-of-memory kill or a crashed server would."""
-    started = "from nianbao.batch import LocalEngine; import os, sys; e = LocalEngine(1)"
+    started = "from nianbao.workers import LocalEngine; import os, sys; e = LocalEngine(1)"
     report = "print(next(e.run([()], os.getpid)), flush=True); sys.stdin.read()"
     batch = subprocess.Popen(
         [sys.executable, "-c", f"{started}; {report}"],

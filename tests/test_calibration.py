@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from nianbao.evaluation.evaluate import expected_calibration_error
 from nianbao.models import review_policy
 from nianbao.models.calibration import (
     DEFAULT_THRESHOLD,
@@ -14,6 +13,7 @@ from nianbao.models.calibration import (
     FLAG_KINDS,
     ConfidenceCalibrator,
     ReviewPolicy,
+    expected_calibration_error,
     field_features,
     identities_held,
 )

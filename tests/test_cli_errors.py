@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import nianbao.store
+import nianbao.store.database
 from nianbao import cli
 from nianbao.cli import main
-from nianbao.errors import FAILED, PROBLEMS, REFUSED
+from nianbao.errors import FAILED, REFUSED, ErrorCode
 from nianbao.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_a_postgresql_server_that_never_answers_is_given_up_on(
 ) -> None:
     """A listener that accepts the TCP connection and says nothing: libpq alone would wait forever. (The
     listener is closed after 20 s, so a missing timeout fails this test instead of hanging it.)"""
-    monkeypatch.setattr(nianbao.store, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(nianbao.store.database, "CONNECT_TIMEOUT_S", 1)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
@@ -140,12 +140,16 @@ def test_promote_on_a_fresh_tracking_store_is_refused_without_creating_it(
     assert list(empty_cwd.iterdir()) == []  # no mlflow.db, no mlruns/
 
 
-def test_extract_with_a_models_uri_and_no_registry_is_refused_without_creating_one(
-    capsys: pytest.CaptureFixture, empty_cwd: Path
+# Every command that loads the field mapper takes a models:/ URI the same way (training/model_ref.py).
+MODEL_COMMANDS = [["extract", str(SAMPLE)], ["batch", str(SAMPLE)], ["evaluate", str(SAMPLE.parent)]]
+
+
+@pytest.mark.parametrize("command", MODEL_COMMANDS, ids=lambda c: c[0])
+def test_a_models_uri_and_no_registry_is_refused_without_creating_one(
+    command: list[str], capsys: pytest.CaptureFixture, empty_cwd: Path
 ) -> None:
-    argv = ["extract", str(SAMPLE), "--model", "models:/nianbao-field-mapper@production"]
-    refused(capsys, argv, "E_NO_REGISTRY")
-    assert list(empty_cwd.iterdir()) == []
+    refused(capsys, [*command, "--model", "models:/nianbao-field-mapper@production"], "E_NO_REGISTRY")
+    assert list(empty_cwd.iterdir()) == []  # no mlflow.db, and batch made no nianbao.db
 
 
 @pytest.mark.parametrize(
@@ -153,7 +157,7 @@ def test_extract_with_a_models_uri_and_no_registry_is_refused_without_creating_o
     [
         ["promote", "no-such-model", "1"],
         ["promote", "no-such-model", "one"],
-        ["extract", str(SAMPLE), "--model", "models:/no-such-model@production"],
+        *([*command, "--model", "models:/no-such-model@production"] for command in MODEL_COMMANDS),
     ],
 )
 def test_an_unknown_model_in_an_existing_registry_is_e_no_model(
@@ -233,9 +237,10 @@ def test_every_option_that_takes_a_value_and_may_be_left_out_shows_its_default()
             assert "(default" in shown, f"nianbao {name} {action.option_strings[0]}: {shown!r}"
 
 
-def test_every_code_is_documented_in_the_readme() -> None:
+def test_every_refusal_of_the_command_line_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
-    assert [code for code in PROBLEMS if f"`{code}`" not in readme] == []
+    refusals = [code for code in ErrorCode if code.status is not None]
+    assert [code for code in refusals if f"`{code}`" not in readme] == []
 
 
 @pytest.mark.parametrize("command", [["extract", "x"], ["batch", "x"], ["synth", "-o", "x"]])

@@ -17,9 +17,10 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import nianbao.batch
-from nianbao.cli import BOM, main
-from nianbao.evaluation.evaluate import load_labelled, score_documents
-from nianbao.evaluation.variants import write_corpus
+from nianbao.cli import main
+from nianbao.commands.documents import BOM
+from nianbao.evaluation.synth.corpus import load_labelled, write_corpus
+from nianbao.evaluation.synth.scorecard import score_documents
 from nianbao.models import review_policy
 from nianbao.models.calibration import flag_kinds_by_field
 from nianbao.training.train import Stages

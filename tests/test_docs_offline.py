@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from test_review_page import CHROMIUM, CHROMIUM_ARGS, running
@@ -48,9 +49,9 @@ def test_no_html_page_names_an_outside_host(app: FastAPI) -> None:
     """Every page a GET without auth or parameters reaches, HTML pages checked for outside URLs."""
     client = TestClient(app, base_url=LOCAL)
     pages: dict[str, set[str]] = {}
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        if isinstance(route, Mount) or "GET" not in (getattr(route, "methods", None) or ()) or "{" in path:
+    for route in iter_route_contexts(app.routes):  # the routes of included routers too
+        path = route.path or ""
+        if isinstance(route.original_route, Mount) or "GET" not in (route.methods or ()) or "{" in path:
             continue
         response = client.get(path)
         if response.status_code == 200 and response.headers["content-type"].startswith("text/html"):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.evaluation.evaluate import evaluate_dir
-from nianbao.evaluation.variants import GENERATOR_VERSION, write_corpus
+from nianbao.evaluation.evaluate import evaluate
+from nianbao.evaluation.synth.corpus import write_corpus
+from nianbao.evaluation.synth.forms import GENERATOR_VERSION
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -41,7 +42,7 @@ def test_the_generator_still_makes_the_same_text_reports(tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def evaluated(extractor):
-    return evaluate_dir(EVALSET, extractor=extractor)
+    return evaluate(EVALSET, extractor=extractor, baseline=False).trained
 
 
 @pytest.mark.parametrize("form", sorted(FLOORS))

@@ -10,19 +10,18 @@ import numpy as np
 import pytest
 
 from nianbao.cli import main
-from nianbao.evaluation.evaluate import (
-    EvalReport,
+from nianbao.evaluation.evaluate import EvalReport, evaluate
+from nianbao.evaluation.report import log_run, write_report
+from nianbao.evaluation.synth.corpus import write_corpus
+from nianbao.evaluation.synth.scorecard import score_record
+from nianbao.extraction.record import FieldEvidence
+from nianbao.models.calibration import (
+    ReviewPolicy,
     coverage_curve,
-    evaluate,
     expected_calibration_error,
     reliability,
     review_needed,
-    score_record,
 )
-from nianbao.evaluation.report import log_run, write_report
-from nianbao.evaluation.variants import write_corpus
-from nianbao.extraction.mapping import CellEvidence
-from nianbao.models.calibration import ReviewPolicy
 
 # -- calibration -------------------------------------------------------------------------------------
 
@@ -112,8 +111,8 @@ def _record(fields: dict) -> dict:
     }
 
 
-def _evidence(key: str, label: str) -> CellEvidence:
-    return CellEvidence(key, "7", "table 1 row 3", label, 0.9)
+def _evidence(key: str, label: str) -> FieldEvidence:
+    return FieldEvidence(key, "7", "table 1 row 3", label, 0.9)
 
 
 def test_a_hand_made_record_is_scored_and_its_mistakes_named() -> None:

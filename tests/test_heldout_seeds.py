@@ -31,11 +31,7 @@ def consistent_values(rng: random.Random, fmt: str) -> dict[str, int]:
     s3 = schema.sections["s3"]
     rows = s3.row_order(fmt)
     outcome_rows = [r for r in rows if r not in ("new", "carried_over", "total", "carried_forward")]
-    applicants = (
-        [c for c in s3.matrix_columns if c != "total"]
-        if hasattr(s3, "matrix_columns")
-        else ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org"]
-    )
+    applicants = ["natural_person", "commercial", "research", "social_welfare", "legal_service", "other_org"]
     values: dict[str, int] = {}
     for col in applicants:
         scale = rng.choice([0, 1, 3, 20, 400])

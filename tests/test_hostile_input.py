@@ -31,8 +31,8 @@ from scipy.optimize import linear_sum_assignment
 
 from nianbao.app.evidence import _page_image
 from nianbao.batch import BatchSettings, archive_files, run_batch
-from nianbao.extraction import mapping
-from nianbao.extraction.document import ReadError
+from nianbao.errors import CodedError
+from nianbao.extraction import label_assignment
 from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.docx import read_docx
@@ -53,7 +53,7 @@ UNBLOCK_AFTER_S = 10.0  # a reader stuck on a FIFO is given an end of file then,
 CORPUS_RUNNER = """
 import json, sys, time
 from pathlib import Path
-from nianbao.batch import MEMORY_LIMIT_GIB, limit_address_space
+from nianbao.workers import MEMORY_LIMIT_GIB, limit_address_space
 from nianbao.extraction.pipeline import Extractor
 
 limit_address_space(MEMORY_LIMIT_GIB)
@@ -157,7 +157,7 @@ def _assignment_sizes(extractor: Extractor, data: bytes, monkeypatch: pytest.Mon
         sizes.append(cost.size)
         return linear_sum_assignment(cost)
 
-    monkeypatch.setattr(mapping, "linear_sum_assignment", counted)
+    monkeypatch.setattr(label_assignment, "linear_sum_assignment", counted)
     record = extractor.extract("repeated.txt", data)
     assert record["error"] is None
     return sizes
@@ -192,7 +192,7 @@ def test_the_review_page_renders_a_huge_pdf_page_under_the_pixel_cap(tmp_path: P
 
 
 def test_a_zip_bomb_docx_is_refused_before_it_is_parsed() -> None:
-    with pytest.raises(ReadError) as refused:
+    with pytest.raises(CodedError) as refused:
         read_docx("bomb.docx", docx_bomb())
     assert refused.value.code == "E_TOO_LARGE"
 
@@ -203,13 +203,13 @@ def test_text_nearly_all_utf8_is_repaired_and_other_charsets_are_not() -> None:
     assert decode(text.encode("gb18030")) == (text, 0), "GB18030 is no UTF-8 with bad bytes"
     for order in ("le", "be"):
         assert decode(utf16_without_bom(order)) == (text, 0), order
-    with pytest.raises(ReadError, match="E_BINARY"):
+    with pytest.raises(CodedError, match="E_BINARY"):
         decode(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes() + b"\x00")
 
 
 def test_a_deeply_nested_html_page_reads_as_the_flat_one() -> None:
     assert read("deep.html", deep_html(1500)).blocks == read("flat.html", HTML_REPORT.read_bytes()).blocks
-    with pytest.raises(ReadError, match="E_TOO_LARGE"):
+    with pytest.raises(CodedError, match="E_TOO_LARGE"):
         read("too-deep.html", deep_html(5000))
 
 
@@ -242,7 +242,7 @@ def test_a_worker_past_its_address_space_fails_its_file_with_a_clear_code() -> N
     """In a process of its own (the limit holds for the rest of a process's life)."""
     check = """
 import resource, cv2, numpy as np
-from nianbao.batch import GIB, limit_address_space
+from nianbao.workers import GIB, limit_address_space
 from nianbao.extraction.pipeline import empty_record, guarded
 limit_address_space(2.0)
 assert resource.getrlimit(resource.RLIMIT_AS)[0] == 2 * GIB

@@ -20,11 +20,12 @@ from PIL import Image
 from test_review_page import CHROMIUM, CHROMIUM_ARGS, keep_artifact
 
 from nianbao.cli import main
-from nianbao.evaluation.variants import write_corpus
+from nianbao.evaluation.synth.corpus import write_corpus
 from nianbao.extraction.document import TableBlock
 from nianbao.extraction.pipeline import Extractor, empty_record
 from nianbao.extraction.readers import read
-from nianbao.inspect import Inspection, render
+from nianbao.inspect import render
+from nianbao.inspect_views import Inspection
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKDOWN = ROOT / "data" / "samples" / "syn_md_1827522633.md"

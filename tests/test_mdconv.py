@@ -1,4 +1,4 @@
-"""The mdconv form: reports as PDF→Markdown converters print them (evaluation/render_mdconv.py).
+"""The mdconv form: reports as PDF→Markdown converters print them (evaluation/synth/render_mdconv.py).
 
 Its gold is the content every other form prints; its rendering comes from an rng of its own, so the other
 forms' bytes do not move (tests/test_evalset.py checks them against the kept set).
@@ -11,10 +11,13 @@ import re
 from collections import Counter
 from types import SimpleNamespace
 
-from nianbao.evaluation.blocks import Cell, Table, place
-from nianbao.evaluation.evaluate import input_form
-from nianbao.evaluation.render_mdconv import Habits, convert
-from nianbao.evaluation.variants import _blocks, _draw, build_report, gold_path, make_report, write_corpus
+from nianbao.evaluation.synth.blocks import Cell, Table, place
+from nianbao.evaluation.synth.content import draw
+from nianbao.evaluation.synth.corpus import gold_path, write_corpus
+from nianbao.evaluation.synth.forms import build_report, make_report
+from nianbao.evaluation.synth.layout import report_blocks
+from nianbao.evaluation.synth.render_mdconv import Habits, convert
+from nianbao.evaluation.synth.scorecard import input_form
 
 SAMPLE = range(300, 316)
 NUMBER = re.compile(r"^[+-]?[0-9０-９][0-9０-９,.]*元?$")
@@ -75,8 +78,8 @@ def _read_numbers(text: str) -> tuple[list[str], list[str]]:
 def _sample() -> list[tuple[object, list, str, Counter]]:
     out = []
     for seed in SAMPLE:
-        d = _draw(seed, "mdconv", None)
-        blocks = _blocks(d)
+        d = draw(seed, "mdconv", None)
+        blocks = report_blocks(d)
         text, events = convert(blocks, d)
         out.append((d, blocks, text, events))
     return out
@@ -93,8 +96,8 @@ def test_same_seed_same_bytes_and_the_gold_of_every_other_form() -> None:
 
 
 def test_the_form_draws_from_its_own_rng() -> None:
-    d = _draw(77, "mdconv", None)
-    blocks = _blocks(d)
+    d = draw(77, "mdconv", None)
+    blocks = report_blocks(d)
     state = d.rng.getstate()
     convert(blocks, d)
     assert d.rng.getstate() == state  # the content stream is untouched: no other form's bytes can move

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nianbao.extraction.meta import Meta, find_meta, reconcile, regions, same_agency
+from nianbao.extraction.meta_ner import ner_meta
+from nianbao.extraction.record import Flag
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 
 HAS_NER = (SECTIONS_PIPELINE / "ner").is_dir()
@@ -33,11 +35,11 @@ CRUMBS = "您现在的位置：网站首页 > 信息公开 > 鹭江综合实验�
 def read(lines: list[str]) -> tuple[Meta, list[dict]]:
     """What extraction does: the rules, and the ner only where their reading is doubtful."""
     rules = find_meta(lines)
-    return reconcile(rules, SectionReader.load_ner().meta(lines) if HAS_NER and rules.doubtful else None)
+    return reconcile(rules, ner_meta(SectionReader.load_ner(), lines) if HAS_NER and rules.doubtful else None)
 
 
-def kinds(flags: list[dict]) -> dict[str, str]:
-    return {f["field"]: f["kind"] for f in flags}
+def kinds(flags: list[Flag]) -> dict[str, str]:
+    return {f.field: f.kind for f in flags}
 
 
 # ---------------------------------------------------------------- the rules alone
@@ -88,7 +90,7 @@ def test_title_year_stands_over_the_statistics_period_and_the_difference_is_flag
     ]
     meta, flags = reconcile(find_meta(lines))
     assert meta.year == 2023 and kinds(flags) == {"meta.year": "meta_uncertain"}
-    assert "2022" in flags[0]["detail"]
+    assert "2022" in flags[0].detail
 
 
 def test_abbreviation_kept_as_printed_and_not_a_disagreement() -> None:
@@ -104,7 +106,7 @@ def test_disagreeing_readings_keep_the_title_and_are_flagged() -> None:
     lines = ["甲市教育局2023年政府信息公开工作年度报告", f"本报告由乙县财政局{OPENING}", *BODY]
     meta, flags = reconcile(find_meta(lines))
     assert meta == Meta("甲市教育局", 2023)
-    assert kinds(flags) == {"meta.agency": "meta_uncertain"} and "乙县财政局" in flags[0]["detail"]
+    assert kinds(flags) == {"meta.agency": "meta_uncertain"} and "乙县财政局" in flags[0].detail
 
 
 def test_unknown_agency_is_flagged() -> None:
@@ -182,7 +184,7 @@ def test_ner_reads_held_out_agency_shapes(lines: list[str], agency: str, unconfi
     meta, flags = read(lines)
     assert meta.agency == agency, regions(lines)
     if unconfirmed:
-        assert kinds(flags) == {"meta.agency": "meta_uncertain"} and "no second reading" in flags[0]["detail"]
+        assert kinds(flags) == {"meta.agency": "meta_uncertain"} and "no second reading" in flags[0].detail
     else:
         assert flags == []
 
@@ -200,7 +202,7 @@ def test_ner_confirms_an_unfamiliar_title_agency_and_opening_containment_is_no_d
 @needs_ner
 def test_whole_pipeline_reader_and_its_light_ner_loader_agree() -> None:
     lines = ["首页 > 政务公开 > 鹭江综合实验区 > 年度报告", "2023年政府信息公开工作年度报告", *BODY]
-    assert SectionReader.load().meta(lines) == SectionReader.load_ner().meta(lines)
+    assert ner_meta(SectionReader.load(), lines) == ner_meta(SectionReader.load_ner(), lines)
 
 
 @needs_ner

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.evaluation.variants import document_seed, make_report
-from nianbao.extraction.narrative import NarrativeFigure, cross_check, load_grammar, read_figures
+from nianbao.evaluation.synth.corpus import document_seed
+from nianbao.evaluation.synth.forms import make_report
+from nianbao.extraction.narrative import NarrativeFigure, cross_check, read_figures
+from nianbao.extraction.narrative_grammar import load_grammar
 from nianbao.extraction.readers import read
 from nianbao.schema import load_schema
 
@@ -187,7 +189,7 @@ def test_agreement_counts_each_field_once_per_agreeing_figure() -> None:
 def test_mismatch_is_flagged_with_its_fields() -> None:
     found = figures("本年度新收政府信息公开申请12件。")
     check = cross_check(found, {**zeros(), "s3.new.total": 10}, "2021")
-    assert check.flags == [
+    assert [f.to_json() for f in check.flags] == [
         {
             "fields": ["s3.new.total"],
             "kind": "narrative_mismatch",
@@ -206,8 +208,8 @@ def test_received_agrees_with_either_reading() -> None:
     for values in (with_carried, only_new):
         assert cross_check(found, values, "2021").flags == []
     check = cross_check(found, {**zeros(), "s3.new.total": 9, "s3.carried_over.total": 2}, "2019")
-    assert [f["fields"] for f in check.flags] == [["s3.new.total", "s3.carried_over.total"]]
-    assert check.flags[0]["detail"] == (
+    assert [f.keys for f in check.flags] == [["s3.new.total", "s3.carried_over.total"]]
+    assert check.flags[0].detail == (
         "正文: 收到申请 12 件; 表格 s3.new.total = 9 / s3.new.total + s3.carried_over.total = 11"
     )
     # 上年结转2件 agrees (+1); 收到12件 names it too and agrees with no reading (-1)
@@ -222,8 +224,8 @@ def test_sums_over_rows_and_blank_cells() -> None:
     blanks = dict.fromkeys((k for k in values if k.startswith("s3.withheld.")), None)
     more = {**values, **blanks, "s3.withheld.state_secret.total": 4}
     flagged = cross_check(found, more, "2021").flags
-    assert flagged[0]["fields"] == ["s3.withheld.state_secret.total"]
-    assert flagged[0]["detail"] == "正文: 不予公开 3 件; 表格 s3.withheld.*.total ≥ 4 (7 空白)"
+    assert flagged[0].keys == ["s3.withheld.state_secret.total"]
+    assert flagged[0].detail == "正文: 不予公开 3 件; 表格 s3.withheld.*.total ≥ 4 (7 空白)"
     fewer = {**values, **blanks, "s3.withheld.state_secret.total": 1}
     check = cross_check(found, fewer, "2021")
     assert check.flags == [] and check.agreement == {} and check.unmatched == found
@@ -244,8 +246,8 @@ def test_stated_zero_checks_every_field_it_names() -> None:
         "s4.suit_after_review.total": 1,
     }
     flags = cross_check(found, {**zeros(), "s4.suit_after_review.total": 1}, "2021").flags
-    assert flags[0]["fields"] == ["s4.review.total", "s4.suit_direct.total", "s4.suit_after_review.total"]
-    assert flags[0]["detail"].startswith("正文: 行政复议和行政诉讼 0 件; 表格 ")
+    assert flags[0].keys == ["s4.review.total", "s4.suit_direct.total", "s4.suit_after_review.total"]
+    assert flags[0].detail.startswith("正文: 行政复议和行政诉讼 0 件; 表格 ")
 
 
 def test_figures_without_a_reading_in_the_format_are_ignored() -> None:

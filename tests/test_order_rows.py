@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from nianbao.extraction.alignment import align_in_order, alternatives
-from nianbao.extraction.mapping import MappingSettings, _unglued
+from nianbao.extraction.label_lines import unglued
+from nianbao.extraction.mapping import MappingSettings
 from nianbao.extraction.pipeline import Extractor
 from nianbao.models.calibration import ReviewPolicy
 from nianbao.schema import load_schema
@@ -374,7 +375,7 @@ def test_the_reports_prose_checks_the_table(extractor, tmp_path: Path) -> None:
 
 
 def test_labels_glued_at_any_numbering_are_cut_apart() -> None:
-    assert _unglued(["①予以公开②部分公开", "果（1）予以公开（2）部分公开", "第二十条第（六）项"]) == [
+    assert unglued(["①予以公开②部分公开", "果（1）予以公开（2）部分公开", "第二十条第（六）项"]) == [
         "①予以公开",
         "②部分公开",
         "果",

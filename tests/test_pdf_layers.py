@@ -12,9 +12,9 @@ from collections import Counter
 import pypdfium2 as pdfium
 import pytest
 
-from nianbao.evaluation.evaluate import same_value
-from nianbao.evaluation.render_scan import render_scan
-from nianbao.evaluation.variants import PDF_STYLES, build_report
+from nianbao.evaluation.synth.forms import PDF_STYLES, build_report
+from nianbao.evaluation.synth.render_scan import render_scan
+from nianbao.evaluation.synth.scorecard import same_value
 from nianbao.extraction.document import TableBlock
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.pdf_layers import doubled_share, unusable_share

@@ -3,7 +3,8 @@ import io
 import docx
 import pytest
 
-from nianbao.extraction.document import ReadError, TableBlock, TextBlock
+from nianbao.errors import CodedError
+from nianbao.extraction.document import TableBlock, TextBlock
 from nianbao.extraction.readers import read
 from nianbao.extraction.readers.encoding import decode
 
@@ -123,7 +124,7 @@ def test_pdf_ruled_table_with_a_merged_cell() -> None:
 def test_encrypted_pdf_is_refused_with_a_code() -> None:
     from reportlab.lib.pdfencrypt import StandardEncryption
 
-    with pytest.raises(ReadError) as caught:
+    with pytest.raises(CodedError) as caught:
         read("report.pdf", _pdf(_ruled_table, encrypt=StandardEncryption("secret", canPrint=0)))
     assert caught.value.code == "E_ENCRYPTED"
 

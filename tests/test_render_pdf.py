@@ -16,9 +16,10 @@ from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import resolve1
 
-from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, place
-from nianbao.evaluation.render_pdf import EMBEDDED_FONTS, FONTS, render_pdf
-from nianbao.evaluation.render_scan import render_scan
+from nianbao.evaluation.synth.blocks import Block, Cell, Heading, Page, Para, Table, place
+from nianbao.evaluation.synth.pdf_fonts import EMBEDDED_FONTS, FONTS
+from nianbao.evaluation.synth.render_pdf import render_pdf
+from nianbao.evaluation.synth.render_scan import render_scan
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 

@@ -52,7 +52,7 @@ def broken_record(agency: str = "某区财政局", year: int = 2023) -> dict:
     made["fields"][MISREAD] = 2
     checked = validate(made["fields"], made["confidence"], SCHEMA, "2021")
     made["fields"], made["confidence"] = checked.values, checked.confidence
-    made["flags"] = [f for f in checked.flags if f["kind"] in GROUP_KINDS]
+    made["flags"] = [f.to_json() for f in checked.flags if f.kind in GROUP_KINDS]
     return made
 
 

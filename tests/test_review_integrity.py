@@ -22,7 +22,8 @@ from test_review_page import running
 
 from nianbao.app import AppSettings, create_app, export_corrections
 from nianbao.batch import BatchSettings, run_batch
-from nianbao.cli import DB_FAILED, main
+from nianbao.cli import main
+from nianbao.errors import REFUSED
 from nianbao.export import dataset_rows, export
 from nianbao.extraction.pipeline import Extractor
 from nianbao.store import (
@@ -334,11 +335,11 @@ def test_a_database_that_cannot_be_used_ends_a_command_with_one_e_db_line(
     missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"
     exporting = ["export", "--format", "jsonl", "-o", str(tmp_path / "x.jsonl")]
     for command, code in ((exporting, "E_DB_MISSING"), (["serve"], "E_DB_DIR")):
-        assert main([*command, "--db", missing]) == DB_FAILED
+        assert main([*command, "--db", missing]) == REFUSED
         assert _one_error_line(capsys).startswith(f"{code}: ")
     unreachable = "postgresql+psycopg://nobody@127.0.0.1:9/nianbao?connect_timeout=5"
     for command in (["check"], ["review", "export", "-o", str(tmp_path / "c.jsonl")]):
-        assert main([*command, "--db", unreachable]) == DB_FAILED
+        assert main([*command, "--db", unreachable]) == REFUSED
         err = _one_error_line(capsys)
         assert err.startswith(
             "E_DB_CONNECT: cannot connect to postgresql+psycopg://nobody@127.0.0.1:9/nianbao"
@@ -347,7 +348,7 @@ def test_a_database_that_cannot_be_used_ends_a_command_with_one_e_db_line(
     made = tmp_path / "made.db"
     Store.open(f"sqlite:///{made}").close()
     read_only = f"sqlite:///file:{made}?mode=ro&uri=true"
-    assert main(["batch", str(MARKDOWN), "--db", read_only, "--workers", "1"]) == DB_FAILED
+    assert main(["batch", str(MARKDOWN), "--db", read_only, "--workers", "1"]) == REFUSED
     assert _one_error_line(capsys).endswith("attempt to write a readonly database")
 
 

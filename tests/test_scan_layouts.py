@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.evaluation.render_scan import render_scan
-from nianbao.evaluation.variants import build_report, write_corpus
+from nianbao.evaluation.synth.corpus import write_corpus
+from nianbao.evaluation.synth.forms import build_report
+from nianbao.evaluation.synth.render_scan import render_scan
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import load_schema
 

@@ -45,13 +45,13 @@ def test_each_printed_line_is_one_run_of_inked_rows() -> None:
     layout = _layout(_page([(LEFT, 100, HEADING), (LEFT + 66, 170, BODY), (LEFT, 240, "无。")]))
     assert layout.bands == []
     assert [len(line) for line in layout.lines] == [1, 1, 1]
-    tops = [line[0][1] for line in layout.lines]
+    tops = [line[0].top for line in layout.lines]
     assert tops == sorted(tops) and all(abs(t - y) < 12 for t, y in zip(tops, (100, 170, 240), strict=True))
 
 
 def test_a_label_and_its_distant_value_are_two_texts_of_one_line() -> None:
     [line] = _layout(_page([(LEFT, 100, "行政许可"), (1200, 100, "28")])).lines
-    assert len(line) == 2 and line[1][0] > 1150
+    assert len(line) == 2 and line[1].x0 > 1150
 
 
 def test_a_bold_heading_whose_glyphs_touch_is_a_line_not_a_band_for_the_detector() -> None:
@@ -62,8 +62,8 @@ def test_a_bold_heading_whose_glyphs_touch_is_a_line_not_a_band_for_the_detector
     assert stats[1:, cv2.CC_STAT_WIDTH].max() > MAX_GLYPH_PT * DPI / 72  # the glyphs do touch
     layout = _layout(gray)
     assert layout.bands == []
-    [[(x0, y0, x1, _)]] = layout.lines
-    assert abs(x0 - LEFT) < 12 and abs(y0 - 300) < 16 and x1 > LEFT + 400
+    [[box]] = layout.lines
+    assert abs(box.x0 - LEFT) < 12 and abs(box.top - 300) < 16 and box.x1 > LEFT + 400
 
 
 def test_a_speck_before_a_line_and_a_scanners_grey_edge_are_no_text() -> None:
@@ -72,8 +72,7 @@ def test_a_speck_before_a_line_and_a_scanners_grey_edge_are_no_text() -> None:
     gray[:, WIDTH - 60 :] = np.linspace(255, 110, 60).astype(np.uint8)  # a lid's shadow darkening to the edge
     [line] = _layout(gray).lines
     assert len(line) == 1
-    x0, _, x1, _ = line[0]
-    assert x0 >= LEFT - 4 and x1 < WIDTH - 200
+    assert line[0].x0 >= LEFT - 4 and line[0].x1 < WIDTH - 200
 
 
 def test_a_seal_over_the_signature_is_left_to_the_detector() -> None:
@@ -81,7 +80,7 @@ def test_a_seal_over_the_signature_is_left_to_the_detector() -> None:
     gray = np.asarray(_page([*signature, (LEFT, 300, HEADING)])).copy()
     cv2.circle(gray, (1120, 650), 130, 90, 6)  # a seal's ring, darker than the paper, over both lines
     layout = _layout(gray)
-    assert [line[0][1] for line in layout.lines] == [pytest.approx(300, abs=12)]
+    assert [line[0].top for line in layout.lines] == [pytest.approx(300, abs=12)]
     [(top, bottom)] = layout.bands
     assert top <= 520 and bottom >= 780
 

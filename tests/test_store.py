@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, select, text
 
+from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.pipeline import Extractor
 from nianbao.store import (
     MIGRATIONS,
@@ -93,7 +94,7 @@ def test_an_older_database_is_upgraded_in_place_keeping_its_rows(db_url: str) ->
     with store.sessions() as session:
         assert session.scalar(select(DocumentRow.path)) == "old.txt"
     assert store.add_document("ab", "old.txt", 1) == 1  # the same content is the same document
-    store.set_file("old.txt", "failed", 1, "E_CORRUPT: truncated")
+    store.set_file("old.txt", "failed", 1, CodedError(ErrorCode.E_CORRUPT, "truncated"))
     assert store.file_states() == {str(Path("old.txt").absolute()): ("failed", "E_CORRUPT")}
     store.close()
 

@@ -11,6 +11,7 @@ import pytest
 
 from nianbao.cli import build_parser
 from nianbao.extraction.meta import Meta, reconcile
+from nianbao.extraction.meta_ner import ner_meta
 from nianbao.models import ARTIFACTS
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
 from nianbao.schema import load_schema
@@ -193,7 +194,7 @@ def test_corrections_become_label_examples_of_the_corrected_rows(tmp_path, provi
 def test_reconcile_keeps_rules_fills_gaps_and_flags_disagreement():
     meta, flags = reconcile(Meta("甲局", None), Meta("乙局", 2023))
     assert meta == Meta("甲局", 2023)
-    assert [f["field"] for f in flags] == ["meta.agency"]
+    assert [f.field for f in flags] == ["meta.agency"]
     assert reconcile(Meta("甲局", 2023), Meta("甲局", 2023)) == (Meta("甲局", 2023), [])
 
 
@@ -209,5 +210,5 @@ def test_sections_pipeline_reads_renumbered_noisy_headings_and_titles():
         "一、 总 体情况": "s1",
     }
     assert [label for label, _ in reader.classify(list(headings))] == list(headings.values())
-    meta = reader.meta(["", "# 宁波市鄞州区市场监督管理局", "2023 年政府信息公开工作年度报告", "本报告由…"])
-    assert meta == Meta("宁波市鄞州区市场监督管理局", 2023)
+    lines = ["", "# 宁波市鄞州区市场监督管理局", "2023 年政府信息公开工作年度报告", "本报告由…"]
+    assert ner_meta(reader, lines) == Meta("宁波市鄞州区市场监督管理局", 2023)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from nianbao.evaluation.evaluate import load_labelled
+from nianbao.evaluation.synth.corpus import load_labelled
 from nianbao.training.adaptation import adaptation_curve
 from nianbao.training.config import load_config
 from nianbao.training.promote import EVALSET

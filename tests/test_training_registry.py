@@ -1,16 +1,18 @@
-"""MLflow registry on a temporary SQLite store: promote refuses a worse model, extract reads models:/ URIs."""
+"""MLflow registry on a temporary SQLite store: promote refuses a worse model; extract, batch and evaluate
+read models:/ URIs."""
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import mlflow
 import pytest
 from mlflow import MlflowClient
 
 from nianbao.cli import main
-from nianbao.evaluation.evaluate import load_labelled
+from nianbao.evaluation.synth.corpus import gold_path, load_labelled
 from nianbao.models import save_model
 from nianbao.training.config import load_config
 from nianbao.training.corpus import LabelCorpus
@@ -96,3 +98,27 @@ def test_extract_with_a_models_uri_uses_the_registered_model(registry, tmp_path)
     right = sum(good["fields"].get(k) == v for k, v in labelled[0][2]["fields"].items())
     wrong_model = sum(by_uri["fields"].get(k) == v for k, v in labelled[0][2]["fields"].items())
     assert right > wrong_model  # the alias names the good model, version 2 the shuffled one
+
+
+def test_batch_and_evaluate_read_a_models_uri_as_extract_does(registry, tmp_path, capsys, monkeypatch):
+    """One registered version named by its URI or by its artifact's path: the same evaluation, the same
+    stored fields. The store comes from $MLFLOW_TRACKING_URI: evaluate's --tracking-uri would log a run."""
+    uri, _, labelled, work = registry
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    documents = [shutil.copy(document, folder) for document, _, _ in labelled[:2]]
+    for document, _, _ in labelled[:2]:
+        shutil.copy(gold_path(document), folder)
+    models = {"path": str(work / "v2" / "field_mapper.joblib"), "uri": f"models:/{NAME}/2"}
+    evaluations, datasets = {}, {}
+    for how, model in models.items():
+        main(["evaluate", str(folder), "--no-baseline", "--model", model])
+        evaluations[how] = capsys.readouterr().out
+        db, out = f"sqlite:///{tmp_path / how}.db", tmp_path / f"{how}.jsonl"
+        main(["batch", *map(str, documents), "--db", db, "--workers", "1", "--model", model])
+        main(["export", "--db", db, "--format", "jsonl", "--all", "-o", str(out)])
+        datasets[how] = out.read_text("utf-8")
+        capsys.readouterr()  # batch's and export's lines
+    assert evaluations["uri"] == evaluations["path"] and evaluations["uri"]
+    assert datasets["uri"] == datasets["path"] and datasets["uri"].count("\n") == 2

@@ -17,7 +17,7 @@ def test_single_missing_cell_is_inferred_and_flagged() -> None:
     )
     out = run(values)
     assert out.values["s4.review.corrected"] == 0
-    assert {"field": "s4.review.corrected", "kind": "inferred"}.items() <= out.flags[0].items()
+    assert {"field": "s4.review.corrected", "kind": "inferred"}.items() <= out.flags[0].to_json().items()
 
 
 def test_two_missing_cells_are_left_null() -> None:
@@ -32,7 +32,7 @@ def test_broken_identity_keeps_printed_values_and_lowers_confidence() -> None:
     values.update({"s3.new.natural_person": 4, "s3.new.total": 0})
     out = run(values)
     assert out.values["s3.new.total"] == 0 and out.values["s3.new.natural_person"] == 4
-    broken = [f for f in out.flags if f["kind"] == "source_inconsistent"]
+    broken = [f.to_json() for f in out.flags if f.kind == "source_inconsistent"]
     new_row = next(f for f in broken if f["identity"] == "s3.applicants:new")
     assert {"s3.new.total", "s3.new.natural_person"} <= set(new_row["fields"])
     assert out.confidence["s3.new.total"] < 0.5 < out.confidence["s3.carried_over.total"]
@@ -55,11 +55,11 @@ def test_a_misread_ocr_digit_is_repaired_when_exactly_one_change_restores_the_id
     out = validate(values, confidence, schema, "2021", ocr_read)
     # total 8 -> 5 fixes it, but so would upheld 3 -> 6 or corrected 2 -> 5: not unique, kept
     assert out.values[s4.key("review", "total")] == 8
-    assert any(f["kind"] == "source_inconsistent" for f in out.flags)
+    assert any(f.kind == "source_inconsistent" for f in out.flags)
     # Only the total came from OCR (the parts were typed): one change, applied and flagged.
     out = validate(values, confidence, schema, "2021", {s4.key("review", "total")})
     assert out.values[s4.key("review", "total")] == 5
-    assert [f["kind"] for f in out.flags] == ["ocr_repaired"]
+    assert [f.kind for f in out.flags] == ["ocr_repaired"]
     assert out.confidence[s4.key("review", "total")] < 0.9
     # Printed text is never changed.
     assert validate(values, confidence, schema, "2021").values[s4.key("review", "total")] == 8
@@ -78,7 +78,7 @@ def test_a_part_larger_than_its_total_is_flagged_even_with_two_blank_cells() -> 
         }
     )
     out = run(values)
-    [flag] = [f for f in out.flags if f["identity"] == "s4.outcomes:suit_after_review"]
+    [flag] = [f.to_json() for f in out.flags if f.identity == "s4.outcomes:suit_after_review"]
     assert flag["kind"] == "source_inconsistent"
     assert set(flag["fields"]) == {
         "s4.suit_after_review.upheld",
@@ -101,4 +101,4 @@ def test_blank_cells_that_can_hold_the_difference_are_no_doubt() -> None:
     )
     # and a blank total above printed parts: the total could be anything at least their sum
     values.update({"s4.review.upheld": 4, "s4.review.total": None, "s4.review.pending": None})
-    assert not [f for f in run(values).flags if f["kind"] == "source_inconsistent"]
+    assert not [f for f in run(values).flags if f.kind == "source_inconsistent"]

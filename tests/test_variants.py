@@ -10,15 +10,10 @@ import json
 
 import pytest
 
-from nianbao.evaluation.evaluate import evaluate_dir, same_value
-from nianbao.evaluation.variants import (
-    FORMS,
-    TEXT_STYLES,
-    build_report,
-    make_report,
-    printed_labels,
-    write_corpus,
-)
+from nianbao.evaluation.evaluate import evaluate
+from nianbao.evaluation.synth.corpus import printed_labels, write_corpus
+from nianbao.evaluation.synth.forms import FORMS, TEXT_STYLES, build_report, make_report
+from nianbao.evaluation.synth.scorecard import same_value
 from nianbao.extraction.validation import validate
 from nianbao.schema import load_schema
 
@@ -53,7 +48,7 @@ def test_gold_has_the_contract_keys_and_keeps_identities(fmt: str) -> None:
         assert report.gold["meta"]["format"] == fmt
         assert schema.format_of_year(report.gold["meta"]["year"]) == fmt
         flags = validate(fields, dict.fromkeys(fields, 1.0), schema, fmt).flags
-        inconsistent = any(f["kind"] == "source_inconsistent" for f in flags)
+        inconsistent = any(f.kind == "source_inconsistent" for f in flags)
         assert report.inconsistent or not inconsistent  # only a deliberately tampered total breaks one
         broken += inconsistent
     assert broken < 10  # a small share of reports break an identity, as real ones do
@@ -107,7 +102,7 @@ def test_a_scan_round_trips_through_ocr(tmp_path, extractor) -> None:
 def round_trip(tmp_path_factory, extractor):
     out = tmp_path_factory.mktemp("synth")
     write_corpus(out, 4, list(READABLE), HELD_OUT, workers=2)
-    return evaluate_dir(out, extractor=extractor)
+    return evaluate(out, extractor=extractor, baseline=False).trained
 
 
 def test_every_synthesized_document_is_extracted(round_trip) -> None:

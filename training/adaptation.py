@@ -37,7 +37,7 @@ class Point:
 
 def adaptation_curve(config: TrainConfig, work: Path, old: list) -> list[Point]:
     """Accuracy on the new layout and on ``old`` (labelled documents) for each k of the config."""
-    from nianbao.evaluation.evaluate import load_labelled
+    from nianbao.evaluation.synth.corpus import load_labelled
 
     a = config.adaptation
     write_province_corpus(work / "test", a.test_documents, a.seed, start=TEST_START)

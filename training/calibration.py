@@ -23,12 +23,19 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from nianbao import __version__
-from nianbao.evaluation.converters import CONVERTERS
-from nianbao.evaluation.converters import available as converter_available
-from nianbao.evaluation.evaluate import REVIEW_TARGET, expected_calibration_error, review_needed, same_value
-from nianbao.evaluation.variants import gold_path, write_corpus
+from nianbao.evaluation.synth.converters import CONVERTERS
+from nianbao.evaluation.synth.converters import available as converter_available
+from nianbao.evaluation.synth.corpus import gold_path, write_corpus
+from nianbao.evaluation.synth.scorecard import same_value
 from nianbao.models import CALIBRATOR, save_model
-from nianbao.models.calibration import FEATURES, ConfidenceCalibrator, ReviewPolicy
+from nianbao.models.calibration import (
+    FEATURES,
+    REVIEW_TARGET,
+    ConfidenceCalibrator,
+    ReviewPolicy,
+    expected_calibration_error,
+    review_needed,
+)
 
 SEED = 20261123
 # The policy's accuracy must hold at the one-sided 95 % Wilson bound, not just on this set: a threshold

@@ -155,25 +155,23 @@ def _build(cls: type, name: str, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"E_CONFIG_TYPE: [{name}] must be a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"E_CONFIG_KEY: unknown key(s) in [{name}]: {', '.join(unknown)}")
-    missing = sorted(known - set(raw))
-    if missing:
-        raise ConfigError(f"E_CONFIG_MISSING: [{name}] lacks {', '.join(missing)}")
+    _check_keys(set(raw), {f.name for f in fields(cls)}, f"unknown key(s) in [{name}]:", f"[{name}] lacks")
     return cls(**{k: _coerce(hints[k], v, f"{name}.{k}") for k, v in raw.items()})
+
+
+def _check_keys(given: set[str], known: set[str], unknown: str, missing: str) -> None:
+    """Refuse a key the config does not know (E_CONFIG_KEY), then a known one it lacks (E_CONFIG_MISSING);
+    ``unknown`` and ``missing`` say where, before the sorted names."""
+    if extra := sorted(given - known):
+        raise ConfigError(f"E_CONFIG_KEY: {unknown} {', '.join(extra)}")
+    if lacking := sorted(known - given):
+        raise ConfigError(f"E_CONFIG_MISSING: {missing} {', '.join(lacking)}")
 
 
 def parse_config(raw: dict, base_dir: Path = Path(".")) -> TrainConfig:
     hints = get_type_hints(TrainConfig)
     sections = {f.name for f in fields(TrainConfig)} - {"base_dir"}
-    unknown = sorted(set(raw) - sections)
-    if unknown:
-        raise ConfigError(f"E_CONFIG_KEY: unknown section(s): {', '.join(unknown)}")
-    missing = sorted(sections - set(raw))
-    if missing:
-        raise ConfigError(f"E_CONFIG_MISSING: section(s) {', '.join(missing)}")
+    _check_keys(set(raw), sections, "unknown section(s):", "section(s)")
     built = {name: _build(hints[name], name, raw[name]) for name in sections}
     return TrainConfig(**built, base_dir=base_dir)
 

@@ -15,7 +15,7 @@ from importlib import resources
 
 import yaml
 
-from nianbao.evaluation.variants import printed_labels
+from nianbao.evaluation.synth.corpus import printed_labels
 from nianbao.schema import load_schema
 
 # OCR confusions seen in real reports (spec/real-world.md) and common look-alikes.

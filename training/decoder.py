@@ -53,9 +53,10 @@ def fit_decoder(model: FieldMapper, labelled: list, fit: DecoderFit) -> DecoderR
     """The weighting under which the whole extractor is most often right on ``labelled`` (EvalDocs), if it
     beats the defaults (the first candidate) by ``fit.min_gain``: a few hundredths of a point on a few
     dozen documents is noise, and the defaults stay."""
-    from nianbao.evaluation.evaluate import score_documents
-    from nianbao.extraction.mapping import Decoder, LabelScorer, MappingSettings
+    from nianbao.evaluation.synth.scorecard import score_documents
+    from nianbao.extraction.mapping import Decoder, MappingSettings
     from nianbao.extraction.pipeline import Extractor
+    from nianbao.extraction.scorer import LabelScorer
     from nianbao.schema import load_schema
 
     schema, scorer = load_schema(), LabelScorer(model)  # one scorer: labels are scored once for all
@@ -72,9 +73,8 @@ def fit_decoder(model: FieldMapper, labelled: list, fit: DecoderFit) -> DecoderR
 
 def decoder_documents(fit: DecoderFit, directory: Path, extra: list) -> list:
     """The synthesized conversions of ``fit.forms`` whose tools are installed, plus ``extra`` EvalDocs."""
-    from nianbao.evaluation.converters import CONVERTERS, available
-    from nianbao.evaluation.evaluate import load_labelled
-    from nianbao.evaluation.variants import write_corpus
+    from nianbao.evaluation.synth.converters import CONVERTERS, available
+    from nianbao.evaluation.synth.corpus import load_labelled, write_corpus
 
     forms = [f for f in fit.forms if f not in CONVERTERS or available(f)]
     write_corpus(directory, fit.n, forms, fit.seed)

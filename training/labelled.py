@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from nianbao.extraction.document import ReadError
+from nianbao.errors import CodedError
 from nianbao.extraction.grid import Row, document_rows
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
@@ -256,7 +256,7 @@ def document_examples(document: Path, fields: dict, schema: Schema) -> list[tupl
 
 def gold_documents(directory: Path) -> Iterator[tuple[Path, dict]]:
     """(document, gold) for every NAME.gold.json under ``directory`` with its document beside it."""
-    from nianbao.evaluation.evaluate import find_labelled
+    from nianbao.evaluation.synth.corpus import find_labelled
 
     for document, gold in find_labelled(Path(directory)):
         yield document, json.loads(gold.read_text("utf-8"))
@@ -269,7 +269,7 @@ def harvest_gold(directory: Path, schema: Schema | None = None) -> Harvest:
         try:
             harvest.examples += document_examples(document, gold["fields"], schema)
             harvest.documents += 1
-        except ReadError as exc:
+        except CodedError as exc:
             harvest.skipped[str(document)] = str(exc)
     return harvest
 

@@ -35,7 +35,7 @@ class Score:
 
 
 def fixed_set(directory: Path = EVALSET) -> list:
-    from nianbao.evaluation.evaluate import load_labelled
+    from nianbao.evaluation.synth.corpus import load_labelled
 
     return [
         item for item in load_labelled(directory) if item[2].get("synth", {}).get("form") not in SKIPPED_FORMS
@@ -55,7 +55,7 @@ def score_field_mapper(path: Path, labelled: list) -> Score:
 
 def score_sections(path: Path, config: TrainConfig) -> Score:
     from nianbao.models.sections import SectionReader
-    from nianbao.training.sections import examples
+    from nianbao.training.section_examples import examples
 
     s = config.sections
     data = examples(config.training.seed + 1, s.dev_reports, s.copies, config)

@@ -1,6 +1,6 @@
 """A layout no trained model has seen: a province's own 依申请公开 table, for the adaptation experiment.
 
-What changes against the national template (evaluation/variants.py draws everything else): the s3
+What changes against the national template (evaluation/synth/ draws everything else): the s3
 rows are renamed in a province's administrative wording and reordered (the balance first, then the
 outcome groups in another order), an extra row 其中：网上提交 follows the new applications, the
 applicant columns come in another order and are named in an everyday register (公民, 企业 ...), and
@@ -16,8 +16,12 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from nianbao.evaluation import variants
-from nianbao.evaluation.blocks import Cell, Table, place
+from nianbao.evaluation.synth.blocks import Cell, Table, place
+from nianbao.evaluation.synth.content import Doc, draw
+from nianbao.evaluation.synth.corpus import document_seed, gold_path
+from nianbao.evaluation.synth.forms import GENERATOR_VERSION, RENDER, SUFFIX, Report
+from nianbao.evaluation.synth.gold import gold_record
+from nianbao.evaluation.synth.layout import report_blocks
 
 STYLE = "province"
 FORMS = ("html", "docx", "md")
@@ -63,7 +67,7 @@ COLUMN_NAMES = {
 CORNER = "申请办理情况"
 
 
-def _province_s3(d: variants.Doc) -> Table:
+def _province_s3(d: Doc) -> Table:
     sec = d.sec("s3")
     template = sec.row_order(d.fmt)
     shown = ["other" if d.old_other and r.startswith("other.") else r for r in template]
@@ -83,21 +87,21 @@ def province_seeds(seed: int) -> Iterator[int]:
     """Document seeds of the province corpus: only agencies that received applications, since a
     province-level table is printed by agencies large enough to fill it (zeros show no layout)."""
     for attempt in itertools.count():
-        doc_seed = variants.document_seed(seed, STYLE, attempt)
-        if variants._draw(doc_seed, "html", None).profile != "zero":
+        doc_seed = document_seed(seed, STYLE, attempt)
+        if draw(doc_seed, "html", None).profile != "zero":
             yield doc_seed
 
 
-def build_province_report(doc_seed: int, form: str) -> variants.Report:
+def build_province_report(doc_seed: int, form: str) -> Report:
     """One report in the province layout; the same gold shape as the synthesizer's."""
     if form not in FORMS:
         raise ValueError(f"province reports come as {FORMS}, not {form!r}")
-    d = variants._draw(doc_seed, form, None)
-    blocks = [_province_s3(d) if isinstance(b, Table) and b.kind == "s3" else b for b in variants._blocks(d)]
-    content = variants.RENDER[form](blocks, d)
-    document = f"prov_{form}_{doc_seed}{variants.SUFFIX[form]}"
-    gold = variants.gold_record(d, document, form, STYLE, doc_seed, f"{variants.GENERATOR_VERSION}+{STYLE}1")
-    return variants.Report(content, gold, variants.SUFFIX[form], d.inconsistent, d.old_other)
+    d = draw(doc_seed, form, None)
+    blocks = [_province_s3(d) if isinstance(b, Table) and b.kind == "s3" else b for b in report_blocks(d)]
+    content = RENDER[form](blocks, d)
+    document = f"prov_{form}_{doc_seed}{SUFFIX[form]}"
+    gold = gold_record(d, document, form, STYLE, doc_seed, f"{GENERATOR_VERSION}+{STYLE}1")
+    return Report(content, gold, SUFFIX[form], d.inconsistent, d.old_other)
 
 
 def write_province_corpus(out_dir: Path, n: int, seed: int, start: int = 0) -> list[Path]:
@@ -110,7 +114,7 @@ def write_province_corpus(out_dir: Path, n: int, seed: int, start: int = 0) -> l
         report = build_province_report(doc_seed, random.Random(f"{seed}/{i}").choice(FORMS))
         path = out_dir / report.gold["document"]
         path.write_bytes(report.content)
-        variants.gold_path(path).write_text(
+        gold_path(path).write_text(
             json.dumps(report.gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
         paths.append(path)

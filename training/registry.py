@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
-from nianbao.errors import UserError
+from nianbao.errors import CodedError, ErrorCode, UserError
 from nianbao.store import sqlite_path
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -130,14 +130,13 @@ def component_artifact(uri: str, tracking: str | None = None) -> tuple[str, Path
     for component in COMPONENTS:
         for candidate in sorted((root / "artifacts").glob(f"{component}*")):
             return component, candidate
-    raise FileNotFoundError(f"E_MODEL_ARTIFACT: {uri} holds no nianbao component")
+    raise CodedError(ErrorCode.E_MODEL_ARTIFACT, f"{uri} holds no nianbao component")
 
 
-def resolve_model(ref: str | None, tracking: str | None = None) -> str | None:
-    """A local field mapper path for ``--model``: a path as given, a registry URI downloaded."""
-    if ref is None or ("://" not in ref and not ref.startswith("models:/")):
-        return ref
-    component, path = component_artifact(ref, tracking)
+def registered_field_mapper(uri: str, tracking: str | None = None) -> str:
+    """The local artifact path of the field mapper a model URI names (model_ref.py tells a URI from a
+    path and calls this)."""
+    component, path = component_artifact(uri, tracking)
     if component != "field_mapper":
-        raise ValueError(f"E_MODEL_COMPONENT: {ref} is a {component} model, not a field mapper")
+        raise CodedError(ErrorCode.E_MODEL_COMPONENT, f"{uri} is a {component} model, not a field mapper")
     return str(path)

@@ -1,5 +1,4 @@
-"""Build every trained component from training/config.toml: ``nianbao train`` (or ``python -m
-nianbao.training.train``).
+"""Build every trained component from training/config.toml: ``nianbao train``.
 
 Seeded end to end, so the same repository state and config make the same models. Each run is tracked in
 MLflow (params = the config, metrics on a held-out synthesized set, the learning curve, the artifacts and
@@ -69,7 +68,7 @@ def label_corpus(config: TrainConfig, data: list[str]) -> tuple[LabelCorpus, dic
 
 def labelled_data(config: TrainConfig, data: list[str] | None) -> list:
     """The labelled documents (folders with NAME.gold.json) among the training data sources."""
-    from nianbao.evaluation.evaluate import load_labelled
+    from nianbao.evaluation.synth.corpus import load_labelled
 
     sources = [config.path(p) for p in config.corpus.data] + [Path(p).resolve() for p in data or []]
     return [doc for source in sources if source.is_dir() for doc in load_labelled(source)]
@@ -81,8 +80,9 @@ def fit(config: TrainConfig, corpus: LabelCorpus) -> FieldMapper:
 
 
 def extractor_for(model: FieldMapper, card: dict | None = None):
-    from nianbao.extraction.mapping import Decoder, LabelScorer
+    from nianbao.extraction.mapping import Decoder
     from nianbao.extraction.pipeline import Extractor
+    from nianbao.extraction.scorer import LabelScorer
     from nianbao.schema import load_schema
 
     schema = load_schema()
@@ -91,7 +91,7 @@ def extractor_for(model: FieldMapper, card: dict | None = None):
 
 def score(model: FieldMapper, labelled: list) -> object:
     """The whole extractor with ``model`` over labelled documents: an EvalReport."""
-    from nianbao.evaluation.evaluate import score_documents
+    from nianbao.evaluation.synth.scorecard import score_documents
 
     return score_documents(labelled, extractor_for(model))
 
@@ -144,8 +144,7 @@ def plot_curve(points: list[tuple[float, float]], path: Path, xlabel: str, title
 
 
 def heldout_set(config: TrainConfig, directory: Path) -> list:
-    from nianbao.evaluation.evaluate import load_labelled
-    from nianbao.evaluation.variants import write_corpus
+    from nianbao.evaluation.synth.corpus import load_labelled, write_corpus
 
     h = config.heldout
     write_corpus(directory, h.n, list(h.forms), h.seed)
@@ -169,7 +168,7 @@ class Stages:
     until its end. Off a terminal there is no bar; the end report is all a log needs."""
 
     def __init__(self, skipped: set[str]) -> None:
-        from nianbao.evaluation.evaluate import terminal_progress
+        from nianbao.progress import terminal_progress
 
         self.names = [name for name in STAGES if name not in skipped]
         self.bar = terminal_progress(None, len(self.names), "train", unit="stage")
@@ -320,15 +319,6 @@ def _track(
                 result.versions[names[component]] = version
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m nianbao.training.train [options]`` is ``nianbao train [options]``."""
-    import sys
-
-    from nianbao.cli import main as cli
-
-    sys.exit(cli(["train", *(sys.argv[1:] if argv is None else argv)]))
-
-
 def artifact_directory(out: Path | None, install: bool) -> Path:
     """Where a run's artifacts go: the shipped ones only on ``install``, else ``out`` or a new folder
     under RUNS_DIR named by the UTC time, so a run never writes over the shipped model by accident."""
@@ -375,7 +365,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"mlflow run {result.run_id}; registered {result.versions or 'nothing new'}")
         print(f"see the runs: mlflow ui --backend-store-uri {result.tracking_uri}")
     return 0
-
-
-if __name__ == "__main__":
-    main()

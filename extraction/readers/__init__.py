@@ -5,14 +5,15 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from nianbao.extraction.document import Document, ReadError
+from nianbao.errors import CodedError, ErrorCode
+from nianbao.extraction.document import Document
 from nianbao.extraction.readers.docx import read_docx
 from nianbao.extraction.readers.doubling import undouble
 from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.html import read_html
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES, read_image
 from nianbao.extraction.readers.markdown import looks_like_markdown, markdown_blocks
-from nianbao.extraction.readers.pdf import read_pdf
+from nianbao.extraction.readers.pdf import PdfSettings, read_pdf
 from nianbao.extraction.readers.text import text_blocks
 
 SUFFIXES = IMAGE_SUFFIXES | {
@@ -47,8 +48,8 @@ _NOT_FILES = (
 )
 
 
-def cannot_read(exc: OSError) -> ReadError:
-    return ReadError("E_IO", f"cannot read the file ({exc.strerror or exc})")
+def cannot_read(exc: OSError) -> CodedError:
+    return CodedError(ErrorCode.E_IO, f"cannot read the file ({exc.strerror or exc})")
 
 
 def regular_size(path: Path) -> int:
@@ -60,7 +61,7 @@ def regular_size(path: Path) -> int:
         raise cannot_read(exc) from exc
     if not stat.S_ISREG(mode.st_mode):
         kind = next((name for test, name in _NOT_FILES if test(mode.st_mode)), "not a regular file")
-        raise ReadError("E_NOT_FILE", f"{kind}, not a file to read")
+        raise CodedError(ErrorCode.E_NOT_FILE, f"{kind}, not a file to read")
     return mode.st_size
 
 
@@ -69,8 +70,10 @@ def is_pdf(data: bytes) -> bool:
     return data[:1024].lstrip().startswith(b"%PDF")
 
 
-def read(path: str | Path, data: bytes | None = None) -> Document:
-    """Read one file; raise ReadError with a stable code when it cannot be read as a report."""
+def read(path: str | Path, data: bytes | None = None, settings: PdfSettings | None = None) -> Document:
+    """Read one file; raise CodedError with a stable code when it cannot be read as a report. ``settings``
+    tune the paged readers (PDF, and the scan settings for page images); their defaults when None."""
+    settings = settings or PdfSettings()
     path = Path(path)
     if data is None:
         regular_size(path)
@@ -80,19 +83,21 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
             raise cannot_read(exc) from exc
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return read_image(str(path), data)
+        return read_image(str(path), data, settings.scan)
     if suffix in _UNSUPPORTED:
-        raise ReadError("E_UNSUPPORTED", f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet")
+        raise CodedError(
+            ErrorCode.E_UNSUPPORTED, f"{_UNSUPPORTED[suffix]} input ({suffix}) is not supported yet"
+        )
     if is_pdf(data):
-        return read_pdf(str(path), data)
+        return read_pdf(str(path), data, settings)
     if suffix == ".pdf":
-        raise ReadError("E_CORRUPT", "the .pdf file does not start with a PDF header")
+        raise CodedError(ErrorCode.E_CORRUPT, "the .pdf file does not start with a PDF header")
     if data.startswith(b"PK\x03\x04"):
         if suffix != ".docx" and b"word/" not in data[:4096]:
-            raise ReadError("E_UNSUPPORTED", "a zip archive, not a report")
+            raise CodedError(ErrorCode.E_UNSUPPORTED, "a zip archive, not a report")
         return read_docx(str(path), data)
     if suffix == ".docx":
-        raise ReadError("E_CORRUPT", "the .docx file is not a zip package")
+        raise CodedError(ErrorCode.E_CORRUPT, "the .docx file is not a zip package")
     decoded = decode(data)
     head = decoded.text[:2048].lower()
     if suffix in {".html", ".htm", ".shtml", ".xhtml"} or "<html" in head or "<!doctype html" in head:
@@ -103,4 +108,4 @@ def read(path: str | Path, data: bytes | None = None) -> Document:
     return Document(str(path), "text", text_blocks(text), repaired=decoded.repaired)
 
 
-__all__ = ["SUFFIXES", "ReadError", "cannot_read", "read", "regular_size"]
+__all__ = ["SUFFIXES", "cannot_read", "read", "regular_size"]

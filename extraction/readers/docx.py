@@ -9,7 +9,8 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from nianbao.extraction.document import Block, Document, GridCell, ReadError, TableBlock, TextBlock
+from nianbao.errors import CodedError, ErrorCode
+from nianbao.extraction.document import Block, Document, GridCell, TableBlock, TextBlock
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # A report's document.xml is well under a megabyte. python-docx holds up to 90 times the XML it parses
@@ -53,12 +54,15 @@ def _check_sizes(data: bytes) -> None:
         members = package.infolist()
     largest = max(members, key=lambda m: m.file_size, default=None)
     if largest is not None and largest.file_size > MAX_MEMBER_BYTES:
-        raise ReadError(
-            "E_TOO_LARGE", f"{largest.filename} unpacks to {largest.file_size} bytes, over {MAX_MEMBER_BYTES}"
+        raise CodedError(
+            ErrorCode.E_TOO_LARGE,
+            f"{largest.filename} unpacks to {largest.file_size} bytes, over {MAX_MEMBER_BYTES}",
         )
     xml = sum(m.file_size for m in members if m.filename.endswith(_XML_SUFFIXES))
     if xml > MAX_XML_BYTES:
-        raise ReadError("E_TOO_LARGE", f"the package's XML unpacks to {xml} bytes, over {MAX_XML_BYTES}")
+        raise CodedError(
+            ErrorCode.E_TOO_LARGE, f"the package's XML unpacks to {xml} bytes, over {MAX_XML_BYTES}"
+        )
 
 
 def read_docx(path: str, data: bytes) -> Document:
@@ -66,7 +70,9 @@ def read_docx(path: str, data: bytes) -> Document:
         _check_sizes(data)
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ReadError("E_CORRUPT", f"not a readable .docx file ({exc.__class__.__name__}: {exc})") from exc
+        raise CodedError(
+            ErrorCode.E_CORRUPT, f"not a readable .docx file ({exc.__class__.__name__}: {exc})"
+        ) from exc
     blocks: list[Block] = []
     tables = 0
     for number, item in enumerate(document.iter_inner_content(), start=1):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from charset_normalizer import from_bytes
 
-from nianbao.extraction.document import ReadError
+from nianbao.errors import CodedError, ErrorCode
 
 # GB18030 is a superset of GBK and GB2312: one decoder serves all three.
 _CANDIDATES = ("utf-8", "gb18030")
@@ -34,7 +34,7 @@ def decode(data: bytes) -> Decoded:
     """BOM first, then BOM-less UTF-16, strict UTF-8, GB18030, either with a few bad bytes replaced, and
     charset-normalizer's best guess last."""
     if not data.strip():
-        raise ReadError("E_EMPTY", "the file is empty")
+        raise CodedError(ErrorCode.E_EMPTY, "the file is empty")
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -55,7 +55,7 @@ def decode(data: bytes) -> Decoded:
         return repairable
     best = from_bytes(data).best()
     if best is None:
-        raise ReadError("E_ENCODING", "no text encoding fits the file")
+        raise CodedError(ErrorCode.E_ENCODING, "no text encoding fits the file")
     return Decoded(str(best))
 
 
@@ -77,4 +77,4 @@ def _utf16(data: bytes) -> Decoded:
         head = codecs.getincrementaldecoder(codec)(errors="replace").decode(data[:SNIFF_BYTES])
         if head and len(_TEXTUAL.findall(head)) >= UTF16_TEXT_SHARE * len(head):
             return _replaced(data, codec)
-    raise ReadError("E_BINARY", "the file is binary, not text")
+    raise CodedError(ErrorCode.E_BINARY, "the file is binary, not text")

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 import lxml.html
 from lxml import etree
 
+from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.document import (
     Block,
     Document,
     GridCell,
-    ReadError,
     TableBlock,
     TextBlock,
     expand_spans,
@@ -160,9 +160,9 @@ def parse_html(text: str) -> etree._Element:
     try:
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
-        raise ReadError("E_PARSE", f"the HTML cannot be parsed ({exc})") from exc
+        raise CodedError(ErrorCode.E_PARSE, f"the HTML cannot be parsed ({exc})") from exc
     if any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for e in parser.error_log):
-        raise ReadError("E_TOO_LARGE", "the HTML is nested deeper than the parser's limit")
+        raise CodedError(ErrorCode.E_TOO_LARGE, "the HTML is nested deeper than the parser's limit")
     return root
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nianbao.extraction.document import Block, Document, GridCell, TableBlock, TextBlock
-from nianbao.extraction.readers.encoding import decode
+from nianbao.extraction.document import Block, GridCell, TableBlock, TextBlock
 from nianbao.extraction.readers.html import html_blocks, parse_html
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -18,11 +17,6 @@ def _pipe_cells(line: str) -> list[str]:
     body = body[1:] if body.startswith("|") else body
     body = body[:-1] if body.endswith("|") else body
     return [_BR.sub("\n", cell).replace("&nbsp;", " ").strip() for cell in re.split(r"(?<!\\)\|", body)]
-
-
-def read_markdown(path: str, data: bytes) -> Document:
-    decoded = decode(data)
-    return Document(path, "markdown", markdown_blocks(decoded.text), repaired=decoded.repaired)
 
 
 def markdown_blocks(text: str) -> list[Block]:

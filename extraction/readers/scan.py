@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from nianbao.extraction.document import Block, Document, TableBlock, TextBlock
+from nianbao.extraction.geometry import Rect
 from nianbao.extraction.ocr import OcrBox
 from nianbao.extraction.readers.scan_cells import Grid, grid_cells
 from nianbao.extraction.readers.scan_prose import prose_lines
@@ -136,16 +137,16 @@ def _ending_on(mask: np.ndarray, crossing: np.ndarray, horizontal: bool, reach: 
     return np.where(keep, 255, 0).astype(np.uint8)[labels]  # look up per label: no page-sized int64
 
 
-def table_boxes(horizontal: np.ndarray, vertical: np.ndarray, settings: ScanSettings) -> list[tuple]:
-    """Bounding boxes (x0, y0, x1, y1) of connected rule networks wide enough to be tables."""
+def table_boxes(horizontal: np.ndarray, vertical: np.ndarray, settings: ScanSettings) -> list[Rect]:
+    """Bounding boxes (in pixels) of connected rule networks wide enough to be tables, top to bottom."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_or(horizontal, vertical))
     width = horizontal.shape[1]
     boxes = [
-        (x, y, x + w, y + h)
+        Rect(x, y, x + w, y + h)
         for x, y, w, h, _ in stats[1:count]
         if w >= width * settings.min_table and h >= 10
     ]
-    return sorted(boxes, key=lambda b: b[1])
+    return sorted(boxes, key=lambda b: b.top)
 
 
 def _positions(profile: np.ndarray, least: float, gap: int) -> list[int]:
@@ -162,9 +163,9 @@ def _positions(profile: np.ndarray, least: float, gap: int) -> list[int]:
     return [round((r[0] + r[-1]) / 2) for r in runs]
 
 
-def table_grid(horizontal: np.ndarray, vertical: np.ndarray, box: tuple, settings: ScanSettings) -> Grid:
+def table_grid(horizontal: np.ndarray, vertical: np.ndarray, box: Rect, settings: ScanSettings) -> Grid:
     """Rule positions inside a table box; merged cells where the rule between two grid cells is missing."""
-    x0, y0, x1, y1 = box
+    x0, y0, x1, y1 = box.x0, box.top, box.x1, box.bottom
     h_part, v_part = horizontal[y0:y1, x0:x1] > 0, vertical[y0:y1, x0:x1] > 0
     gap = max(3, int(horizontal.shape[1] * settings.merge_gap))
     # A rule shorter than the narrowest cell still counts: merged cells break lines into pieces.
@@ -239,13 +240,13 @@ def page_blocks(
         tables.append(box)
         placed.append(
             (
-                box[1],
+                box.top,
                 TableBlock(grid_cells(gray, grid, number, settings.dpi, rules), f"page {number} table {i}"),
             )
         )
-    body_from = 0 if tables_above else (min(box[1] for box in tables) if tables else None)
+    body_from = 0 if tables_above else (min(box.top for box in tables) if tables else None)
     for line in prose_lines(_painted(gray, tables), settings.dpi, body_from):
-        top = min(b.y0 for b in line)
+        top = min(b.top for b in line)
         text = _line_text(line).strip()
         if text:
             placed.append((top, TextBlock(text, f"page {number} y {round(top)}")))
@@ -256,11 +257,11 @@ def has_table(blocks: list[Block]) -> bool:
     return any(isinstance(block, TableBlock) for block in blocks)
 
 
-def _painted(page: np.ndarray, boxes: list[tuple]) -> np.ndarray:
+def _painted(page: np.ndarray, boxes: list[Rect]) -> np.ndarray:
     """A copy of ``page`` with the ``boxes`` painted its paper tone (``page`` itself when there are none)."""
     if not boxes:
         return page
     out, paper = page.copy(), np.median(page[::8, ::8])
-    for x0, y0, x1, y1 in boxes:
-        out[y0:y1, x0:x1] = paper
+    for box in boxes:
+        out[box.top : box.bottom, box.x0 : box.x1] = paper
     return out

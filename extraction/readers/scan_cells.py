@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nianbao.extraction.document import GridCell, PageBox
+from nianbao.extraction.geometry import Rect
 from nianbao.extraction.ocr import INK_CONTRAST, read_lines
 from nianbao.extraction.readers.ink_lines import CROP_MARGIN, MIN_INK_PIXELS, runs, text_rows, text_span
 
@@ -49,7 +50,7 @@ def grid_cells(
         else:  # ink that reads as nothing is no blank the reader can vouch for: a faint glyph, a smudge
             text, score = "", UNREAD_INK_TRUST if found else 1.0
         r0, c0, r1, c1 = cell
-        box = PageBox(page, *(v * points for v in (grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1])))
+        box = PageBox(grid.xs[c0], grid.ys[r0], grid.xs[c1], grid.ys[r1], page=page).scaled(points)
         ink = bool(found) if not text else None  # a blank measured: ink in it, or none
         for r, c in _positions_of(cell):
             out[r][c] = GridCell(text, copy=(r, c) != (r0, c0), score=score, box=box, ink=ink)
@@ -72,9 +73,9 @@ def _cell_ink(
     in it. Ink next to a rule (within _INSET of its centre) is a rule's edge the mask missed: left out
     of the ink, though kept in the crop for a glyph that reaches farther in (a "0" against the rule)."""
     r0, c0, r1, c1 = cell
-    box = (grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
+    box = Rect(grid.xs[c0] + RULE_CUT, grid.ys[r0] + RULE_CUT, grid.xs[c1] - RULE_CUT, grid.ys[r1] - RULE_CUT)
     edge = _INSET - RULE_CUT
-    if box[2] - box[0] <= 2 * edge or box[3] - box[1] <= 2 * edge:
+    if box.width <= 2 * edge or box.height <= 2 * edge:
         return None
     crop = _without_rules(gray, rules, box)
     ink = crop < np.median(crop) - INK_CONTRAST  # relative to the paper: scans differ in tone
@@ -101,11 +102,11 @@ def cell_lines(crop: np.ndarray, ink: np.ndarray, height: int) -> list[np.ndarra
     return out
 
 
-def _without_rules(gray: np.ndarray, rules: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The page's crop in ``box`` (x0, y0, x1, y1), its rule pixels painted the crop's paper tone."""
-    x0, y0, x1, y1 = box
-    crop = gray[y0:y1, x0:x1].copy()
-    rule = rules[y0:y1, x0:x1] > 0
+def _without_rules(gray: np.ndarray, rules: np.ndarray, box: Rect) -> np.ndarray:
+    """The page's crop in ``box`` (pixels), its rule pixels painted the crop's paper tone."""
+    rows, cols = slice(box.top, box.bottom), slice(box.x0, box.x1)
+    crop = gray[rows, cols].copy()
+    rule = rules[rows, cols] > 0
     if rule.any() and not rule.all():
         crop[rule] = np.median(crop[~rule])
     return crop

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nianbao.extraction.geometry import Rect
 from nianbao.extraction.ocr import INK_CONTRAST, OcrBox, page_text_boxes, read_lines
 from nianbao.extraction.readers.ink_lines import (
     CROP_MARGIN,
@@ -47,10 +48,10 @@ BODY_WIDTH = 0.6
 
 @dataclass(frozen=True)
 class ProseLayout:
-    """Where a page's text is: line segments (x0, y0, x1, y1) grouped per line, and row bands (y0, y1)
-    the profile could not split into lines."""
+    """Where a page's text is: line segments grouped per line, and row bands (top, bottom) the profile
+    could not split into lines."""
 
-    lines: list[list[tuple[int, int, int, int]]]
+    lines: list[list[Rect]]
     bands: list[tuple[int, int]]
 
 
@@ -93,9 +94,9 @@ def prose_layout(ink: np.ndarray, dpi: float) -> ProseLayout:
         if bottom - top > TALL_RUN * height:
             bands.append((top, bottom))
             continue
-        lines.append([(x0, top, x1, bottom) for x0, x1 in _segments(ink[top:bottom], height)])
+        lines.append([Rect(x0, top, x1, bottom) for x0, x1 in _segments(ink[top:bottom], height)])
     bands = _joined(sorted(bands), height)
-    return ProseLayout([line for line in lines if line and not _within(line[0][1], bands)], bands)
+    return ProseLayout([line for line in lines if line and not _within(line[0].top, bands)], bands)
 
 
 def _within(row: int, bands: list[tuple[int, int]]) -> bool:
@@ -137,11 +138,9 @@ def _joined(bands: list[tuple[int, int]], height: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
-def body_lines(lines: list[list[tuple[int, int, int, int]]], width: int) -> set[int]:
+def body_lines(lines: list[list[Rect]], width: int) -> set[int]:
     """Indices of the paragraph body lines: one text at least BODY_WIDTH of the page ``width`` long."""
-    return {
-        i for i, line in enumerate(lines) if len(line) == 1 and line[0][2] - line[0][0] >= BODY_WIDTH * width
-    }
+    return {i for i, line in enumerate(lines) if len(line) == 1 and line[0].width >= BODY_WIDTH * width}
 
 
 def prose_lines(gray: np.ndarray, dpi: float, body_from: float | None = None) -> list[list[OcrBox]]:
@@ -153,29 +152,33 @@ def prose_lines(gray: np.ndarray, dpi: float, body_from: float | None = None) ->
     line and the signature still are."""
     layout = prose_layout(page_ink(gray, dpi), dpi)
     skipped = set() if body_from is None else body_lines(layout.lines, gray.shape[1])
-    wanted = [line for i, line in enumerate(layout.lines) if not (i in skipped and line[0][1] >= body_from)]
-    crops = [
-        gray[max(0, y0 - CROP_MARGIN) : y1 + CROP_MARGIN, max(0, x0 - CROP_MARGIN) : x1 + CROP_MARGIN]
-        for line in wanted
-        for x0, y0, x1, y1 in line
-    ]
+    wanted = [line for i, line in enumerate(layout.lines) if not (i in skipped and line[0].top >= body_from)]
+    crops = [_crop(gray, box) for line in wanted for box in line]
     readings = iter(read_lines(crops) if crops else [])
     lines = [
-        [OcrBox(text, *box, score) for box, (text, score) in zip(line, readings, strict=False)]
+        [
+            OcrBox(b.x0, b.top, b.x1, b.bottom, text=text, score=score)
+            for b, (text, score) in zip(line, readings, strict=False)
+        ]
         for line in wanted
     ]
     for top, bottom in layout.bands:
-        found = page_text_boxes(gray[top:bottom])
-        lines += group_lines([OcrBox(b.text, b.x0, b.y0 + top, b.x1, b.y1 + top, b.score) for b in found])
+        lines += group_lines([b.shifted(top) for b in page_text_boxes(gray[top:bottom])])
     lines = [[box for box in line if box.text.strip()] for line in lines]
-    return sorted(filter(None, lines), key=lambda line: min(b.y0 for b in line))
+    return sorted(filter(None, lines), key=lambda line: min(b.top for b in line))
+
+
+def _crop(gray: np.ndarray, box: Rect) -> np.ndarray:
+    """The page's pixels in ``box`` with CROP_MARGIN of paper round it, as the recogniser saw lines."""
+    rows = slice(max(0, box.top - CROP_MARGIN), box.bottom + CROP_MARGIN)
+    return gray[rows, max(0, box.x0 - CROP_MARGIN) : box.x1 + CROP_MARGIN]
 
 
 def group_lines(boxes: list[OcrBox]) -> list[list[OcrBox]]:
     """Boxes as lines, top to bottom; a box joins the line whose last box it overlaps vertically."""
     lines: list[list[OcrBox]] = []
-    for box in sorted(boxes, key=lambda b: b.centre[1]):
-        if lines and abs(box.centre[1] - lines[-1][-1].centre[1]) < box.height / 2:
+    for box in sorted(boxes, key=lambda b: b.centre_y):
+        if lines and abs(box.centre_y - lines[-1][-1].centre_y) < box.height / 2:
             lines[-1].append(box)
         else:
             lines.append([box])

@@ -1,7 +1,7 @@
 """What every route of the review service shares about its requests: ids in paths and the write token.
 
-Kept apart from ``service.py`` so the routers of other modules (``review_routes.py``) take the same
-checks without importing the app that includes them.
+Kept apart from ``service.py`` so every router (``*_routes.py``) takes the same checks without importing
+the app that includes them.
 """
 
 from __future__ import annotations
@@ -34,3 +34,6 @@ def require_token(
         raise HTTPException(401, "writes need the token", headers={"WWW-Authenticate": "Bearer"})
     if not secrets.compare_digest(given.encode(), token.encode()):
         raise HTTPException(403, "the token is wrong")
+
+
+WRITE = (Depends(require_token),)  # the dependencies of every route that writes

@@ -27,37 +27,32 @@ from pathlib import Path
 from sqlalchemy import select
 
 from nianbao.batch import BatchSettings, archive_files, run_batch
-from nianbao.store import BatchJobRow, Store, error_code
+from nianbao.errors import CodedError, ErrorCode
+from nianbao.store import BatchJobRow, Store
 
 log = logging.getLogger("nianbao.app.batches")
 UNFINISHED = ("queued", "running")
-INTERRUPTED = "E_INTERRUPTED: the server stopped before the job ended; submit it again to resume"
-
-
-class BatchRefused(Exception):
-    """A submission that will not be run: ``code`` is stable (E_...), the message says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
+INTERRUPTED = "the server stopped before the job ended; submit it again to resume"
 
 
 def confine(given: Sequence[str], root: Path | None) -> list[Path]:
     """The submitted paths resolved (relative ones from ``root``), each inside ``root`` and existing.
-    Whether a path outside the root exists is never told."""
+    Whether a path outside the root exists is never told; a path that will not do is a ``CodedError``."""
     if root is None:
-        raise BatchRefused("E_NO_ARCHIVE_ROOT", "batches are disabled: the server has no archive root")
+        raise CodedError(ErrorCode.E_NO_ARCHIVE_ROOT, "batches are disabled: the server has no archive root")
     base = root.resolve()
     resolved = []
     for raw in given:
         try:
             path = (base / raw).resolve()
         except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop
-            raise BatchRefused("E_OUTSIDE_ARCHIVE", f"{raw!r} is not a path in the archive root") from None
+            raise CodedError(
+                ErrorCode.E_OUTSIDE_ARCHIVE, f"{raw!r} is not a path in the archive root"
+            ) from None
         if not path.is_relative_to(base):
-            raise BatchRefused("E_OUTSIDE_ARCHIVE", f"{raw!r} is not inside the archive root")
+            raise CodedError(ErrorCode.E_OUTSIDE_ARCHIVE, f"{raw!r} is not inside the archive root")
         if not path.exists():
-            raise BatchRefused("E_PATH_MISSING", f"{raw!r} does not exist in the archive")
+            raise CodedError(ErrorCode.E_PATH_MISSING, f"{raw!r} does not exist in the archive")
         resolved.append(path)
     return resolved
 
@@ -102,7 +97,9 @@ class BatchJobs:
         job's id."""
         resolved = confine(paths, self.root)
         if options["workers"] > self.max_workers:
-            raise BatchRefused("E_TOO_MANY_WORKERS", f"a batch may use at most {self.max_workers} workers")
+            raise CodedError(
+                ErrorCode.E_TOO_MANY_WORKERS, f"a batch may use at most {self.max_workers} workers"
+            )
         with self.store.sessions.begin() as session:
             row = BatchJobRow(state="queued", paths=[str(p) for p in resolved], options=options)
             session.add(row)
@@ -120,7 +117,7 @@ class BatchJobs:
         with self.store.sessions() as session:
             ids = list(session.scalars(select(BatchJobRow.id).where(BatchJobRow.state.in_(UNFINISHED))))
         for job_id in ids:
-            self._finish(job_id, None, INTERRUPTED)
+            self._finish(job_id, None, CodedError(ErrorCode.E_INTERRUPTED, INTERRUPTED))
         if ids:
             log.warning("batch jobs %s were left unfinished by a stopped server: failed", ids)
         return ids
@@ -165,7 +162,8 @@ class BatchJobs:
             summary = run_batch(files, self.store, BatchSettings(**options), _LogLines(job_id), job_id)
         except Exception as exc:  # the batch itself broke (a file's failure is recorded, not raised)
             log.exception("batch job %d failed", job_id)  # the details stay in the server's log
-            self._finish(job_id, None, f"E_INTERNAL: the batch stopped ({exc.__class__.__name__})")
+            stopped = CodedError(ErrorCode.E_INTERNAL, f"the batch stopped ({exc.__class__.__name__})")
+            self._finish(job_id, None, stopped)
         else:
             self._finish(job_id, summary.line(), None)
 
@@ -175,14 +173,16 @@ class BatchJobs:
             if path.resolve().is_relative_to(self.root):
                 yield path
             else:
-                error = "E_OUTSIDE_ARCHIVE: a link to a file outside the archive root, not read"
+                error = CodedError(
+                    ErrorCode.E_OUTSIDE_ARCHIVE, "a link to a file outside the archive root, not read"
+                )
                 self.store.set_file(str(path), "failed", None, error, job_id)
 
-    def _finish(self, job_id: int, summary: str | None, error: str | None) -> None:
+    def _finish(self, job_id: int, summary: str | None, error: CodedError | None) -> None:
         """The job ends: done when its batch ran to the end (whatever its files' states), else failed."""
         counts = self.store.file_counts(job_id)  # kept: what this job left, whatever later runs change
         with self.store.sessions.begin() as session:
             row = session.get(BatchJobRow, job_id)
             row.state = "failed" if error else "done"
             row.summary, row.counts, row.finished_at = summary, counts, _now()
-            row.error, row.error_code = error, error_code(error)
+            row.error, row.error_code = (str(error), error.code) if error else (None, None)

@@ -83,7 +83,7 @@ def broken_identities(values: dict[str, Value], fmt: str, schema: Schema) -> lis
     """The identities the given values break, as validation reports them (identity, fields, detail).
     Confidence plays no part in whether an identity holds, so every field is given 1."""
     checked = validate(values, dict.fromkeys(values, 1.0), schema, fmt)
-    return [f for f in checked.flags if f["kind"] == "source_inconsistent"]
+    return [f.to_json() for f in checked.flags if f.kind == "source_inconsistent"]
 
 
 def current_values(extraction: ExtractionRow) -> dict[str, Value]:

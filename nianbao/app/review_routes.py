@@ -1,282 +1,244 @@
-"""Routes of the review flow beyond one field's decision: a broken identity accepted as one decision, the
-undo of a decision, the queue's size for the page's counter, and one document's page.
+"""Routes of one decision at a time: the queue as JSON, a decision about one field, about a document's
+agency or year, and the identities a trial of values would break (asked as the reviewer types).
 
-Why a router of its own: these routes share the queue's grouping (``groups.py``) and answer the page with
-the same ``DecisionOut`` — the fields decided, what of the document still waits, its groups re-computed —
-so the page updates itself without a reload.
+Why these together: each answers with the field or the document's agency and year as they stand after the
+decision, what of the document still waits, and the cross-year check where a decision touches it.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Literal, Self
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
 
-from nianbao.app.auth import MAX_ID, Id, require_token
-from nianbao.app.evidence import EvidenceMissing, has_box, header_png, header_top, is_paged, page_png
-from nianbao.app.groups import group_out, identity_groups
-from nianbao.app.queue import DocumentQueue, document_queue, field_name, newest_extraction, queue_size
-from nianbao.app.settings import AppSettings
-from nianbao.export import field_status
-from nianbao.schema import Schema
-from nianbao.store import FieldRow, StaleField, Store, UndoRefused
+from nianbao.app.auth import WRITE, Id
+from nianbao.app.bodies import (
+    FieldOut,
+    MetaOut,
+    MetaReviewOut,
+    Number,
+    ReviewOut,
+    field_out,
+    meta_out,
+    meta_review_out,
+    review_out,
+)
+from nianbao.app.deps import SchemaDep, SettingsDep, StoreDep, field_or_404, queue_of_document
+from nianbao.app.queue import broken_identities, current_values, newest_extraction, queue_size, review_queue
+from nianbao.store import StaleField, Store
 from nianbao.store.crossyear import KEYS as CROSS_YEAR_KEYS
-from nianbao.store.crossyear import check_cross_year
+from nianbao.store.crossyear import CheckSummary, check_cross_year
 
-HERE = resources.files("nianbao.app")
-MAX_DECISION_FIELDS = 1000  # fields one decision may name: more than any template has
-MAX_PAGE = 10_000
-BROKEN_KEYS = ("identity", "fields", "detail")  # of a broken identity, as the page shows it
-STATUS_COLOURS = {"pending": (220, 30, 30), "reviewed": (30, 150, 60)}  # cells outlined on a page image
-FieldId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Reviewer = Annotated[str, Field(min_length=1, max_length=128)]
+router = APIRouter(tags=["review"])
+REVIEW_ERRORS = {  # of a field's review, for the API docs
+    409: {"description": "E_STALE: the document was extracted again; review its newest fields"},
+    422: {"description": "E_VALUE: a value the field cannot hold, or a malformed body"},
+}
 
 
-class GroupAcceptIn(BaseModel):
-    identity: str = Field(
-        min_length=1, max_length=128, description="the identity as its flag names it: s3.outcomes:total"
+class _ValueWithCorrect(BaseModel):
+    """A decision's value is given with 'correct' and only then."""
+
+    @model_validator(mode="after")
+    def _value_fits_action(self) -> Self:
+        if (self.action == "correct") != (self.value is not None):
+            raise ValueError("a value is given with 'correct' and only then ('not_stated' sets null)")
+        return self
+
+
+class ReviewIn(_ValueWithCorrect):
+    action: Literal["accept", "correct", "not_stated"]
+    value: Number | None = Field(None, description="the corrected value; only with action 'correct'")
+    reviewer: str = Field(min_length=1, max_length=128)
+
+
+class MetaReviewIn(_ValueWithCorrect):
+    action: Literal["accept", "correct", "not_stated"]
+    value: StrictStr | StrictInt | None = Field(
+        None,
+        description="with 'correct' only: the agency's name (a string) or the report's year (an integer); "
+        "'not_stated' sets null (unknown)",
     )
-    reviewer: Reviewer
+    reviewer: str = Field(min_length=1, max_length=128)
 
 
-class UndoIn(BaseModel):
-    fields: list[FieldId] = Field(
-        min_length=1, max_length=MAX_DECISION_FIELDS, description="the fields of the decision to reverse"
+class CheckIn(BaseModel):
+    values: dict[str, Number | None] = Field(
+        default_factory=dict, description="field key → value to try instead of the value in use"
     )
-    reviewer: Reviewer
 
 
-class QueueSize(BaseModel):
-    documents: int
-    fields: int
-
-
-class MemberOut(BaseModel):
-    id: int
-    key: str
-    label: str = Field(description="row (after its parent rows) · column, as the template prints them")
-    value: int | float | None
-    flagged: bool = Field(description="the identity's flag names this field")
-    pending: bool
-
-
-class GroupOut(BaseModel):
+class Broken(BaseModel):
     identity: str
-    kind: str
-    formula: str = Field(
-        description="the identity in the template's labels: 自然人: （七）总计 ≠ （一）+…+（六）, 差 1"
+    fields: list[str]
+    detail: str
+
+
+class CheckOut(BaseModel):
+    broken: list[Broken]
+
+
+class CrossYearOut(BaseModel):
+    """The cross-year check re-run over the agencies a review touched."""
+
+    pairs: int = Field(description="consecutive years of one agency compared")
+    breaks: int = Field(description="columns where 结转下年度 and the next year's 上年结转 disagree")
+    flagged: int
+    ambiguous: int = Field(description="pairs skipped: one of their years has several documents")
+
+
+class ReviewResult(BaseModel):
+    review: ReviewOut
+    field: FieldOut
+    remaining: int = Field(
+        description="what of the document still waits for review: its fields, and its agency/year as one"
     )
-    holds: bool = Field(description="the identity holds with the values in use now")
-    pending: list[int] = Field(description="the waiting fields one accept of the group decides")
-    members: list[MemberOut] = Field(description="every cell of the identity, in template order")
+    broken: list[Broken]
+    cross_year: CrossYearOut | None = Field(
+        None, description="the cross-year check, re-run when a carried count (上年结转/结转下年度) is decided"
+    )
 
 
-class FieldState(BaseModel):
-    id: int
-    key: str
-    value: int | float | None
-    status: str
+class MetaReviewResult(BaseModel):
+    review: MetaReviewOut
+    meta: MetaOut
+    remaining: int = Field(
+        description="what of the document still waits for review: its fields, and its agency/year as one"
+    )
+    cross_year: CrossYearOut
 
 
-class DecisionOut(BaseModel):
-    document: int
-    fields: list[FieldState] = Field(description="the fields the decision was about, as they stand now")
-    remaining: int = Field(description="what of the document still waits: its fields, and agency/year as one")
-    groups: list[GroupOut]
-    broken: list[dict] = Field(description="the identities the values in use break: identity, fields, detail")
-    waiting: QueueSize = Field(description="what waits in the whole store: the page's counter")
+def _cross_year_out(summary: CheckSummary) -> CrossYearOut:
+    return CrossYearOut(
+        pairs=summary.pairs, breaks=summary.breaks, flagged=summary.flagged, ambiguous=summary.skipped
+    )
 
 
-def review_router(store: Store, schema: Schema, settings: AppSettings) -> APIRouter:
-    """The routes over ``store``; writes need the app's token, as every write does."""
-    router = APIRouter()
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+def _broken(flag: dict) -> Broken:
+    return Broken(identity=flag["identity"], fields=flag["fields"], detail=flag["detail"])
 
-    def queue_of(session: Session, document_id: int) -> DocumentQueue:
+
+def _agency_in_use(store: Store, document_id: int) -> str | None:
+    with store.sessions() as session:
+        extraction = newest_extraction(session, document_id)
+        return extraction.meta("agency") if extraction else None
+
+
+@router.get("/queue")
+def queue_json(store: StoreDep, settings: SettingsDep, schema: SchemaDep) -> dict:
+    """The documents with fields waiting for review, most doubtful first, each with its fields."""
+    with store.sessions() as session:
+        queues = review_queue(session, settings.threshold, schema, settings.queue_documents)
+        documents, fields = queue_size(session, settings.threshold)
+        return {
+            "documents_waiting": documents,
+            "fields_waiting": fields,
+            "documents": [
+                {
+                    "id": q.document.id,
+                    "name": Path(q.document.path).name,
+                    "meta": meta_out(q.extraction).model_dump(),
+                    "broken": q.broken,
+                    "fields": [
+                        field_out(i.row, settings.threshold, schema, q.broken).model_dump() for i in q.items
+                    ],
+                }
+                for q in queues
+            ],
+        }
+
+
+@router.post("/fields/{field_id}/review", dependencies=WRITE, responses=REVIEW_ERRORS)
+def review(
+    field_id: Id, decision: ReviewIn, store: StoreDep, settings: SettingsDep, schema: SchemaDep
+) -> ReviewResult:
+    """Record a decision about one field (appended to the audit trail; nothing is overwritten; decisions
+    about one document are taken one at a time). A count is a whole number, an amount a finite decimal
+    of at most 4 places, and only a 增/减 column goes below zero. A decision about a carried count
+    (上年结转, 结转下年度) re-runs the cross-year check of its agency."""
+    try:
+        made = store.review(field_id, decision.action, decision.reviewer, decision.value)
+    except KeyError:
+        raise HTTPException(404, f"no field {field_id}") from None
+    except StaleField:
+        raise HTTPException(409, f"E_STALE: field {field_id} is of an extraction no longer in use") from None
+    except ValueError as exc:
+        raise HTTPException(422, f"E_VALUE: {exc}") from None
+    cross_year = None
+    with store.sessions() as session:
+        row = field_or_404(session, field_id)
+        key, document_id = row.key, row.extraction.document_id
+    if key in CROSS_YEAR_KEYS:
+        cross_year = _cross_year_out(check_cross_year(store, [_agency_in_use(store, document_id)]))
+    with store.sessions() as session:
+        row = field_or_404(session, field_id)
+        queue = queue_of_document(session, document_id, settings, schema)
+        broken = queue.broken if queue else []
+        return ReviewResult(
+            review=review_out(made),
+            field=field_out(row, settings.threshold, schema, broken),
+            remaining=queue.remaining if queue else 0,
+            broken=[_broken(b) for b in broken],
+            cross_year=cross_year,
+        )
+
+
+@router.get("/documents/{document_id}/meta")
+def document_meta(document_id: Id, store: StoreDep) -> MetaOut:
+    """The document's agency and year in use, as extracted, their status, doubts and reviews."""
+    with store.sessions() as session:
         extraction = newest_extraction(session, document_id)
         if extraction is None:
             raise HTTPException(404, f"document {document_id} has no extraction")
-        return document_queue(extraction, settings.threshold, schema)
+        return meta_out(extraction)
 
-    def size(session: Session) -> QueueSize:
-        documents, fields = queue_size(session, settings.threshold)
-        return QueueSize(documents=documents, fields=fields)
 
-    def decision_out(document_id: int, field_ids: list[int]) -> DecisionOut:
-        with store.sessions() as session:
-            queue = queue_of(session, document_id)
-            rows = {row.id: row for row in queue.extraction.fields}
-            return DecisionOut(
-                document=document_id,
-                fields=[
-                    FieldState(
-                        id=i,
-                        key=rows[i].key,
-                        value=rows[i].current,
-                        status=field_status(rows[i], settings.threshold),
-                    )
-                    for i in field_ids
-                    if i in rows
-                ],
-                remaining=queue.remaining,
-                groups=[GroupOut(**group_out(g)) for g in identity_groups(queue, schema)[0]],
-                broken=[{k: b[k] for k in BROKEN_KEYS} for b in queue.broken],
-                waiting=size(session),
-            )
+@router.post("/documents/{document_id}/meta/{key}/review", dependencies=WRITE)
+def review_meta(
+    document_id: Id,
+    key: Literal["agency", "year"],
+    decision: MetaReviewIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+) -> MetaReviewResult:
+    """Record a decision about the document's agency (a name) or year (the report's year), appended to
+    the audit trail; the export and the cross-year check use it, and the check is re-run over the
+    agencies it touches."""
+    before = _agency_in_use(store, document_id)
+    with store.sessions() as session:
+        if newest_extraction(session, document_id) is None:
+            raise HTTPException(404, f"document {document_id} has no extraction")
+    try:
+        made = store.review_meta(document_id, key, decision.action, decision.reviewer, decision.value)
+    except KeyError:
+        raise HTTPException(404, f"no document {document_id}") from None
+    except ValueError as exc:
+        raise HTTPException(422, f"E_VALUE: {exc}") from None
+    summary = check_cross_year(store, [before, _agency_in_use(store, document_id)])
+    with store.sessions() as session:
+        queue = queue_of_document(session, document_id, settings, schema)
+        return MetaReviewResult(
+            review=meta_review_out(made),
+            meta=meta_out(queue.extraction),
+            remaining=queue.remaining,
+            cross_year=_cross_year_out(summary),
+        )
 
-    def carried_counts_of(field_ids: list[int]) -> tuple[int, bool]:
-        """The fields' document, and whether a carried count (上年结转, 结转下年度) is among them."""
-        with store.sessions() as session:
-            rows = session.scalars(select(FieldRow).where(FieldRow.id.in_(field_ids))).all()
-            return rows[0].extraction.document_id, any(row.key in CROSS_YEAR_KEYS for row in rows)
 
-    @router.get("/queue/size", tags=["review"])
-    def queue_counts() -> QueueSize:
-        """Documents and fields waiting for review in the whole store: the page's counter."""
-        with store.sessions() as session:
-            return size(session)
-
-    @router.get("/documents/{document_id}/groups", tags=["review"])
-    def groups(document_id: Id) -> list[GroupOut]:
-        """The document's broken identities with fields waiting: each one decision of the queue."""
-        with store.sessions() as session:
-            return [
-                GroupOut(**group_out(g)) for g in identity_groups(queue_of(session, document_id), schema)[0]
-            ]
-
-    @router.post(
-        "/documents/{document_id}/groups/accept",
-        tags=["review"],
-        dependencies=[Depends(require_token)],
-        responses={
-            404: {"description": "E_NO_GROUP: no field of the document waits under that identity"},
-            409: {"description": "E_STALE: the document was extracted again"},
-        },
-    )
-    def accept_group(document_id: Id, decision: GroupAcceptIn) -> DecisionOut:
-        """Accept the source as printed for every waiting field a broken identity's flag names: one review
-        per field, appended in one transaction (all or none). Fields decided meanwhile are left as they
-        are."""
-        with store.sessions() as session:
-            found = identity_groups(queue_of(session, document_id), schema)[0]
-            group = next((g for g in found if g.identity == decision.identity), None)
-            if group is None:
-                raise HTTPException(404, f"E_NO_GROUP: no field waits under {decision.identity}")
-            field_ids = group.pending_ids
-        try:
-            store.review_fields(field_ids, "accept", decision.reviewer, unreviewed_only=True)
-        except StaleField:
-            raise HTTPException(409, f"E_STALE: document {document_id} was extracted again") from None
-        return decision_out(document_id, field_ids)
-
-    @router.post(
-        "/reviews/undo",
-        tags=["review"],
-        dependencies=[Depends(require_token)],
-        responses={
-            409: {
-                "description": "E_UNDO: not the reviewer's decision alone, or no longer the newest; E_STALE"
-            },
-            422: {"description": "fields of several documents, or a malformed body"},
-        },
-    )
-    def undo(decision: UndoIn) -> DecisionOut:
-        """Reverse the reviewer's decision about these fields (one field, or a group accepted together):
-        an ``undo`` review is appended per field, in one transaction; nothing is overwritten or deleted. The
-        fields wait for review again with their extracted values; the corrections export drops the
-        decision. A carried count undone re-runs the cross-year check of its agency."""
-        try:
-            made = store.undo(decision.fields, decision.reviewer)
-        except KeyError as exc:
-            raise HTTPException(404, f"no field {exc.args[0]}") from None
-        except StaleField as exc:
-            raise HTTPException(
-                409, f"E_STALE: field {exc.args[0]} is of an extraction no longer in use"
-            ) from None
-        except UndoRefused as exc:
-            raise HTTPException(409, f"E_UNDO: {exc}") from None
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        document_id, carried = carried_counts_of([review.field_id for review in made])
-        if carried:
-            with store.sessions() as session:
-                agency = queue_of(session, document_id).meta("agency")
-            check_cross_year(store, [agency])
-        return decision_out(document_id, list(decision.fields))
-
-    @router.get(
-        "/fields/{field_id}/header.png",
-        tags=["evidence"],
-        response_class=Response,
-        responses={404: {"description": "the header is not known, or the crop already shows it"}},
-    )
-    def header(field_id: Id) -> Response:
-        """The page from the top of the cell's table header down to where ``crop.png`` begins (PDFs with
-        a text layer): shown right above the crop, the two are one band from the column's header to the
-        cell."""
-        with store.sessions() as session:
-            row = session.get(FieldRow, field_id)
-            if row is None:
-                raise HTTPException(404, f"no field {field_id}")
-            path = Path(row.extraction.document.path)
-            top = header_top(path, row, row.extraction.fields)
-        if top is None:
-            raise HTTPException(404, "the header of the cell's table is not known on its page")
-        try:
-            png = header_png(path, row, settings.crop_dpi, settings.crop_margin_pt, top)
-        except EvidenceMissing as exc:
-            raise HTTPException(404, str(exc)) from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
-
-    @router.get("/documents/{document_id}/view", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(request: Request, document_id: Id):
-        """Every field of one document: value, confidence, status, its reviews, and its pages."""
-        with store.sessions() as session:
-            queue = queue_of(session, document_id)
-            extraction = queue.extraction
-            path = Path(queue.document.path)
-            pages = sorted({row.page for row in extraction.fields if has_box(row)}) if is_paged(path) else []
-            groups, _ = identity_groups(queue, schema)
-            return templates.TemplateResponse(
-                request,
-                "document.html",
-                {
-                    "q": queue,
-                    "name": path.name,
-                    "fields": extraction.fields,
-                    "status": {row.id: field_status(row, settings.threshold) for row in extraction.fields},
-                    "name_of": lambda key: field_name(schema, key),
-                    "section_of": schema.section_of,
-                    "groups": groups,
-                    "pages": pages,
-                },
-            )
-
-    @router.get("/documents/{document_id}/pages/{page}.png", tags=["evidence"], response_class=Response)
-    def page_image(document_id: Id, page: Annotated[int, PathParam(ge=1, le=MAX_PAGE)]) -> Response:
-        """A page of the document with its fields' cells outlined: red waiting, green reviewed."""
-        with store.sessions() as session:
-            extraction = queue_of(session, document_id).extraction
-            path = Path(extraction.document.path)
-            outlined = [
-                (row, STATUS_COLOURS[status])
-                for row in extraction.fields
-                if (status := field_status(row, settings.threshold)) in STATUS_COLOURS
-            ]
-        if not is_paged(path):
-            raise HTTPException(404, "the document has no pages to show")
-        try:
-            png = page_png(path, page, settings.crop_dpi, outlined)
-        except EvidenceMissing as exc:
-            raise HTTPException(404, str(exc)) from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
-
-    return router
+@router.post("/documents/{document_id}/check")
+def check(document_id: Id, trial: CheckIn, store: StoreDep, schema: SchemaDep) -> CheckOut:
+    """The identities (勾稽关系) broken by the document's values in use with ``values`` tried in
+    their place: the page asks this as the reviewer types. Nothing is written."""
+    with store.sessions() as session:
+        extraction = newest_extraction(session, document_id)
+        if extraction is None or extraction.format not in schema.formats:
+            raise HTTPException(404, f"document {document_id} has no extracted fields")
+        values = current_values(extraction)
+        unknown = sorted(set(trial.values) - set(values))
+        if unknown:
+            raise HTTPException(422, f"no such fields in this document: {unknown}")
+        broken = broken_identities({**values, **trial.values}, extraction.format, schema)
+        return CheckOut(broken=[_broken(b) for b in broken])

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.batch import BatchSettings
 from nianbao.extraction.pipeline import MAX_BYTES
 from nianbao.models import review_policy
+from nianbao.workers import MEMORY_LIMIT_GIB, TIMEOUT_S
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # as the Host header names them
 
@@ -27,8 +27,8 @@ class AppSettings:
     upload_dir: Path = Path("nianbao-uploads")  # uploaded files, named by content hash
     max_upload_bytes: int = MAX_BYTES  # the extractor refuses larger files anyway
     # An upload's extraction is bounded as a batch's file is: in time (E_TIMEOUT) and address space.
-    upload_timeout_s: float = BatchSettings.timeout_s
-    upload_memory_limit_gib: float = BatchSettings.memory_limit_gib  # 0: no limit
+    upload_timeout_s: float = TIMEOUT_S
+    upload_memory_limit_gib: float = MEMORY_LIMIT_GIB  # 0: no limit
     model: str | None = None  # field mapper artifact uploads are extracted with; the shipped one when None
     # Host header values a request may carry (DNS rebinding): ``nianbao serve`` adds the bound host.
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS

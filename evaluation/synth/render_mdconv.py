@@ -9,12 +9,12 @@ vertical headers one character a line) and print page marks between or inside fr
 keep the document's row order: only the template order, the row widths and the identities tell which row
 is which.
 
-The content is the synthesizer's (``variants._draw`` / ``_blocks``, the same draws as every other form, so the
-gold is the same); every rendering choice here comes from an rng of its own derived from the document seed, so
-this form shifts no other form's random stream. :class:`Habits` lists the probabilities.
+The content is the synthesizer's (``content.draw`` / ``layout.report_blocks``, the same draws as every other
+form, so the gold is the same); every rendering choice here comes from an rng of its own derived from the
+document seed, so this form shifts no other form's random stream. :class:`Habits` lists the probabilities.
 
-Also here: the Markdown pieces the ``md`` form shares (pipe rows, headings). A real converter's output of
-the same reports is the ``pdf2md`` form (converters.py).
+The Markdown pieces (pipe rows, headings) are the ``md`` form's (render_md.py). A real converter's output
+of the same reports is the ``pdf2md`` form (converters.py).
 """
 
 from __future__ import annotations
@@ -23,33 +23,16 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from nianbao.evaluation.blocks import Block, Cell, Heading, Page, Para, Table, grid, shape
-
-if TYPE_CHECKING:
-    from nianbao.evaluation.variants import Doc
+from nianbao.evaluation.synth.blocks import Block, Cell, Heading, Page, Para, Table, grid, shape
+from nianbao.evaluation.synth.content import Doc
+from nianbao.evaluation.synth.render_md import md_heading, pipe_row, pipe_rule
 
 SALT = "mdconv"  # the form's rng: random.Random(f"{doc seed}/mdconv")
 PAGE_MARKS = ("— {n} —", "- {n} -", "第 {n} 页", "第{n}页")
 HEADER_MODES = ("pipe", "split", "lines", "vertical")  # how a table's header rows come out
 HEADER_WEIGHTS = (25, 30, 25, 20)
 TEAR = {"s3": 0.4, "s2": 0.15, "s4": 0.15}  # a table torn across a page inside its body
-
-
-# ---------------------------------------------------------------- Markdown pieces shared with the md form
-def pipe_row(texts: list[str]) -> str:
-    return "| " + " | ".join(texts) + " |"
-
-
-def pipe_rule(width: int) -> str:
-    return "|" + "---|" * width
-
-
-def md_heading(b: Heading, rng: random.Random) -> list[str]:
-    """A heading as ATX lines: the title at level 1, sections one to three levels deeper."""
-    depth = b.level + (1 if b.level == 0 else rng.randint(1, 3))
-    return ["#" * min(depth + i, 4) + " " + line for i, line in enumerate(b.text.split("\n"))]
 
 
 # ---------------------------------------------------------------- one document's converter habits

@@ -1,0 +1,63 @@
+"""What the command bodies share: a database error worded as one line, an output file or the reports
+named on the command line taken, and the field mapper --model names."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from nianbao.errors import UserError
+from nianbao.extraction.readers import SUFFIXES
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def opens_store(run: Command) -> Command:
+    """A command over the store: a database it cannot read or write once open (read-only, made by a newer
+    nianbao) ends it with one line, E_DB and the driver's cause, instead of a traceback. A bad URL, folder
+    or server is found earlier, by ``Store.open``, with a code of its own."""
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        from alembic.util.exc import CommandError
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from nianbao.store import database_cause
+
+        try:
+            return run(args)
+        except (SQLAlchemyError, CommandError) as exc:
+            try:
+                where = make_url(args.db).render_as_string(hide_password=True)
+            except ArgumentError:
+                where = "the database URL"
+            raise UserError("E_DB", where=where, said=database_cause(exc)) from exc
+
+    return guarded
+
+
+def output_file(given: str) -> Path:
+    """``given`` as a file to write, once its folder is known to exist (E_OUT_DIR): said before the work,
+    not after it, and no folder is made on a mistyped path."""
+    path = Path(given)
+    if not path.parent.is_dir():
+        raise UserError("E_OUT_DIR", path=given, folder=path.parent)
+    return path
+
+
+def iter_documents(paths: list[str]) -> Iterator[Path]:
+    """Files as given; directories walked for report files (gold labels and hidden files skipped)."""
+    from nianbao.batch import archive_files
+
+    return archive_files(paths, SUFFIXES)
+
+
+def chosen_model(args: argparse.Namespace) -> str | None:
+    """The field mapper artifact --model names: a path as given, a models:/ URI fetched from the
+    --tracking-uri store (training/model_ref.py, the one place that tells them apart)."""
+    from nianbao.training.model_ref import field_mapper_path
+
+    return field_mapper_path(args.model, args.tracking_uri)
