@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nianbao.errors import UserError
+from nianbao.errors import ErrorCode, UserError
 from nianbao.evaluation.synth.corpus import load_labelled
 from nianbao.evaluation.synth.scorecard import RecordSource, Scorecard, Tally, score_documents
 from nianbao.extraction.pipeline import Extractor
@@ -212,7 +212,7 @@ def evaluate(
     directory = Path(directory)
     labelled = load_labelled(directory)
     if not labelled:
-        raise UserError("E_NO_GOLD", directory=directory)
+        raise UserError(ErrorCode.E_NO_GOLD, directory=directory)
     extractor = extractor or Extractor.load(model_path)
     if baseline is True:
         from nianbao.evaluation.baseline import NaiveExtractor

@@ -23,7 +23,7 @@ from nianbao.extraction.readers import read, regular_size
 from nianbao.extraction.record import FieldEvidence, Flag, FlagKind, Record, RecordMeta
 from nianbao.extraction.rows import MappingResult
 from nianbao.extraction.scorer import LabelScorer
-from nianbao.extraction.validation import Validated, validate
+from nianbao.extraction.validation import Validated, ValidationSettings, validate
 from nianbao.models import decoder_settings, load_calibrator, load_field_mapper
 from nianbao.models.calibration import FieldStructure, field_features
 from nianbao.models.sections import SECTIONS_PIPELINE, SectionReader
@@ -54,6 +54,7 @@ class PipelineSettings:
     # trusted more than ``garbled_trust`` times its confidence.
     garbled_share: float = 0.05
     garbled_trust: float = 0.3
+    validation: ValidationSettings = field(default_factory=ValidationSettings)  # what the identities do
 
 
 class Calibrator(Protocol):
@@ -240,6 +241,7 @@ class Extractor:
             self.schema,
             fmt,
             {k for k, c in mapping.cells.items() if c.raw} if ocr else None,
+            trust.validation,
         )
         narrative = cross_check(read_figures(lines, year=meta.year), checked.values, fmt)
         for flag in narrative.flags:  # the report's prose states another figure: one of the two is wrong

@@ -16,8 +16,21 @@ from nianbao.schema import Identity, Schema
 Number = int | float
 
 
-# A null in an identity whose printed cells leave a gap is likely a lost cell, not an unstated one.
-GAP_TRUST = 0.5
+@dataclass(frozen=True)
+class ValidationSettings:
+    """How far the identities move the confidence of their fields: what an identity gives or restores is
+    no surer than the fields it was worked out from, one that holds confirms its fields, and one the source
+    breaks or leaves a gap in casts doubt on them. Unknown keys are refused (a frozen dataclass takes none).
+    """
+
+    # A blank an identity fills, or an OCR value it repairs, is this many times as sure as the least sure
+    # other field of the identity (of every identity of the repaired value).
+    inferred_trust: float = 0.9
+    repaired_trust: float = 0.7
+    held_doubt: float = 0.7  # share of its doubt (1 - confidence) a field keeps when its identity holds
+    broken_trust: float = 0.5  # times the confidence of every printed field of an identity the source breaks
+    # A null in an identity whose printed cells leave a gap is likely a lost cell, not an unstated one.
+    gap_trust: float = 0.5
 
 
 @dataclass
@@ -46,9 +59,10 @@ def _one_digit_changes(value: int) -> list[int]:
     return sorted(changed - {value})
 
 
-def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) -> None:
+def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str], trust: float) -> None:
     """Fix a misread digit when exactly one single-digit change of one OCR value makes every broken
-    identity hold again and keeps all other identities of that value holding."""
+    identity hold again and keeps all other identities of that value holding; the repaired value is
+    ``trust`` times as sure as the least sure other field of those identities."""
     complete = [i for i in identities if all(out.values[k] is not None for k in i.fields)]
     broken = [i for i in complete if not i.holds(out.values)]
     if not broken:
@@ -69,7 +83,7 @@ def _repair_ocr(out: Validated, identities: list[Identity], ocr_read: set[str]) 
     detail = f"OCR read {out.values[key]}; the identities give {value}"
     out.flags.append(Flag.on_field(FlagKind.OCR_REPAIRED, key, detail))
     out.values[key] = value
-    out.confidence[key] = 0.7 * min(out.confidence[k] for i in own for k in i.fields if k != key)
+    out.confidence[key] = trust * min(out.confidence[k] for i in own for k in i.fields if k != key)
 
 
 def validate(
@@ -78,12 +92,14 @@ def validate(
     schema: Schema,
     fmt: str,
     ocr_read: set[str] | None = None,
+    settings: ValidationSettings | None = None,
 ) -> Validated:
     """``ocr_read``: the fields whose values come from OCR, which a single-digit repair may change."""
+    settings = settings or ValidationSettings()
     out = Validated(dict(values), dict(confidence))
     identities = schema.identities[fmt]
     if ocr_read:
-        _repair_ocr(out, identities, ocr_read)
+        _repair_ocr(out, identities, ocr_read, settings.repaired_trust)
     changed = True
     while changed:
         changed = False
@@ -93,7 +109,9 @@ def validate(
                 continue
             key, value = found
             out.values[key] = value
-            out.confidence[key] = 0.9 * min(out.confidence[k] for k in identity.fields if k != key)
+            out.confidence[key] = settings.inferred_trust * min(
+                out.confidence[k] for k in identity.fields if k != key
+            )
             detail = f"not printed; {identity.id} ({identity.where}) gives {value}"
             out.flags.append(Flag.on_field(FlagKind.INFERRED, key, detail))
             changed = True
@@ -101,20 +119,20 @@ def validate(
         complete = all(out.values[k] is not None for k in identity.fields)
         if complete and identity.holds(out.values):
             for k in identity.fields:
-                out.confidence[k] = 1 - (1 - out.confidence[k]) * 0.7
+                out.confidence[k] = 1 - (1 - out.confidence[k]) * settings.held_doubt
             continue
         if complete:
             lhs, rhs = identity.sides(out.values)
             why = f"{' + '.join(identity.lhs)} = {lhs} but {' + '.join(identity.rhs)} = {rhs}"
         elif (why := _bound_broken(identity, out.values)) is None:
-            _check_gap(identity, out)
+            _check_gap(identity, out, settings.gap_trust)
             continue
         named = [k for k in identity.fields if out.values[k] is not None]
         out.flags.append(
             Flag.on_identity(FlagKind.SOURCE_INCONSISTENT, f"{identity.id}:{identity.where}", named, why)
         )
         for k in named:
-            out.confidence[k] *= 0.5
+            out.confidence[k] *= settings.broken_trust
     return out
 
 
@@ -135,10 +153,10 @@ def _bound_broken(identity: Identity, values: dict[str, Number | None]) -> str |
     return None
 
 
-def _check_gap(identity: Identity, out: Validated) -> None:
+def _check_gap(identity: Identity, out: Validated, trust: float) -> None:
     """Nulls on one side of an identity whose other side is complete: if the printed cells already
     balance it, the blanks are consistent with zero; if they fall short, the nulls hold the gap (a
-    row or cell lost on the way) and are flagged ``identity_gap`` for review."""
+    row or cell lost on the way), are flagged ``identity_gap`` for review and ``trust`` times as sure."""
     values = out.values
     lhs, rhs = identity.sides(values)
     for open_side, full_side, gap in (
@@ -155,7 +173,7 @@ def _check_gap(identity: Identity, out: Validated) -> None:
             return
         for k in nulls:
             out.null_evidence[k] = -1
-            out.confidence[k] *= GAP_TRUST
+            out.confidence[k] *= trust
         out.flags.append(
             Flag.on_identity(
                 FlagKind.IDENTITY_GAP,

@@ -80,7 +80,7 @@ def _reads_db_writes_file(command: argparse.ArgumentParser) -> None:
 
 def _model_options(command: argparse.ArgumentParser, store_help: str = MODEL_STORE_HELP) -> None:
     """--model and --tracking-uri, worded alike on every command that loads the field mapper (extract,
-    evaluate, batch); commands/common.py's ``chosen_model`` reads them."""
+    evaluate, batch, inspect); commands/common.py's ``chosen_model`` reads them."""
     command.add_argument("--model", help=MODEL_HELP)
     command.add_argument("--tracking-uri", help=store_help)
 
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "-o", "--output", required=True, metavar="OUT/", help="folder of the pages; made if its parent exists"
     )
-    inspect.add_argument("--model", help="field mapper artifact (default: the shipped one)")
+    _model_options(inspect)
     inspect.set_defaults(run=inspect_command)
     return parser
 

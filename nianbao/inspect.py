@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from nianbao.errors import ErrorCode
 from nianbao.extraction.document import Document
 from nianbao.extraction.grid import document_rows
 from nianbao.extraction.pipeline import Extractor
@@ -59,7 +60,7 @@ def inspect_file(path: Path, extractor: Extractor) -> Inspection:
             view.blocks, drawn = block_views(document, filed, evidence, unfiled)
         view.undrawn = [f for key, f in filed.items() if key not in drawn]
     except Exception as exc:  # a page that says why beats a run that stops
-        view.problem = f"E_INTERNAL: inspect: {exc.__class__.__name__}: {exc}"
+        view.problem = _failed(exc)
     return view
 
 
@@ -104,12 +105,17 @@ def _template() -> jinja2.Template:
     return environment.get_template("inspect.html")
 
 
+def _failed(exc: Exception) -> str:
+    """What went wrong in inspect's own code, said on the page (``E_INTERNAL``), not as a traceback."""
+    return ErrorCode.E_INTERNAL.message(f"inspect: {exc.__class__.__name__}: {exc}")
+
+
 def render(view: Inspection) -> str:
     """The page; should the template fail on an odd record, a bare page that still says what failed."""
     try:
         return _template().render(view=view, record=view.record)
     except Exception as exc:
-        said = f"E_INTERNAL: inspect: {exc.__class__.__name__}: {exc}"
+        said = _failed(exc)
         first = view.record["error"] or said
         return (
             f"<!doctype html><meta charset='utf-8'><title>{html.escape(view.name)}</title>"

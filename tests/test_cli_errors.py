@@ -141,7 +141,12 @@ def test_promote_on_a_fresh_tracking_store_is_refused_without_creating_it(
 
 
 # Every command that loads the field mapper takes a models:/ URI the same way (training/model_ref.py).
-MODEL_COMMANDS = [["extract", str(SAMPLE)], ["batch", str(SAMPLE)], ["evaluate", str(SAMPLE.parent)]]
+MODEL_COMMANDS = [
+    ["extract", str(SAMPLE)],
+    ["batch", str(SAMPLE)],
+    ["evaluate", str(SAMPLE.parent)],
+    ["inspect", str(SAMPLE), "-o", "pages"],  # refused before its folder is made
+]
 
 
 @pytest.mark.parametrize("command", MODEL_COMMANDS, ids=lambda c: c[0])

@@ -13,11 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from nianbao.errors import CodedError, ErrorCode
+
 DEFAULT_CONFIG = Path(str(resources.files("nianbao.training").joinpath("config.toml")))
 
 
-class ConfigError(ValueError):
-    """A config the trainer refuses; the message starts with a stable code."""
+class ConfigError(CodedError, ValueError):
+    """A config the trainer refuses, with its stable code (an ``E_CONFIG_...`` of the registry)."""
 
 
 @dataclass(frozen=True)
@@ -141,19 +143,19 @@ def _coerce(kind: Any, value: Any, where: str) -> Any:
     origin = getattr(kind, "__origin__", None)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"E_CONFIG_TYPE: {where} must be a list, not {value!r}")
+            raise ConfigError(ErrorCode.E_CONFIG_TYPE, f"{where} must be a list, not {value!r}")
         item = kind.__args__[0]
         return tuple(_coerce(item, v, where) for v in value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind in (int, float, str, bool) and (type(value) is not kind):
-        raise ConfigError(f"E_CONFIG_TYPE: {where} must be {kind.__name__}, not {value!r}")
+        raise ConfigError(ErrorCode.E_CONFIG_TYPE, f"{where} must be {kind.__name__}, not {value!r}")
     return value
 
 
 def _build(cls: type, name: str, raw: Any) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"E_CONFIG_TYPE: [{name}] must be a table")
+        raise ConfigError(ErrorCode.E_CONFIG_TYPE, f"[{name}] must be a table")
     hints = get_type_hints(cls)
     _check_keys(set(raw), {f.name for f in fields(cls)}, f"unknown key(s) in [{name}]:", f"[{name}] lacks")
     return cls(**{k: _coerce(hints[k], v, f"{name}.{k}") for k, v in raw.items()})
@@ -163,9 +165,9 @@ def _check_keys(given: set[str], known: set[str], unknown: str, missing: str) ->
     """Refuse a key the config does not know (E_CONFIG_KEY), then a known one it lacks (E_CONFIG_MISSING);
     ``unknown`` and ``missing`` say where, before the sorted names."""
     if extra := sorted(given - known):
-        raise ConfigError(f"E_CONFIG_KEY: {unknown} {', '.join(extra)}")
+        raise ConfigError(ErrorCode.E_CONFIG_KEY, f"{unknown} {', '.join(extra)}")
     if lacking := sorted(known - given):
-        raise ConfigError(f"E_CONFIG_MISSING: {missing} {', '.join(lacking)}")
+        raise ConfigError(ErrorCode.E_CONFIG_MISSING, f"{missing} {', '.join(lacking)}")
 
 
 def parse_config(raw: dict, base_dir: Path = Path(".")) -> TrainConfig:
@@ -181,7 +183,7 @@ def load_config(path: Path | str | None = None) -> TrainConfig:
     try:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"E_CONFIG_MISSING: no config at {path}") from exc
+        raise ConfigError(ErrorCode.E_CONFIG_MISSING, f"no config at {path}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"E_CONFIG_SYNTAX: {path}: {exc}") from exc
+        raise ConfigError(ErrorCode.E_CONFIG_SYNTAX, f"{path}: {exc}") from exc
     return parse_config(raw, path.resolve().parent)

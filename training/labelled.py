@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from nianbao.errors import CodedError
+from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.grid import Row, document_rows
 from nianbao.extraction.numbers import parse_value
 from nianbao.extraction.readers import read
@@ -41,8 +41,8 @@ AMBIGUOUS = "|"  # between the candidate concepts of one printed label
 MIN_MATCHED_FOR_NONE = 5  # ... in a table where this many rows did match the gold
 
 
-class CorrectionError(ValueError):
-    """A corrections file the trainer refuses; the message starts with a stable code and the line."""
+class CorrectionError(CodedError, ValueError):
+    """A corrections file the trainer refuses, with its stable code; the detail starts with the line."""
 
 
 @dataclass(frozen=True)
@@ -99,26 +99,38 @@ def parse_corrections(path: Path, schema: Schema | None = None) -> list[Correcti
         try:
             item = json.loads(line, parse_constant=_refuse_constant)
         except ValueError as exc:  # a JSONDecodeError, or a constant refused
-            raise CorrectionError(f"E_CORRECTION_JSON: {where}: {getattr(exc, 'msg', exc)}") from exc
+            raise CorrectionError(
+                ErrorCode.E_CORRECTION_JSON, f"{where}: {getattr(exc, 'msg', exc)}"
+            ) from exc
         if not isinstance(item, dict):
-            raise CorrectionError(f"E_CORRECTION_JSON: {where}: a line must be one JSON object")
+            raise CorrectionError(ErrorCode.E_CORRECTION_JSON, f"{where}: a line must be one JSON object")
         missing = [k for k in CORRECTION_KEYS if k not in item]
         extra = sorted(set(item) - set(CORRECTION_KEYS))
         if missing or extra:
             raise CorrectionError(
-                f"E_CORRECTION_KEYS: {where}: missing {missing or 'none'}, unknown {extra or 'none'}"
+                ErrorCode.E_CORRECTION_KEYS,
+                f"{where}: missing {missing or 'none'}, unknown {extra or 'none'}",
             )
         if item["field"] not in known:
-            raise CorrectionError(f"E_CORRECTION_FIELD: {where}: no field {item['field']!r} in the schema")
+            raise CorrectionError(
+                ErrorCode.E_CORRECTION_FIELD, f"{where}: no field {item['field']!r} in the schema"
+            )
         if not _check_value(item["field"], item["value"], schema):
-            raise CorrectionError(f"E_CORRECTION_VALUE: {where}: {item['value']!r} for {item['field']}")
-        for key in ("document", "reviewer"):
+            raise CorrectionError(
+                ErrorCode.E_CORRECTION_VALUE, f"{where}: {item['value']!r} for {item['field']}"
+            )
+        for key, code in (
+            ("document", ErrorCode.E_CORRECTION_DOCUMENT),
+            ("reviewer", ErrorCode.E_CORRECTION_REVIEWER),
+        ):
             if not isinstance(item[key], str) or not item[key].strip():
-                raise CorrectionError(f"E_CORRECTION_{key.upper()}: {where}: must be a non-empty string")
+                raise CorrectionError(code, f"{where}: must be a non-empty string")
         try:
             time = datetime.fromisoformat(str(item["time"]))
         except ValueError as exc:
-            raise CorrectionError(f"E_CORRECTION_TIME: {where}: {item['time']!r} is not ISO 8601") from exc
+            raise CorrectionError(
+                ErrorCode.E_CORRECTION_TIME, f"{where}: {item['time']!r} is not ISO 8601"
+            ) from exc
         document = Path(item["document"])
         document = document if document.is_absolute() else Path(path).resolve().parent / document
         out.append(Correction(document, item["field"], item["value"], item["reviewer"], time))
@@ -296,7 +308,7 @@ def harvest_corrections(path: Path, schema: Schema | None = None, extractor=None
     extractor = extractor or Extractor.load()
     for document, corrections in by_document.items():
         if not document.is_file():
-            harvest.skipped[str(document)] = "E_IO: the corrected document is not available"
+            harvest.skipped[str(document)] = ErrorCode.E_IO.message("the corrected document is not available")
             continue
         record = extractor.extract(document)
         if record["error"]:
@@ -322,6 +334,8 @@ def harvest(paths: Iterable[str | Path], schema: Schema | None = None) -> Harves
         elif path.suffix == ".jsonl":
             total.extend(harvest_corrections(path, schema))
         else:
-            raise CorrectionError(f"E_DATA_SOURCE: {path} is neither a directory of gold files nor a .jsonl")
+            raise CorrectionError(
+                ErrorCode.E_DATA_SOURCE, f"{path} is neither a directory of gold files nor a .jsonl"
+            )
     total.examples = resolve(total.examples)
     return total

@@ -15,7 +15,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from nianbao.errors import UserError
+from nianbao.errors import ErrorCode, UserError
 from nianbao.training.config import TrainConfig, load_config
 from nianbao.training.registry import component_artifact, existing_store, not_found, shown, tracking_uri
 
@@ -90,7 +90,7 @@ def promote(
         if not not_found(exc):
             raise
         ref, said = f"models:/{name}/{version}", exc.message.splitlines()[0]
-        raise UserError("E_NO_MODEL", ref=ref, uri=shown(uri), said=said) from exc
+        raise UserError(ErrorCode.E_NO_MODEL, ref=ref, uri=shown(uri), said=said) from exc
     component, candidate_path = component_artifact(f"models:/{name}/{version}", uri)
     try:
         current = client.get_model_version_by_alias(name, alias)

@@ -55,7 +55,7 @@ def existing_store(uri: str) -> str:
     only fail, so a refused command would leave that file behind."""
     path = local_store(uri)
     if path is not None and not path.exists():
-        raise UserError("E_NO_REGISTRY", uri=shown(uri))
+        raise UserError(ErrorCode.E_NO_REGISTRY, uri=shown(uri))
     return uri
 
 
@@ -121,7 +121,9 @@ def download(uri: str, tracking: str | None = None) -> Path:
     except MlflowException as exc:
         if not not_found(exc):
             raise
-        raise UserError("E_NO_MODEL", ref=uri, uri=shown(store), said=exc.message.splitlines()[0]) from exc
+        raise UserError(
+            ErrorCode.E_NO_MODEL, ref=uri, uri=shown(store), said=exc.message.splitlines()[0]
+        ) from exc
 
 
 def component_artifact(uri: str, tracking: str | None = None) -> tuple[str, Path]:

@@ -13,9 +13,13 @@ from nianbao.app.auth import WRITE, Id
 from nianbao.app.batches import BatchJobs, JobStatus
 from nianbao.app.bodies import utc
 from nianbao.app.deps import JobsDep
-from nianbao.errors import CodedError
+from nianbao.errors import CodedError, ErrorCode
 
-REFUSED_STATUS = {"E_NO_ARCHIVE_ROOT": 403, "E_OUTSIDE_ARCHIVE": 403}  # other refusals: 422
+REFUSED_STATUS = {ErrorCode.E_NO_ARCHIVE_ROOT: 403, ErrorCode.E_OUTSIDE_ARCHIVE: 403}  # other refusals: 422
+SUBMIT_ERRORS = {  # of a batch's submission, for the API docs
+    403: {"description": f"{', '.join(REFUSED_STATUS)}, or the token is wrong"},
+    422: {"description": f"{ErrorCode.E_PATH_MISSING}, {ErrorCode.E_TOO_MANY_WORKERS}, or a malformed body"},
+}
 router = APIRouter(tags=["batches"])
 
 
@@ -80,10 +84,7 @@ def _batch_out(status: JobStatus, jobs: BatchJobs) -> BatchOut:
     "/batches",
     status_code=202,
     dependencies=WRITE,
-    responses={
-        403: {"description": "E_NO_ARCHIVE_ROOT, E_OUTSIDE_ARCHIVE, or the token is wrong"},
-        422: {"description": "E_PATH_MISSING, E_TOO_MANY_WORKERS, or a malformed body"},
-    },
+    responses=SUBMIT_ERRORS,
 )
 def submit_batch(batch: BatchIn, jobs: JobsDep) -> BatchOut:
     """Queue a batch over files or directories of the archive root, run in the background as
@@ -106,5 +107,5 @@ def batch(job_id: Id, jobs: JobsDep) -> BatchOut:
     """A batch job's state, its files' counts by state, its summary line and error."""
     status = jobs.status(job_id)
     if status is None:
-        raise HTTPException(404, f"E_NO_BATCH: no batch job {job_id}")
+        raise HTTPException(404, ErrorCode.E_NO_BATCH.message(f"no batch job {job_id}"))
     return _batch_out(status, jobs)

@@ -21,6 +21,7 @@ from nianbao.app.deps import SchemaDep, SettingsDep, StoreDep, queue_or_404
 from nianbao.app.groups import group_out, identity_groups
 from nianbao.app.queue import queue_size
 from nianbao.app.settings import AppSettings
+from nianbao.errors import ErrorCode
 from nianbao.export import field_status
 from nianbao.schema import Schema
 from nianbao.store import FieldRow, StaleField, Store, UndoRefused
@@ -33,11 +34,15 @@ FieldId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Reviewer = Annotated[str, Field(min_length=1, max_length=128)]
 router = APIRouter(tags=["review"])
 ACCEPT_ERRORS = {  # of a group's accept, for the API docs
-    404: {"description": "E_NO_GROUP: no field of the document waits under that identity"},
-    409: {"description": "E_STALE: the document was extracted again"},
+    404: {"description": ErrorCode.E_NO_GROUP.message(ErrorCode.E_NO_GROUP.cause)},
+    409: {"description": ErrorCode.E_STALE.message("the document was extracted again")},
 }
 UNDO_ERRORS = {
-    409: {"description": "E_UNDO: not the reviewer's decision alone, or no longer the newest; E_STALE"},
+    409: {
+        "description": ErrorCode.E_UNDO.message(
+            f"not the reviewer's decision alone, or no longer the newest; {ErrorCode.E_STALE}"
+        )
+    },
     422: {"description": "fields of several documents, or a malformed body"},
 }
 
@@ -160,12 +165,16 @@ def accept_group(
         found = identity_groups(queue_or_404(session, document_id, settings, schema), schema)[0]
         group = next((g for g in found if g.identity == decision.identity), None)
         if group is None:
-            raise HTTPException(404, f"E_NO_GROUP: no field waits under {decision.identity}")
+            raise HTTPException(
+                404, ErrorCode.E_NO_GROUP.message(f"no field waits under {decision.identity}")
+            )
         field_ids = group.pending_ids
     try:
         store.review_fields(field_ids, "accept", decision.reviewer, unreviewed_only=True)
     except StaleField:
-        raise HTTPException(409, f"E_STALE: document {document_id} was extracted again") from None
+        raise HTTPException(
+            409, ErrorCode.E_STALE.message(f"document {document_id} was extracted again")
+        ) from None
     return _decision_out(store, settings, schema, document_id, field_ids)
 
 
@@ -181,10 +190,10 @@ def undo(decision: UndoIn, store: StoreDep, settings: SettingsDep, schema: Schem
         raise HTTPException(404, f"no field {exc.args[0]}") from None
     except StaleField as exc:
         raise HTTPException(
-            409, f"E_STALE: field {exc.args[0]} is of an extraction no longer in use"
+            409, ErrorCode.E_STALE.message(f"field {exc.args[0]} is of an extraction no longer in use")
         ) from None
     except UndoRefused as exc:
-        raise HTTPException(409, f"E_UNDO: {exc}") from None
+        raise HTTPException(409, ErrorCode.E_UNDO.message(str(exc))) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     document_id, carried = _carried_counts_of(store, [review.field_id for review in made])

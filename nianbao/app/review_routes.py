@@ -27,14 +27,17 @@ from nianbao.app.bodies import (
 )
 from nianbao.app.deps import SchemaDep, SettingsDep, StoreDep, field_or_404, queue_of_document
 from nianbao.app.queue import broken_identities, current_values, newest_extraction, queue_size, review_queue
+from nianbao.errors import ErrorCode
 from nianbao.store import StaleField, Store
 from nianbao.store.crossyear import KEYS as CROSS_YEAR_KEYS
 from nianbao.store.crossyear import CheckSummary, check_cross_year
 
 router = APIRouter(tags=["review"])
 REVIEW_ERRORS = {  # of a field's review, for the API docs
-    409: {"description": "E_STALE: the document was extracted again; review its newest fields"},
-    422: {"description": "E_VALUE: a value the field cannot hold, or a malformed body"},
+    409: {
+        "description": ErrorCode.E_STALE.message("the document was extracted again; review its newest fields")
+    },
+    422: {"description": ErrorCode.E_VALUE.message(ErrorCode.E_VALUE.cause)},
 }
 
 
@@ -163,9 +166,11 @@ def review(
     except KeyError:
         raise HTTPException(404, f"no field {field_id}") from None
     except StaleField:
-        raise HTTPException(409, f"E_STALE: field {field_id} is of an extraction no longer in use") from None
+        raise HTTPException(
+            409, ErrorCode.E_STALE.message(f"field {field_id} is of an extraction no longer in use")
+        ) from None
     except ValueError as exc:
-        raise HTTPException(422, f"E_VALUE: {exc}") from None
+        raise HTTPException(422, ErrorCode.E_VALUE.message(str(exc))) from None
     cross_year = None
     with store.sessions() as session:
         row = field_or_404(session, field_id)
@@ -216,7 +221,7 @@ def review_meta(
     except KeyError:
         raise HTTPException(404, f"no document {document_id}") from None
     except ValueError as exc:
-        raise HTTPException(422, f"E_VALUE: {exc}") from None
+        raise HTTPException(422, ErrorCode.E_VALUE.message(str(exc))) from None
     summary = check_cross_year(store, [before, _agency_in_use(store, document_id)])
     with store.sessions() as session:
         queue = queue_of_document(session, document_id, settings, schema)

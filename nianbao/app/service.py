@@ -46,6 +46,7 @@ from nianbao.app.batches import BatchJobs
 from nianbao.app.document_routes import UPLOAD_PATH
 from nianbao.app.settings import AppSettings, host_name
 from nianbao.app.uploads import UploadKey
+from nianbao.errors import ErrorCode
 from nianbao.schema import load_schema
 from nianbao.store import Store, database_cause
 
@@ -127,8 +128,9 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
 def _database_failed(_request: Request, exc: OperationalError) -> JSONResponse:
     """A database the server cannot reach, read or write: 503 with E_DB and the cause, not a traceback."""
     cause = database_cause(exc)
-    log.warning("E_DB: %s", cause)
-    return JSONResponse({"detail": f"E_DB: {cause}"}, status_code=503)
+    detail = ErrorCode.E_DB.message(cause)
+    log.warning("%s", detail)
+    return JSONResponse({"detail": detail}, status_code=503)
 
 
 def serve(

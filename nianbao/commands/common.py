@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from nianbao.errors import UserError
+from nianbao.errors import ErrorCode, UserError
 from nianbao.extraction.readers import SUFFIXES
 
 Command = Callable[[argparse.Namespace], int]
@@ -34,7 +34,7 @@ def opens_store(run: Command) -> Command:
                 where = make_url(args.db).render_as_string(hide_password=True)
             except ArgumentError:
                 where = "the database URL"
-            raise UserError("E_DB", where=where, said=database_cause(exc)) from exc
+            raise UserError(ErrorCode.E_DB, where=where, said=database_cause(exc)) from exc
 
     return guarded
 
@@ -44,7 +44,7 @@ def output_file(given: str) -> Path:
     not after it, and no folder is made on a mistyped path."""
     path = Path(given)
     if not path.parent.is_dir():
-        raise UserError("E_OUT_DIR", path=given, folder=path.parent)
+        raise UserError(ErrorCode.E_OUT_DIR, path=given, folder=path.parent)
     return path
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from nianbao.commands.common import chosen_model, iter_documents, output_file
-from nianbao.errors import UserError
+from nianbao.errors import ErrorCode, UserError
 
 EXTRACT_FORMATS = ("jsonl", "csv")
 META_COLUMNS = ("agency", "year", "format")  # a record's meta, in nianbao export's column names
@@ -82,10 +82,11 @@ def inspect_command(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     if not out.parent.is_dir() or (out.exists() and not out.is_dir()):
-        raise UserError("E_OUT_DIR", path=args.output, folder=out if out.exists() else out.parent)
+        raise UserError(ErrorCode.E_OUT_DIR, path=args.output, folder=out if out.exists() else out.parent)
+    extractor = Extractor.load(chosen_model(args))
     out.mkdir(exist_ok=True)
     failed = 0
-    for page, record in inspect_paths(iter_documents(args.paths), out, Extractor.load(args.model)):
+    for page, record in inspect_paths(iter_documents(args.paths), out, extractor):
         print(page)
         failed += bool(record["error"])
     return 1 if failed else 0
