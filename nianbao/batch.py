@@ -1,8 +1,8 @@
 """Bulk extraction of an archive into the store, resumable and exactly once per document.
 
 Why this shape: each file goes the one way into the store (``ingest``: hashed, keyed by content + pipeline
-version + model version, extracted once, stored in one transaction by this process alone), so a run killed
-at any moment leaves whole documents or nothing, and the same command again skips what is stored. Files go
+version + model version, extracted once, stored whole by this process alone), so a run killed at any
+moment leaves whole documents or nothing, and the same command again skips what is stored. Files go
 to worker processes (``workers.py``): one that hangs on a file is stopped by a per-file timer and that file
 gets E_TIMEOUT; nothing else waits for it. Engines are interchangeable: local processes, or a Dask cluster
 (``--engine dask``). Here: the batch's settings, its account of every path (the summary, the files table,
@@ -45,6 +45,9 @@ PROGRESS_EVERY_S = 5.0
 # Failed files an end summary names: enough to start on, not a screenful; the store's files table holds all.
 FAILED_NAMED = 5
 FAILED_QUERY = "SELECT path, error FROM files WHERE state = 'failed'"
+# A running batch's files show their documents' outcomes this often (a REST job's counts read them), not
+# after every commit: settling is a transaction of its own.
+SETTLE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -258,16 +261,19 @@ class _Tally(Watch):
     def __init__(self, store: Store, summary: Summary, stream, batch_job_id: int | None) -> None:
         self.store, self.summary, self.stream, self.batch_job_id = store, summary, stream, batch_job_id
         self.progress: Progress | None = None
+        self.files: list[tuple[str, str, int | None, CodedError | None]] = []  # rows not yet written
+        self.settled: list[int] = []  # documents stored whose files are not yet settled
+        self.last_settled = time.monotonic()
 
     def refused(self, path: str, error: CodedError) -> None:
         self.summary.files += 1
-        self.store.set_file(path, "failed", None, error, self.batch_job_id)
+        self.files.append((path, "failed", None, error))
         self.summary.counts["failed"] += 1
         self.summary.errors[path] = str(error)
 
     def added(self, path: str, document: int) -> None:
         self.summary.files += 1
-        self.store.set_file(path, "pending", document, None, self.batch_job_id)  # settled once extracted
+        self.files.append((path, "pending", document, None))  # settled once extracted
 
     def skipped(self, path: str, duplicate: bool) -> None:
         if duplicate:
@@ -279,12 +285,22 @@ class _Tally(Watch):
         self.progress = Progress(count, self.stream)
 
     def stored(self, document: int, outcome: Outcome, state: str) -> None:
-        self.store.settle_files(document)  # its paths show the outcome now, not only when the run ends
+        self.settled.append(document)
         self.summary.counts[state] += 1
         if outcome.record["error"]:
             self.summary.errors[outcome.path] = outcome.record["error"]
         self.summary.peak_worker_rss_mb = max(self.summary.peak_worker_rss_mb, outcome.peak_rss_mb)
         self.progress.step(state == "failed")
+
+    def flush(self) -> None:
+        """The files table as far as the batch got: its paths' rows, and the stored documents' paths
+        showing their outcome (every SETTLE_EVERY_S, not at every commit; all of them when the run ends)."""
+        if self.files:
+            self.store.set_files(self.files, self.batch_job_id)
+            self.files = []
+        if self.settled and time.monotonic() - self.last_settled >= SETTLE_EVERY_S:
+            self.store.settle_files(self.settled)
+            self.settled, self.last_settled = [], time.monotonic()
 
     def close(self) -> None:
         if self.progress is not None:

@@ -2,28 +2,39 @@
 
 Why one path: a document is stored once per content, pipeline version and model version (its key), and
 what counts as stored already, or as worth another try, must not differ between ``nianbao batch``, a REST
-batch job and an upload. The calling process alone writes the database, one transaction per document;
-workers only read and extract (``workers.py``). So a run killed at any moment leaves whole documents or
-nothing, and the same call again skips what is stored.
+batch job and an upload. The calling process alone writes the database; workers only read, hash and
+extract (``workers.py``). So a run killed at any moment leaves whole transactions or nothing, and the same
+call again skips what is stored.
+
+Why two passes over the files, both in the workers: the parent must know each file's content hash before
+anything is extracted, or a rerun could not skip a stored document without extracting it, nor two paths
+of the same content be extracted once. So the workers first hash the paths (a chunk of HASH_CHUNK paths a
+job, in parallel), and the parent, per chunk in path order, adds the documents, looks up their earlier
+extractions and plans, in one transaction each; then the workers extract what was planned, each file read
+again (from the page cache, mostly). Why group commits: a document's extraction is stored whole or not at
+all, but several documents finished together share one transaction (at most GROUP_MAX), all or none, so a
+parent that fell behind its workers catches up in fewer commits; it never waits to fill a group, so a
+document is stored as soon as the parent is free.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao import __version__
 from nianbao.errors import CodedError
 from nianbao.extraction.pipeline import Extractor
-from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.schema import load_schema
-from nianbao.store import Store, file_hash
-from nianbao.workers import Engine, Limits, Outcome, extract_file
+from nianbao.store import Extracted, Store
+from nianbao.workers import Engine, Hashed, Limits, Outcome, extract_file, hash_files, hashing_lost
 
 Key = tuple[str, str]  # (pipeline version, model version)
+HASH_CHUNK = 64  # paths a hashing job reads, and a planning transaction adds
+GROUP_MAX = 16  # documents' extractions at most in one commit
 
 
 def model_version(card: dict) -> str:
@@ -52,16 +63,6 @@ def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str
     if any(all(v is None for v in values) for values in by_section.values()):
         return "partial"
     return "done"
-
-
-def fingerprint(path: Path) -> tuple[str, int]:
-    """(SHA-256, size) of a regular file. Anything else is refused (E_NOT_FILE) before it is opened: hashing
-    a FIFO would wait for a writer for ever, before any per-file timer runs."""
-    size = regular_size(path)
-    try:
-        return file_hash(path), size
-    except OSError as exc:
-        raise cannot_read(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,36 @@ class Watch:
     def stored(self, document: int, outcome: Outcome, state: str) -> None:
         """One document's extraction is stored (state: done, partial or failed)."""
 
+    def flush(self) -> None:
+        """A chunk of paths is planned, or a group of extractions stored: a subclass writes what it heard
+        of them here, in one transaction rather than one a path."""
+
+
+def _batched(items: Sequence, size: int) -> Iterator[Sequence]:
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def _hashed(
+    runner: Callable[[], Engine], names: list[str], known: Mapping[str, Hashed]
+) -> Iterator[list[tuple[str, Hashed]]]:
+    """(path, hash or refusal) of every path, a chunk at a time in the order given: ``known`` when it
+    holds every path (an upload, hashed as it arrived), else hashed by the workers."""
+    chunks = [tuple(chunk) for chunk in _batched(names, HASH_CHUNK)]
+    if all(name in known for name in names):
+        yield from ([(name, known[name]) for name in chunk] for chunk in chunks)
+        return
+    finished: dict[int, list[Hashed]] = {}  # chunks hashed before those ahead of them
+    following = 0
+    for index, hashed in runner().run(enumerate(chunks), hash_files, hashing_lost):
+        finished[index] = hashed
+        while following in finished:
+            yield list(zip(chunks[following], finished.pop(following), strict=True))
+            following += 1
+
+
+def _form(name: str) -> str | None:
+    return Path(name).suffix.lower().lstrip(".") or None
+
 
 def ingest(
     store: Store,
@@ -108,41 +139,70 @@ def ingest(
     engine: Callable[[], Engine],
     redo: Redo = Redo(),
     watch: Watch | None = None,
+    known: Mapping[str, Hashed] | None = None,
 ) -> list[int | None]:
-    """Hash every path and add its document; extract each document not stored under ``key`` (``redo``
-    says which stored ones again) once, on an engine made for them, under ``limits``, and store each
-    extraction in its own transaction. The document of each path in order (None: refused)."""
+    """Hash every path (``known``: (SHA-256, size) of paths hashed already) and add its document; extract
+    each document not stored under ``key`` (``redo`` says which stored ones again) once, on an engine made
+    when first needed, under ``limits``, and store the extractions, each whole (module docstring). The
+    document of each path in order (None: refused)."""
     watch = watch or Watch()
+    names = [str(path) for path in paths]
     documents: list[int | None] = []
     seen: set[int] = set()
     todo: dict[str, int] = {}  # path → document, in the order they are extracted
-    for path in paths:
-        name = str(path)
-        try:
-            digest, size = fingerprint(path)
-        except CodedError as exc:  # not a file, vanished or unreadable before it could be hashed: no document
-            documents.append(None)
-            watch.refused(name, exc)
-            continue
-        document = store.add_document(digest, name, size, path.suffix.lower().lstrip(".") or None)
-        documents.append(document)
-        watch.added(name, document)
-        if document in seen or not redo.wanted(store.extractions_of(document), key):
-            watch.skipped(name, duplicate=document in seen)
-        else:
-            todo[name] = document
-        seen.add(document)
-    watch.planned(len(todo))
-    if not todo:
-        return documents
-    section_of = load_schema().section_of
-    runner = engine()
+    made: list[Engine] = []
+
+    def runner() -> Engine:
+        if not made:
+            made.append(engine())
+        return made[0]
+
     try:
-        for outcome in runner.run((limits.job(name) for name in todo), extract_file):
-            state = extraction_state(outcome.record, section_of)
-            document = todo[outcome.path]
-            store.save_extraction(document, outcome.record, outcome.evidence, *key, state)
-            watch.stored(document, outcome, state)
+        for chunk in _hashed(runner, names, known or {}):
+            hashed = [(h[0], name, h[1], _form(name)) for name, h in chunk if not isinstance(h, CodedError)]
+            added = store.add_documents(hashed) if hashed else []
+            document_of = dict(zip((name for _, name, _, _ in hashed), added, strict=True))
+            earlier = store.extractions_of_documents(added)
+            for name, h in chunk:
+                if isinstance(h, CodedError):  # not a file, vanished or unreadable: no document
+                    documents.append(None)
+                    watch.refused(name, h)
+                    continue
+                document = document_of[name]
+                documents.append(document)
+                watch.added(name, document)
+                if document in seen or not redo.wanted(earlier[document], key):
+                    watch.skipped(name, duplicate=document in seen)
+                else:
+                    if not todo:  # the first document to extract: the workers load the model meanwhile
+                        runner().warm(limits)
+                    todo[name] = document
+                seen.add(document)
+            watch.flush()
+        watch.planned(len(todo))
+        if todo:
+            _extract(store, runner(), todo, key, limits, watch)
     finally:
-        runner.close()
+        for made_engine in made:
+            made_engine.close()
     return documents
+
+
+def _extract(
+    store: Store, runner: Engine, todo: dict[str, int], key: Key, limits: Limits, watch: Watch
+) -> None:
+    """Extract the planned documents on ``runner`` and store what finished together in group commits."""
+    section_of = load_schema().section_of
+    for ready in runner.run_ready((limits.job(name) for name in todo), extract_file):
+        for group in _batched(ready, GROUP_MAX):
+            states = [extraction_state(outcome.record, section_of) for outcome in group]
+            store.save_extractions(
+                [
+                    Extracted(todo[outcome.path], outcome.record, outcome.evidence, state)
+                    for outcome, state in zip(group, states, strict=True)
+                ],
+                *key,
+            )
+            for outcome, state in zip(group, states, strict=True):
+                watch.stored(todo[outcome.path], outcome, state)
+            watch.flush()

@@ -1,14 +1,16 @@
 """Where a file is extracted: worker processes under a per-file time limit and an address-space limit, on
 this machine (``LocalEngine``) or a Dask cluster (``DaskEngine``).
 
-Why workers only read and extract: the process that started them alone writes the database (``ingest``),
-so a worker that hangs, dies of its memory limit or is killed takes one file with it, never a transaction.
+Why workers only read (hash) and extract: the process that started them alone writes the database
+(``ingest``), so a worker that hangs, dies of its memory limit or is killed takes one file with it, never a
+transaction; and the reading of every file, its hashing too, runs as parallel as its extraction.
 A hang is stopped by the per-file timer (E_TIMEOUT); a dead worker fails the files it had in flight
 (E_CRASH) and the engine carries on with fresh ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import threading
@@ -19,10 +21,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
 from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from nianbao.errors import ErrorCode
-from nianbao.extraction.pipeline import Extractor, empty_record
+from nianbao.errors import CodedError, ErrorCode
+from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.extraction.record import FieldEvidence
+
+if TYPE_CHECKING:
+    from nianbao.extraction.pipeline import Extractor
 
 GIB = 1024**3
 # Address space of a worker process (RLIMIT_AS): a file that needs more fails alone (E_TOO_LARGE, or E_CRASH
@@ -30,6 +37,8 @@ GIB = 1024**3
 # loaded and 1.6 GB at its peak on a scan.
 MEMORY_LIMIT_GIB = 4.0
 TIMEOUT_S = 300.0  # per file: a scan of a few pages takes well under a minute
+T = TypeVar("T")
+Lost = Callable[[tuple, BaseException], T]  # what a job whose worker failed outside its own guard gave
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,12 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- the worker side
+# The pipeline is imported by the first extraction, not with this module: a worker of the hashing pass
+# (``hash_files``) starts in a fraction of the time, and a rerun that extracts nothing never pays for it.
 @cache
 def _extractor(model: str | None) -> Extractor:
+    from nianbao.extraction.pipeline import Extractor
+
     return Extractor.load(model)
 
 
@@ -83,6 +96,13 @@ def limit_address_space(gib: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def warm(model: str | None, memory_limit_gib: float = MEMORY_LIMIT_GIB) -> None:
+    """A worker's first job once extraction is planned: the pipeline imported and the model loaded (within
+    the worker's address-space limit) while the parent still plans, not when the first file arrives."""
+    limit_address_space(memory_limit_gib)
+    _extractor(model)
+
+
 def extract_file(
     path: str, model: str | None, timeout_s: float, memory_limit_gib: float = MEMORY_LIMIT_GIB
 ) -> Outcome:
@@ -104,6 +124,8 @@ def extract_file(
         if timed and time.perf_counter() - started > timeout_s:
             raise FileTimeout
     except FileTimeout:
+        from nianbao.extraction.pipeline import empty_record
+
         record, evidence = empty_record(path), {}
         record["error"] = ErrorCode.E_TIMEOUT.message(
             f"extraction took longer than the {timeout_s:g} s per-file limit"
@@ -115,14 +137,53 @@ def extract_file(
     return Outcome(path, record, evidence, time.perf_counter() - started, peak)
 
 
+def fingerprint(path: Path) -> tuple[str, int]:
+    """(SHA-256, size) of a regular file. Anything else is refused (E_NOT_FILE) before it is opened: hashing
+    a FIFO would wait for a writer for ever, before any per-file timer runs."""
+    size = regular_size(path)
+    try:
+        with path.open("rb") as handle:  # in chunks: an archive's largest file never sits in memory whole
+            return hashlib.file_digest(handle, "sha256").hexdigest(), size
+    except OSError as exc:
+        raise cannot_read(exc) from exc
+
+
+Hashed = tuple[str, int] | CodedError  # (SHA-256, size) of a file, or why it could not be hashed
+
+
+def hash_files(index: int, paths: tuple[str, ...]) -> tuple[int, list[Hashed]]:
+    """A job of the hashing pass: ``fingerprint`` of each of a chunk of paths, numbered ``index``."""
+    hashed: list[Hashed] = []
+    for path in paths:
+        try:
+            hashed.append(fingerprint(Path(path)))
+        except CodedError as exc:
+            hashed.append(exc)
+    return index, hashed
+
+
+def hashing_lost(job: tuple, exc: BaseException) -> tuple[int, list[Hashed]]:
+    """A hashing job whose worker died: each of its paths refused with E_CRASH."""
+    index, paths = job
+    error = CodedError(ErrorCode.E_CRASH, f"the worker failed while hashing ({exc.__class__.__name__})")
+    return index, [error] * len(paths)
+
+
 def crashed(path: str, exc: BaseException) -> Outcome:
     """The outcome of a file whose worker died or failed outside the extractor's own guard;
     ``--retry-failed`` tries it again."""
+    from nianbao.extraction.pipeline import empty_record
+
     record = empty_record(path)
     record["error"] = ErrorCode.E_CRASH.message(
         f"the worker failed while extracting ({exc.__class__.__name__})"
     )
     return Outcome(path, record, {}, 0.0, 0.0)
+
+
+def extraction_lost(job: tuple, exc: BaseException) -> Outcome:
+    """An extraction job whose worker died or failed outside the extractor's guard (``crashed``)."""
+    return crashed(job[0], exc)
 
 
 def end_with_parent(parent: int, every_s: float = 1.0) -> None:
@@ -146,35 +207,50 @@ class LocalEngine:
         self.workers, self.window = workers, 2 * workers
         self.pool = self._new_pool()
 
+    def warm(self, limits: Limits) -> None:
+        """Have each worker load the model now (``warm``); nobody waits for it."""
+        for _ in range(self.workers):
+            self.pool.submit(warm, limits.model, limits.memory_limit_gib)
+
     def _new_pool(self) -> ProcessPoolExecutor:
         spawn = get_context("spawn")
         return ProcessPoolExecutor(
             self.workers, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
         )
 
-    def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
-        """Results in completion order, never more than ``window`` files in flight. A worker that dies
-        (killed, out of memory) fails the files it had in flight, and a new pool carries on."""
+    def run_ready(
+        self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost
+    ) -> Iterator[list[T]]:
+        """Results in completion order, those finished together in one list (never waiting for more),
+        never more than ``window`` jobs in flight. A worker that dies (killed, out of memory) loses the jobs
+        it had in flight (``lost`` says what each gave), and a new pool carries on."""
         pending: dict[Future, tuple] = {}
 
-        def finished() -> Iterator[Outcome]:
+        def finished() -> list[T]:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            ready = []
             for future in done:
                 job = pending.pop(future)
                 try:
-                    yield future.result()
+                    ready.append(future.result())
                 except BrokenProcessPool as exc:
                     self._restart()
-                    yield crashed(job[0], exc)
-                except (Exception, FileTimeout) as exc:  # the worker lives on; only this file failed
-                    yield crashed(job[0], exc)
+                    ready.append(lost(job, exc))
+                except (Exception, FileTimeout) as exc:  # the worker lives on; only this job failed
+                    ready.append(lost(job, exc))
+            return ready
 
         for job in jobs:
             pending[self.pool.submit(work, *job)] = job
             if len(pending) >= self.window:
-                yield from finished()
+                yield finished()
         while pending:
-            yield from finished()
+            yield finished()
+
+    def run(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost) -> Iterator[T]:
+        """``run_ready``'s results one at a time."""
+        for ready in self.run_ready(jobs, work, lost):
+            yield from ready
 
     def _restart(self) -> None:
         if self.pool._broken:
@@ -206,32 +282,46 @@ class DaskEngine:
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
         self.client = Client(address or self.cluster)
 
+    def warm(self, limits: Limits) -> None:
+        """Nothing: a cluster's workers outlive a batch, their model loaded by its first file."""
+
     def window(self) -> int:
         """Two files per worker thread the cluster has now: one running, one waiting."""
         return 2 * max(1, sum(self.client.nthreads().values()))
 
-    def run(self, jobs: Iterable[tuple], work: Callable[..., Outcome]) -> Iterator[Outcome]:
-        """Results in completion order. A task that fails (its worker killed over its memory limit and
-        given up on, KilledWorker, or any error outside the extractor's own guard) fails its file only."""
+    def run_ready(
+        self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost
+    ) -> Iterator[list[T]]:
+        """Results in completion order, those finished together in one list. A task that fails (its worker
+        killed over its memory limit and given up on, KilledWorker, or any error outside the extractor's own
+        guard) loses its job only (``lost`` says what it gave)."""
         from dask.distributed import as_completed
 
         flow, job_of = as_completed(), {}
 
-        def finished(future) -> Outcome:
-            job = job_of.pop(future)
-            try:
-                return future.result()
-            except Exception as exc:
-                return crashed(job[0], exc)
+        def finished(futures: list) -> list[T]:
+            ready = []
+            for future in futures:
+                job = job_of.pop(future)
+                try:
+                    ready.append(future.result())
+                except Exception as exc:
+                    ready.append(lost(job, exc))
+            return ready
 
         for job in jobs:
             future = self.client.submit(work, *job, pure=False)
             job_of[future] = job
             flow.add(future)
             if flow.count() >= self.window():
-                yield finished(next(flow))
-        for future in flow:
-            yield finished(future)
+                yield finished(flow.next_batch(block=True))
+        while not flow.is_empty():
+            yield finished(flow.next_batch(block=True))
+
+    def run(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost) -> Iterator[T]:
+        """``run_ready``'s results one at a time."""
+        for ready in self.run_ready(jobs, work, lost):
+            yield from ready
 
     def close(self) -> None:
         self.client.close()

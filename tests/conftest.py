@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy
+from pg_server import INSTALL_HINT, fresh_database, postgres_bin, throwaway_postgres
 
 from nianbao.extraction.pipeline import Extractor
 from nianbao.store import Store
@@ -50,37 +45,14 @@ def seeds() -> Path:
     return SEEDS
 
 
-def _postgres_bin() -> Path | None:
-    """Debian's server binaries (package postgresql), newest major version first."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL server on a Unix socket, when Debian's postgresql package is installed."""
-    bin_dir = _postgres_bin()
+    bin_dir = postgres_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
-    # Not under pytest's tmp_path: its folders are private to root, and the server runs as postgres.
-    home = Path(tempfile.mkdtemp(prefix="nianbao-pg-"))
-    # The server refuses to run as root: run it as Debian's postgres user when we are root.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(home, "postgres")
-    data, port = home / "data", 55432 + os.getpid() % 1000
-
-    def run(tool: str, *args: str) -> None:
-        command = [*as_user, str(bin_dir / tool), "-D", str(data), *args]
-        subprocess.run(command, check=True, capture_output=True)
-
-    run("initdb", "-A", "trust", "-U", "nianbao")
-    run("pg_ctl", "-o", f"-k {home} -p {port} -c listen_addresses=''", "-l", str(home / "log"), "-w", "start")
-    try:
-        yield f"postgresql+psycopg://nianbao@/postgres?host={home}&port={port}"
-    finally:
-        run("pg_ctl", "-m", "immediate", "stop")
-        shutil.rmtree(home, ignore_errors=True)
+        pytest.skip(INSTALL_HINT)
+    with throwaway_postgres(bin_dir) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -89,10 +61,4 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'nianbao.db'}"
         return
-    url = request.getfixturevalue("postgres_url")
-    database = f"test_{uuid.uuid4().hex[:12]}"  # a fresh database per test on the shared server
-    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f"CREATE DATABASE {database}"))
-    admin.dispose()
-    yield url.replace("/postgres?", f"/{database}?")
+    yield fresh_database(request.getfixturevalue("postgres_url"))  # one per test on the shared server

@@ -62,7 +62,7 @@ def upload(file: UploadFile, store: StoreDep, settings: SettingsDep, upload_key:
         raise HTTPException(400, "the file is empty")
     digest = content_hash(data)
     target = keep_upload(settings.upload_dir, digest, file.filename, data)
-    document = ingest_upload(store, target, upload_key(), settings)
+    document = ingest_upload(store, target, upload_key(), settings, digest)
     with store.sessions() as session:
         extraction = newest_extraction(session, document)
         return UploadOut(id=document, sha256=digest, state=extraction.state, error=extraction.error)
@@ -79,7 +79,7 @@ def document(document_id: Id, store: StoreDep, settings: SettingsDep, schema: Sc
         extraction = queue.extraction if queue else None
         record = None
         if extraction is not None:
-            record = {**extraction.record, "fields": {**extraction.record["fields"]}}
+            record = extraction.full_record()
             record["document"] = Path(row.path).name
             record["fields"].update(current_values(extraction))
             record["meta"] = {

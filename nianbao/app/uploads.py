@@ -75,13 +75,11 @@ def keep_upload(root: Path, digest: str, filename: str | None, data: bytes) -> P
     return target
 
 
-def ingest_upload(store: Store, path: Path, key: Key, settings: AppSettings) -> int:
-    """The kept upload's document, extracted (once per content and key) and stored; blocks its caller (a
-    request's thread), never the server."""
+def ingest_upload(store: Store, path: Path, key: Key, settings: AppSettings, digest: str) -> int:
+    """The kept upload's document (its content's SHA-256 ``digest``, taken as it arrived), extracted once
+    per content and key and stored; blocks its caller (a request's thread), never the server. No worker is
+    started for an upload stored already."""
     limits = Limits(settings.model, settings.upload_timeout_s, settings.upload_memory_limit_gib)
-    (document,) = ingest(store, [path], key, limits, _UploadEngine, UPLOAD_REDO)
-    if (
-        document is None
-    ):  # the file written a moment ago did not read back: the disk's fault, not the client's
-        raise OSError(f"the kept upload {path} could not be read back")
+    known = {str(path): (digest, path.stat().st_size)}
+    (document,) = ingest(store, [path], key, limits, _UploadEngine, UPLOAD_REDO, known=known)
     return document

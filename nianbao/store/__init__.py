@@ -22,16 +22,30 @@ the content's, not an extractor's). Doubts that a check across documents raises 
 (``check_flags``, e.g. the cross-year check of ``crossyear.py``) are derived data instead: replaced by each
 run of the check, they hold an unreviewed field in the queue.
 
+Why lean rows (issue 21): a report stores about 200 fields, so a field row holds numbers where it can: its
+printed label and block name are ids of ``texts`` (each text once for the whole database), its row and
+column integers; the extraction's record leaves out the fields and confidences its rows hold
+(``ExtractionRow.full_record`` gives it back whole).
+
 The rooms: ``tables.py`` the rows and shared queries, ``store.py`` the ``Store`` that writes them,
-``reviews.py`` the locking, carry-over and labels of review decisions, ``database.py`` the URL, engine and
+``extractions.py`` how extractions become rows (in bulk), ``reviews.py`` the locking, carry-over and
+labels of review decisions, ``database.py`` the URL, engine and
 migrations, ``hashing.py`` content hashes, ``crossyear.py`` the check across years.
 """
 
-from nianbao.store import database, hashing, reviews, store, tables
+from nianbao.store import database, extractions, hashing, reviews, store, tables
 from nianbao.store.database import *  # noqa: F403
+from nianbao.store.extractions import *  # noqa: F403
 from nianbao.store.hashing import *  # noqa: F403
 from nianbao.store.reviews import *  # noqa: F403
 from nianbao.store.store import *  # noqa: F403
 from nianbao.store.tables import *  # noqa: F403
 
-__all__ = [*database.__all__, *hashing.__all__, *reviews.__all__, *store.__all__, *tables.__all__]
+__all__ = [
+    *database.__all__,
+    *extractions.__all__,
+    *hashing.__all__,
+    *reviews.__all__,
+    *store.__all__,
+    *tables.__all__,
+]

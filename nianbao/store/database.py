@@ -7,6 +7,7 @@ driver's traceback after an empty database file was created.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -64,10 +65,19 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def compact_json(value: object) -> str:
+    """JSON as the database keeps it: no spaces, Chinese as itself (a third of ``\\uXXXX``'s bytes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores REFERENCES without it
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (the review page) never block the writer
+    # In WAL mode a commit is then written to the log without waiting for the disk: a committed transaction
+    # survives the process being killed; only a power cut or an OS crash can lose the newest commits, each
+    # whole (a batch run again extracts those documents again).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")  # several batch workers write the same file
     cursor.close()
 
@@ -89,7 +99,7 @@ def open_engine(url: str, create: bool = True) -> Engine:
     if parsed.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S  # libpq's own default is to wait forever
     try:
-        engine = create_engine(parsed, connect_args=connect_args)
+        engine = create_engine(parsed, connect_args=connect_args, json_serializer=compact_json)
     except NoSuchModuleError as exc:  # postgresql+nosuchdriver://
         raise UserError(ErrorCode.E_DB_URL, url=shown) from exc
     except ImportError as exc:  # a known driver that is not installed (postgresql+psycopg2://)
@@ -111,6 +121,7 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "DEFAULT_URL",
     "MIGRATIONS",
+    "compact_json",
     "database_cause",
     "database_url",
     "open_engine",

@@ -69,25 +69,45 @@ def locked_fields(session: Session, field_ids: list[int]) -> list[FieldRow]:
 
 def lock_document(session: Session, document_id: int) -> None:
     """Hold off the other writers of a document's reviews and extractions until the transaction ends, so
-    what it reads next is what its write follows: PostgreSQL locks the document's row; SQLite, without row
-    locks, takes the database's write lock now (BEGIN IMMEDIATE; nothing may have been written before)."""
+    what it reads next is what its write follows (``lock_documents``)."""
+    lock_documents(session, [document_id])
+
+
+def lock_documents(session: Session, document_ids: list[int]) -> None:
+    """``lock_document`` for several documents at once: PostgreSQL locks their rows in id order (two
+    writers never wait for each other crosswise); SQLite, without row locks, takes the database's write
+    lock now (BEGIN IMMEDIATE; nothing may have been written before)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
     else:
-        session.execute(select(DocumentRow.id).where(DocumentRow.id == document_id).with_for_update())
+        query = select(DocumentRow.id).where(DocumentRow.id.in_(document_ids)).order_by(DocumentRow.id)
+        session.execute(query.with_for_update())
 
 
-def carry_reviews(session: Session, extraction: ExtractionRow) -> None:
-    """The newest decision about each field of the document, carried over to its new ``extraction``: kept
-    when the new extraction reads what the person saw or the value they set, else the field waits for
-    review again with a ``review_conflict`` flag naming both."""
+def reviewed_documents(session: Session, document_ids: list[int]) -> set[int]:
+    """Those of the documents someone reviewed a field of (in any extraction): the only ones a new
+    extraction carries decisions over to."""
+    query = (
+        select(ExtractionRow.document_id)
+        .join(FieldRow, FieldRow.extraction_id == ExtractionRow.id)
+        .join(ReviewRow, ReviewRow.field_id == FieldRow.id)
+        .where(ExtractionRow.document_id.in_(document_ids))
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def carry_reviews(session: Session, extraction_id: int, document_id: int) -> None:
+    """The newest decision about each field of the document, carried over to the fields of its new
+    extraction: kept when the new extraction reads what the person saw or the value they set, else the
+    field waits for review again with a ``review_conflict`` flag naming both."""
     earlier = (
         select(ReviewRow, FieldRow.key)
         .join(FieldRow, ReviewRow.field_id == FieldRow.id)
         .join(ExtractionRow, FieldRow.extraction_id == ExtractionRow.id)
         .where(
-            ExtractionRow.document_id == extraction.document_id,
-            ExtractionRow.id != extraction.id,
+            ExtractionRow.document_id == document_id,
+            ExtractionRow.id != extraction_id,
             standing(ReviewRow),
         )
         .order_by(ReviewRow.id)
@@ -97,9 +117,8 @@ def carry_reviews(session: Session, extraction: ExtractionRow) -> None:
         return
     own = select(ReviewRow).options(selectinload(ReviewRow.field)).where(ReviewRow.id.in_(newest.values()))
     decisions = {review.id: review for review in session.scalars(own)}
-    for row in extraction.fields:
-        if row.key not in newest:
-            continue
+    fields = select(FieldRow).where(FieldRow.extraction_id == extraction_id, FieldRow.key.in_(newest))
+    for row in session.scalars(fields.order_by(FieldRow.id)):
         decision = decisions[newest[row.key]]
         seen = decision.field.value  # what the extraction the person reviewed read
         if row.value in (seen, decision.new_value):

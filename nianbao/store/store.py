@@ -1,16 +1,16 @@
 """``Store``: the one way into the database for batch runs, the review page, checks and exports.
 
 Why every write goes through it: a document is one row per content hash and an extraction one row per
-(document, pipeline version, model version), written in one transaction each and retried once when a
-second writer inserted the same key meanwhile; reviews are appended under the document's lock
-(``reviews.py``). Callers never hold a session across those rules.
+(document, pipeline version, model version), written in one transaction each (or several documents' in
+one, all or none) and retried once when a second writer inserted the same key meanwhile; reviews are
+appended under the document's lock (``reviews.py``). Callers never hold a session across those rules.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import func, select
@@ -18,12 +18,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from nianbao.errors import CodedError, ErrorCode
+from nianbao.errors import CodedError
 from nianbao.schema import load_schema
 from nianbao.store.database import DEFAULT_URL, open_engine
+from nianbao.store.extractions import Extracted, save_extractions
 from nianbao.store.reviews import (
     UndoRefused,
-    carry_reviews,
     checked_meta_value,
     lock_document,
     locked_fields,
@@ -32,9 +32,7 @@ from nianbao.store.reviews import (
 from nianbao.store.tables import (
     ACTIONS,
     FILE_STATES,
-    META_DOUBT_FLAGS,
     META_KEYS,
-    STATES,
     UNDO,
     DocumentRow,
     ExtractionRow,
@@ -44,6 +42,7 @@ from nianbao.store.tables import (
     MetaValue,
     ReviewRow,
     Value,
+    newest_extraction_ids,
     newest_extraction_of,
     standing,
 )
@@ -60,6 +59,7 @@ class Store:
 
     engine: Engine
     sessions: sessionmaker[Session]
+    texts: dict[str, int] = field(default_factory=dict)  # TextRow ids of labels and blocks seen committed
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL, create: bool = True) -> Store:
@@ -90,17 +90,23 @@ class Store:
     def add_document(self, digest: str, path: str, size: int, form: str | None = None) -> int:
         """The document's id, adding it the first time its content (SHA-256 ``digest``) is seen. The path is
         kept absolute, so a server started in another directory than the batch still finds the file."""
-        path = os.path.abspath(path)
+        return self.add_documents([(digest, path, size, form)])[0]
 
-        def work(session: Session) -> int:
-            row = session.scalar(select(DocumentRow).where(DocumentRow.sha256 == digest))
-            if row is None:
-                row = DocumentRow(sha256=digest, path=path, size=size, form=form)
-                session.add(row)
-                session.flush()
-            else:
-                row.path = path
-            return row.id
+    def add_documents(self, files: Sequence[tuple[str, str, int, str | None]]) -> list[int]:
+        """``add_document`` for (digest, path, size, form) of several files, in one transaction."""
+        digests = list({digest for digest, *_ in files})
+
+        def work(session: Session) -> list[int]:
+            query = select(DocumentRow).where(DocumentRow.sha256.in_(digests))
+            known = {row.sha256: row for row in session.scalars(query)}
+            for digest, path, size, form in files:
+                row = known.get(digest)
+                if row is None:
+                    row = known[digest] = DocumentRow(sha256=digest, size=size, form=form)
+                    session.add(row)
+                row.path = os.path.abspath(path)
+            session.flush()
+            return [known[digest].id for digest, *_ in files]
 
         return self._insert_or_get(work)
 
@@ -116,61 +122,40 @@ class Store:
         """A record and its fields, in one transaction, the document's reviews carried over to them. Saving
         the same key again returns the first id, except that a failed extraction gives way to a new attempt
         (it holds no fields to keep)."""
-        state = state or ("failed" if record["error"] else "done")
-        if state not in STATES:
-            raise ValueError(f"state {state!r} is not one of {STATES}")
-        meta = record["meta"]
-        flags_of: dict[str, list[dict]] = {}
-        for flag in record["flags"]:
-            for key in flag_fields(flag):
-                flags_of.setdefault(key, []).append(flag)
+        item = Extracted(document_id, record, evidence, state)
+        return self.save_extractions([item], pipeline_version, model_version)[0]
+
+    def save_extractions(
+        self, items: Sequence[Extracted], pipeline_version: str, model_version: str
+    ) -> list[int]:
+        """``save_extraction`` for several documents in one transaction (a group commit): all stored, or
+        none. The extraction id of each item."""
         with self.sessions.begin() as session:
-            lock_document(session, document_id)
-            found = session.scalar(
-                select(ExtractionRow).where(
-                    ExtractionRow.document_id == document_id,
-                    ExtractionRow.pipeline_version == pipeline_version,
-                    ExtractionRow.model_version == model_version,
-                )
-            )
-            if found is not None and found.state != "failed":
-                return found.id
-            if found is not None:
-                session.delete(found)
-                session.flush()
-            extraction = ExtractionRow(
-                document_id=document_id,
-                pipeline_version=pipeline_version,
-                model_version=model_version,
-                state=state,
-                error_code=ErrorCode.of(record["error"]),
-                error=record["error"],
-                agency=meta.get("agency"),
-                year=meta.get("year"),
-                format=meta.get("format"),
-                record=record,
-                meta_doubts=meta_doubts(record),
-                fields=[
-                    _field_row(
-                        key, value, record["confidence"].get(key, 0.0), flags_of.get(key, []), evidence
-                    )
-                    for key, value in record["fields"].items()
-                ],
-            )
-            session.add(extraction)
-            session.flush()
-            carry_reviews(session, extraction)
-            return extraction.id
+            ids, texts = save_extractions(session, items, pipeline_version, model_version, self.texts)
+        self.texts.update(texts)  # committed: never deleted, so known for good
+        return ids
 
     def extractions_of(self, document_id: int) -> list[tuple[str, str, str]]:
         """(pipeline version, model version, state) of every extraction of a document, oldest first."""
+        return self.extractions_of_documents([document_id])[document_id]
+
+    def extractions_of_documents(self, document_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:
+        """``extractions_of`` each of several documents, in one query."""
+        found: dict[int, list[tuple[str, str, str]]] = {document: [] for document in document_ids}
         query = (
-            select(ExtractionRow.pipeline_version, ExtractionRow.model_version, ExtractionRow.state)
-            .where(ExtractionRow.document_id == document_id)
+            select(
+                ExtractionRow.document_id,
+                ExtractionRow.pipeline_version,
+                ExtractionRow.model_version,
+                ExtractionRow.state,
+            )
+            .where(ExtractionRow.document_id.in_(list(found)))
             .order_by(ExtractionRow.id)
         )
         with self.sessions() as session:
-            return [tuple(row) for row in session.execute(query)]
+            for document, *rest in session.execute(query):
+                found[document].append(tuple(rest))
+        return found
 
     def set_file(
         self,
@@ -182,33 +167,49 @@ class Store:
     ) -> None:
         """Where a batch stands on one path (kept absolute), and why it failed; the newest state replaces
         the last (progress, not audit)."""
-        if state not in FILE_STATES:
-            raise ValueError(f"state {state!r} is not one of {FILE_STATES}")
-        path = os.path.abspath(path)
+        self.set_files([(path, state, document_id, error)], batch_job_id)
+
+    def set_files(
+        self, files: Sequence[tuple[str, str, int | None, CodedError | None]], batch_job_id: int | None = None
+    ) -> None:
+        """``set_file`` for (path, state, document, error) of several paths, in one transaction."""
+        if bad := next((state for _, state, *_ in files if state not in FILE_STATES), None):
+            raise ValueError(f"state {bad!r} is not one of {FILE_STATES}")
+        files = [(os.path.abspath(path), *rest) for path, *rest in files]
 
         def work(session: Session) -> None:
-            row = session.scalar(select(FileRow).where(FileRow.path == path))
-            if row is None:
-                row = FileRow(path=path)
-                session.add(row)
-            row.document_id, row.state, row.batch_job_id = document_id, state, batch_job_id
-            row.error, row.error_code = (str(error), error.code) if error else (None, None)
+            query = select(FileRow).where(FileRow.path.in_({path for path, *_ in files}))
+            rows = {row.path: row for row in session.scalars(query)}
+            for path, state, document_id, error in files:
+                row = rows.get(path)
+                if row is None:
+                    row = rows[path] = FileRow(path=path)
+                    session.add(row)
+                row.document_id, row.state, row.batch_job_id = document_id, state, batch_job_id
+                row.error, row.error_code = (str(error), error.code) if error else (None, None)
             session.flush()  # a path another batch inserted meanwhile fails here, inside the retry
 
         self._insert_or_get(work)
 
-    def settle_files(self, document_id: int | None = None) -> None:
+    def settle_files(self, document_ids: Iterable[int] | None = None) -> None:
         """Pending files take the state and error of their document's newest extraction, if it has one
         (a duplicate path, a file skipped as already stored, or one whose run was killed mid-way); only the
-        files of ``document_id`` when given, so a running batch's files show its progress."""
+        files of ``document_ids`` when given, so a running batch's files show its progress."""
         pending = select(FileRow).where(FileRow.state == "pending")
-        if document_id is not None:
-            pending = pending.where(FileRow.document_id == document_id)
+        if document_ids is not None:
+            pending = pending.where(FileRow.document_id.in_(list(document_ids)))
+        newest = (
+            select(
+                ExtractionRow.document_id, ExtractionRow.state, ExtractionRow.error, ExtractionRow.error_code
+            )
+            .where(ExtractionRow.id.in_(newest_extraction_ids()))
+            .where(ExtractionRow.document_id.in_(pending.with_only_columns(FileRow.document_id)))
+        )
         with self.sessions.begin() as session:
+            outcome = {document: rest for document, *rest in session.execute(newest)}
             for row in session.scalars(pending):
-                newest = session.scalar(newest_extraction_of(row.document_id))
-                if newest is not None:
-                    row.state, row.error, row.error_code = newest.state, newest.error, newest.error_code
+                if row.document_id in outcome:
+                    row.state, row.error, row.error_code = outcome[row.document_id]
 
     def file_states(self) -> dict[str, tuple[str, str | None]]:
         """path → (state, error code) of every file a batch has seen."""
@@ -340,40 +341,4 @@ class Store:
         yield from sorted(labels, key=lambda label: label.pop("_at"))
 
 
-def meta_doubts(record: dict) -> list[dict] | None:
-    """The record's flags that put its agency or year in doubt; None when there are none."""
-    found = [
-        f
-        for f in record.get("flags", [])
-        if f.get("kind") in META_DOUBT_FLAGS and f.get("field") in ("meta.agency", "meta.year")
-    ]
-    return found or None
-
-
-def flag_fields(flag: dict) -> list[str]:
-    """The fields a record flag is about: its own field, or every field of a broken identity."""
-    return [flag["field"]] if "field" in flag else list(flag.get("fields", []))
-
-
-def _field_row(
-    key: str, value: Value, confidence: float, flags: list[dict], evidence: dict[str, FieldEvidence]
-) -> FieldRow:
-    cell = evidence.get(key)
-    box = cell.box if cell else None
-    return FieldRow(
-        key=key,
-        value=value,
-        confidence=confidence,
-        flags=flags,
-        source_text=cell.raw if cell else None,
-        label=cell.label if cell else None,
-        location=cell.where if cell else None,
-        page=box.page if box else None,
-        x0=box.x0 if box else None,
-        top=box.top if box else None,
-        x1=box.x1 if box else None,
-        bottom=box.bottom if box else None,
-    )
-
-
-__all__ = ["Store", "flag_fields", "meta_doubts"]
+__all__ = ["Store"]

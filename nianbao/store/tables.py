@@ -8,6 +8,7 @@ agree on that, so it is said once, on the row. The schema itself is made by the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -18,16 +19,26 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    ScalarSelect,
     Select,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     and_,
     exists,
     func,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    aliased,
+    column_property,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
@@ -38,6 +49,8 @@ META_DOUBT_FLAGS = frozenset({"meta_uncertain", "meta_disagrees"})  # record fla
 REVIEW_CONFLICT = "review_conflict"  # check flag: a re-extraction read a reviewed field otherwise
 Value = int | float | None
 MetaValue = str | int | None
+# where a cell was read: a block ("table 2", "line 7", "page 1 table 2"), its row, its column
+LOCATION = re.compile(r"^(?P<block>.+?)(?: row (?P<row>\d+))? col (?P<col>\d+)$")
 
 
 def _now() -> datetime:
@@ -46,6 +59,53 @@ def _now() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
+
+
+class FlagList(TypeDecorator):
+    """A JSON list kept as SQL NULL when empty (most fields have no flag) and read back as []."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: list | None, _dialect: object) -> list | None:
+        return value or None
+
+    def process_result_value(self, value: list | None, _dialect: object) -> list:
+        return value or []
+
+
+class TextRow(Base):
+    """A printed row label or a block's name ("table 5"), once for the whole database: every report of an
+    archive prints the same few hundred labels, so a field names its label and block by number. Found by
+    its SHA-256 (an index on a long label itself would break PostgreSQL's index row limit). Never deleted,
+    so no foreign key points here."""
+
+    __tablename__ = "texts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+def split_location(where: str | None) -> tuple[str | None, int | None, int | None]:
+    """(block, row, column) of a cell's place, as ``join_location`` gives it back exactly; a place of
+    another shape is all block."""
+    found = LOCATION.match(where or "")
+    if found is None:
+        return where, None, None
+    row = None if found["row"] is None else int(found["row"])
+    parts = (found["block"], row, int(found["col"]))
+    return parts if join_location(*parts) == where else (where, None, None)
+
+
+def join_location(block: str | None, row: int | None, col: int | None) -> str | None:
+    """The place ``split_location`` took apart: "table 5 row 4 col 10"."""
+    if block is None or col is None:
+        return block
+    return f"{block}{'' if row is None else f' row {row}'} col {col}"
+
+
+def _text_of(text_id: Mapped[int | None]) -> ScalarSelect:
+    return select(TextRow.text).where(TextRow.id == text_id).correlate_except(TextRow).scalar_subquery()
 
 
 class DocumentRow(Base):
@@ -84,12 +144,23 @@ class ExtractionRow(Base):
     agency: Mapped[str | None] = mapped_column(Text)
     year: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(8))
+    # the record with ``fields`` and ``confidence`` null where the field rows hold them: ``full_record``
     record: Mapped[dict] = mapped_column(JSON)
     # the record's flags that put its agency or year in doubt (META_DOUBT_FLAGS); SQL NULL when none
     meta_doubts: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     document: Mapped[DocumentRow] = relationship(back_populates="extractions")
     fields: Mapped[list[FieldRow]] = relationship(back_populates="extraction", order_by="FieldRow.id")
+
+    def full_record(self) -> dict:
+        """The record as extracted, its fields and confidences back from the field rows."""
+        full = dict(self.record)
+        stored = self.record.get("fields"), self.record.get("confidence")
+        full["fields"] = dict(stored[0]) if stored[0] is not None else {r.key: r.value for r in self.fields}
+        full["confidence"] = (
+            dict(stored[1]) if stored[1] is not None else {r.key: r.confidence for r in self.fields}
+        )
+        return full
 
     def meta(self, key: str) -> MetaValue:
         """The document's agency or year in use: the newest meta review's, else the extracted one."""
@@ -112,16 +183,22 @@ class FieldRow(Base):
     """One canonical field as extracted, with its confidence, flags and where it was read."""
 
     __tablename__ = "field_values"
-    __table_args__ = (UniqueConstraint("extraction_id", "key"),)
+    # one index, by extraction: a record's fields are a mapping, so its keys need no unique index (which
+    # held every key a second time)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     value: Mapped[Value] = mapped_column(JSON)
     confidence: Mapped[float] = mapped_column(Float)
-    flags: Mapped[list] = mapped_column(JSON)  # the record's flags that name this field
+    flags: Mapped[list] = mapped_column(FlagList, nullable=True)  # the record's flags that name this field
     source_text: Mapped[str | None] = mapped_column(Text)
-    label: Mapped[str | None] = mapped_column(Text)  # the printed row label it was filed from
-    location: Mapped[str | None] = mapped_column(Text)  # "page 1 table 2 row 3 col 4"
+    label_id: Mapped[int | None] = mapped_column(Integer)  # TextRow: the printed row label it was filed from
+    # where it was read (``location``): a block (TextRow), its row and column
+    block_id: Mapped[int | None] = mapped_column(Integer)
+    cell_row: Mapped[int | None] = mapped_column(Integer)
+    cell_col: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str | None] = column_property(_text_of(label_id))
+    block: Mapped[str | None] = column_property(_text_of(block_id))
     page: Mapped[int | None] = mapped_column(Integer)
     x0: Mapped[float | None] = mapped_column(Float)  # cell box in PDF points, top-down
     top: Mapped[float | None] = mapped_column(Float)
@@ -138,6 +215,11 @@ class FieldRow(Base):
     checks: Mapped[list[CheckFlagRow]] = relationship(
         back_populates="field", foreign_keys="CheckFlagRow.field_id", order_by="CheckFlagRow.id"
     )
+
+    @property
+    def location(self) -> str | None:
+        """Where it was read: "page 1 table 2 row 3 col 4"."""
+        return join_location(self.block, self.cell_row, self.cell_col)
 
     @property
     def current(self) -> Value:
@@ -292,9 +374,12 @@ __all__ = [
     "MetaReviewRow",
     "MetaValue",
     "ReviewRow",
+    "TextRow",
     "Value",
+    "join_location",
     "newest_extraction_ids",
     "newest_extraction_of",
+    "split_location",
     "standing",
     "with_fields",
 ]

@@ -1,0 +1,248 @@
+"""How extractions become rows: several documents' in one transaction, each document's fields in one
+multi-row insert.
+
+Why rows as plain dictionaries, not ORM objects: a report has about 200 fields, and the ORM's unit of
+work spent most of a bulk run's time tracking objects nobody reads back. Why the stored record leaves its
+``fields`` and ``confidence`` null: the field rows hold both, and ``ExtractionRow.full_record`` puts them
+back (a record whose confidences the rows could not give back exactly keeps its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from nianbao.errors import ErrorCode
+from nianbao.store.database import compact_json
+from nianbao.store.reviews import carry_reviews, lock_documents, reviewed_documents
+from nianbao.store.tables import (
+    META_DOUBT_FLAGS,
+    STATES,
+    ExtractionRow,
+    TextRow,
+    split_location,
+)
+
+if TYPE_CHECKING:
+    from nianbao.extraction.record import FieldEvidence
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """One document's extraction, to be stored: its record, the cells its fields were read from, and its
+    state (done, partial or failed; from the record's error when None)."""
+
+    document_id: int
+    record: dict
+    evidence: dict[str, FieldEvidence] = field(default_factory=dict)
+    state: str | None = None
+
+    @property
+    def final_state(self) -> str:
+        state = self.state or ("failed" if self.record["error"] else "done")
+        if state not in STATES:
+            raise ValueError(f"state {state!r} is not one of {STATES}")
+        return state
+
+
+def meta_doubts(record: dict) -> list[dict] | None:
+    """The record's flags that put its agency or year in doubt; None when there are none."""
+    found = [
+        f
+        for f in record.get("flags", [])
+        if f.get("kind") in META_DOUBT_FLAGS and f.get("field") in ("meta.agency", "meta.year")
+    ]
+    return found or None
+
+
+def flag_fields(flag: dict) -> list[str]:
+    """The fields a record flag is about: its own field, or every field of a broken identity."""
+    return [flag["field"]] if "field" in flag else list(flag.get("fields", []))
+
+
+def stored_record(record: dict) -> dict:
+    """The record as the extractions table keeps it: ``fields`` null (the field rows hold them), and
+    ``confidence`` null when the rows give it back exactly (a finite float for each field, in order)."""
+    confidence = record["confidence"]
+    exact = list(confidence) == list(record["fields"]) and all(
+        type(c) is float and math.isfinite(c) for c in confidence.values()
+    )
+    return {**record, "fields": None} | ({"confidence": None} if exact else {})
+
+
+def save_extractions(
+    session: Session,
+    items: Sequence[Extracted],
+    pipeline_version: str,
+    model_version: str,
+    known_texts: Mapping[str, int],
+) -> tuple[list[int], dict[str, int]]:
+    """Store ``items`` in ``session``'s transaction, their documents locked, each document's reviews
+    carried over to its new fields: the extraction id of each item, and the TextRow ids it used (to be
+    known once the transaction committed: ``known_texts``). An extraction stored under the key already is
+    kept (its id given), except that a failed one gives way (it holds no fields)."""
+    states = [item.final_state for item in items]
+    documents = sorted({item.document_id for item in items})
+    lock_documents(session, documents)
+    stored = {
+        row.document_id: row
+        for row in session.scalars(
+            select(ExtractionRow).where(
+                ExtractionRow.document_id.in_(documents),
+                ExtractionRow.pipeline_version == pipeline_version,
+                ExtractionRow.model_version == model_version,
+            )
+        )
+    }
+    new: list[tuple[Extracted, ExtractionRow]] = []
+    for item, state in zip(items, states, strict=True):
+        found = stored.get(item.document_id)
+        if found is not None and found.state != "failed":
+            continue
+        if found is not None:
+            session.delete(found)
+            session.flush()
+        meta = item.record["meta"]
+        row = ExtractionRow(
+            document_id=item.document_id,
+            pipeline_version=pipeline_version,
+            model_version=model_version,
+            state=state,
+            error_code=ErrorCode.of(item.record["error"]),
+            error=item.record["error"],
+            agency=meta.get("agency"),
+            year=meta.get("year"),
+            format=meta.get("format"),
+            record=stored_record(item.record),
+            meta_doubts=meta_doubts(item.record),
+        )
+        session.add(row)
+        stored[item.document_id] = row
+        new.append((item, row))
+    session.flush()
+    cells = [_cells(item.evidence) for item, _ in new]
+    texts = text_ids(
+        session, {t for found in cells for cell in found.values() for t in cell[:2]}, known_texts
+    )
+    rows = [
+        r
+        for (item, row), found in zip(new, cells, strict=True)
+        for r in field_rows(row.id, item.record, found, texts)
+    ]
+    if rows:
+        insert_field_rows(session, rows)
+    reviewed = reviewed_documents(session, [row.document_id for _, row in new])
+    for _, row in new:
+        if row.document_id in reviewed:
+            carry_reviews(session, row.id, row.document_id)
+    return [stored[item.document_id].id for item in items], texts
+
+
+# field_values' columns as ``field_rows`` gives them (all but the id)
+FIELD_COLUMNS = (
+    "extraction_id",
+    "key",
+    "value",
+    "confidence",
+    "flags",
+    "source_text",
+    "label_id",
+    "block_id",
+    "cell_row",
+    "cell_col",
+    "page",
+    "x0",
+    "top",
+    "x1",
+    "bottom",
+)
+JSON_COLUMNS = frozenset({"value", "flags"})
+
+
+def insert_field_rows(session: Session, rows: list[tuple]) -> None:
+    """``rows`` (``field_rows``) in one executemany of the driver's own: nothing done per row by
+    SQLAlchemy, which spent more time on a report's 200 rows than the database did."""
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    json_mark = mark if dialect.name == "sqlite" else f"{mark}::json"
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in FIELD_COLUMNS)
+    marks = ", ".join(json_mark if name in JSON_COLUMNS else mark for name in FIELD_COLUMNS)
+    connection.exec_driver_sql(f"INSERT INTO field_values ({names}) VALUES ({marks})", rows)
+
+
+Cell = tuple[str | None, str | None, int | None, int | None, "FieldEvidence"]  # label, block, row, col, cell
+
+
+def _cells(evidence: dict[str, FieldEvidence]) -> dict[str, Cell]:
+    """Each field's cell with its label and its place taken apart (``split_location``)."""
+    return {key: (cell.label, *split_location(cell.where), cell) for key, cell in evidence.items()}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, int]) -> dict[str, int]:
+    """The TextRow id of each text (``known``: ids of texts committed before), adding those the database
+    does not hold yet; a text another writer adds meanwhile is taken as theirs (insert or ignore, then
+    look up)."""
+    wanted = {t for t in texts if t is not None}
+    ids = {t: known[t] for t in wanted if t in known}
+    by_digest = {_digest(t): t for t in wanted if t not in ids}
+    if not by_digest:
+        return ids
+
+    def found(digests: list[str]) -> dict[str, int]:
+        query = select(TextRow.sha256, TextRow.id).where(TextRow.sha256.in_(digests))
+        return {by_digest[d]: i for d, i in session.execute(query)}
+
+    ids |= found(list(by_digest))
+    missing = [{"sha256": d, "text": t} for d, t in by_digest.items() if t not in ids]
+    if missing:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"]), missing)
+        ids |= found([m["sha256"] for m in missing])
+    return ids
+
+
+def field_rows(
+    extraction_id: int, record: dict, cells: dict[str, Cell], texts: Mapping[str, int]
+) -> list[tuple]:
+    """The field_values rows of a record (FIELD_COLUMNS), in its fields' order (ids ascending with it),
+    JSON as text the way the columns' types write it (no flags: NULL)."""
+    flags_of: dict[str, list[dict]] = {}
+    for flag in record["flags"]:
+        for key in flag_fields(flag):
+            flags_of.setdefault(key, []).append(flag)
+    rows = []
+    for key, value in record["fields"].items():
+        label, block, cell_row, cell_col, cell = cells.get(key, (None, None, None, None, None))
+        box = cell.box if cell else None
+        flags = flags_of.get(key)
+        rows.append(
+            (
+                extraction_id,
+                key,
+                compact_json(value),
+                record["confidence"].get(key, 0.0),
+                compact_json(flags) if flags else None,
+                cell.raw if cell else None,
+                texts.get(label),
+                texts.get(block),
+                cell_row,
+                cell_col,
+                *((box.page, box.x0, box.top, box.x1, box.bottom) if box else (None,) * 5),
+            )
+        )
+    return rows
+
+
+__all__ = ["Extracted", "flag_fields", "meta_doubts", "stored_record"]

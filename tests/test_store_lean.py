@@ -1,0 +1,213 @@
+"""The lean field rows (issue 21): several documents stored in one commit, provenance once per label and
+block, the record rebuilt from the field rows, and a database of the schema before (0005) upgraded in place
+with its reviews, and back."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, func, select, text
+
+from nianbao.extraction.pipeline import Extractor
+from nianbao.store import (
+    MIGRATIONS,
+    CheckFlagRow,
+    Extracted,
+    ExtractionRow,
+    FieldRow,
+    ReviewRow,
+    Store,
+    TextRow,
+    content_hash,
+    flag_fields,
+    join_location,
+    split_location,
+)
+from nianbao.store.extractions import FIELD_COLUMNS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+BEFORE = "0005"  # the schema nianbao wrote before the lean rows
+
+
+@pytest.fixture(scope="module")
+def pdf_extraction(extractor: Extractor) -> tuple[dict, dict]:
+    record, evidence = extractor.extract_with_evidence(sorted(SAMPLES.glob("*.pdf"))[0])
+    assert record["error"] is None and evidence
+    first, second, third = list(record["fields"])[:3]
+    flags = [
+        {"field": first, "kind": "inferred", "detail": "an identity gave it"},
+        {"fields": [first, second, third], "kind": "identity_broken", "detail": "一 + 二 ≠ 三"},
+    ]
+    return {**record, "flags": flags}, evidence
+
+
+def _alembic(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def test_the_bulk_insert_names_every_column_of_a_field_row() -> None:
+    assert set(FIELD_COLUMNS) == {column.name for column in FieldRow.__table__.columns} - {"id"}
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["table 5 row 4 col 10", "page 1 table 2 row 3 col 4", "line 7 col 2", "narrative", "", "t col 04"],
+)
+def test_a_location_comes_back_exactly(where: str) -> None:
+    assert join_location(*split_location(where)) == where
+
+
+def test_documents_finished_together_share_one_commit_and_give_their_records_back(
+    db_url: str, pdf_extraction
+) -> None:
+    record, evidence = pdf_extraction
+    store = Store.open(db_url)
+    documents = [store.add_document(content_hash(bytes([n])), f"/a/{n}.pdf", 1, "pdf") for n in range(3)]
+    saved = store.save_extractions([Extracted(d, record, evidence) for d in documents], "p", "m")
+    assert len(set(saved)) == 3
+    assert store.save_extractions([Extracted(documents[0], record, evidence)], "p", "m") == saved[:1]
+    with store.sessions() as session:
+        labels = session.scalar(select(func.count()).select_from(TextRow))
+        assert labels == len(
+            {c.label for c in evidence.values()} | {split_location(c.where)[0] for c in evidence.values()}
+        )
+        for extraction in session.scalars(select(ExtractionRow)):
+            assert json.dumps(extraction.full_record()) == json.dumps(record)  # in order, types kept
+            assert extraction.record["fields"] is None and extraction.record["confidence"] is None
+            named = {k for f in record["flags"] for k in flag_fields(f)}
+            for row in extraction.fields:
+                assert row.flags == [f for f in record["flags"] if row.key in flag_fields(f)]
+                assert (row.key in named) == bool(row.flags)
+        unflagged = session.scalar(select(func.count()).where(text("flags IS NULL")).select_from(FieldRow))
+        assert unflagged == 3 * len({k for k in record["fields"]} - named)
+    store.close()
+
+
+def test_a_group_is_stored_whole_or_not_at_all(db_url: str, pdf_extraction) -> None:
+    record, evidence = pdf_extraction
+    store = Store.open(db_url)
+    document = store.add_document(content_hash(b"x"), "/a/x.pdf", 1, "pdf")
+    with pytest.raises(ValueError):  # the second item's state is refused after the first was written
+        store.save_extractions(
+            [Extracted(document, record, evidence), Extracted(document, record, {}, "odd")], "p", "m"
+        )
+    assert store.extractions_of(document) == []
+    store.close()
+
+
+def _old_rows(connection, record: dict, evidence: dict) -> None:
+    """A document, its extraction and fields as nianbao wrote them at 0005, a review, a carried review and
+    a check flag."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    connection.execute(
+        text("INSERT INTO documents (id, sha256, path, size, created_at) VALUES (1, 'ab', '/a.pdf', 1, :t)"),
+        {"t": now},
+    )
+    for extraction in (1, 2):
+        connection.execute(
+            text(
+                "INSERT INTO extractions (id, document_id, pipeline_version, model_version, state, record, "
+                "created_at) VALUES (:i, 1, 'p', :m, 'done', :r, :t)"
+            ),
+            {"i": extraction, "m": f"m{extraction}", "r": json.dumps(record), "t": now},
+        )
+    rows = []
+    for extraction in (1, 2):
+        for key, value in record["fields"].items():
+            cell = evidence.get(key)
+            rows.append(
+                {
+                    "e": extraction,
+                    "k": key,
+                    "v": json.dumps(value),
+                    "c": record["confidence"][key],
+                    "f": json.dumps([f for f in record["flags"] if key in flag_fields(f)]),
+                    "s": cell.raw if cell else None,
+                    "l": cell.label if cell else None,
+                    "w": cell.where if cell else None,
+                }
+            )
+    connection.execute(
+        text(
+            "INSERT INTO field_values (extraction_id, key, value, confidence, flags, source_text, label, "
+            "location) VALUES (:e, :k, :v, :c, :f, :s, :l, :w)"
+        ),
+        rows,
+    )
+    first, second = len(record["fields"]) // 2, len(record["fields"]) + len(record["fields"]) // 2
+    review = (
+        "INSERT INTO reviews (id, field_id, action, old_value, new_value, reviewer, created_at, carried_from)"
+    )
+    connection.execute(
+        text(review + " VALUES (1, :f, 'correct', '1', '2', 'ann', :t, NULL)"), {"f": first, "t": now}
+    )
+    connection.execute(
+        text(review + " VALUES (2, :f, 'correct', '1', '2', 'ann', :t, 1)"), {"f": second, "t": now}
+    )
+    connection.execute(
+        text(
+            "INSERT INTO check_flags (field_id, other_field_id, kind, detail, created_at) "
+            "VALUES (:f, :o, 'x', 'y', :t)"
+        ),
+        {"f": second, "o": first, "t": now},
+    )
+
+
+def _json(value):
+    """A JSON column's value as Python, whichever driver read it (SQLite gives text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _snapshot(connection) -> list:
+    """The rows the lean schema changes, and those pointing to them, as plain values."""
+    query = "SELECT id, extraction_id, key, value, confidence, flags, source_text, label, location "
+    query += "FROM field_values"
+    fields = [
+        (i, e, k, _json(v), c, _json(f), *rest)
+        for i, e, k, v, c, f, *rest in connection.execute(text(query + " ORDER BY id"))
+    ]
+    records = [_json(r) for (r,) in connection.execute(text("SELECT record FROM extractions ORDER BY id"))]
+    reviews = [
+        tuple(r)
+        for r in connection.execute(text("SELECT id, field_id, carried_from FROM reviews ORDER BY id"))
+    ]
+    checks = [tuple(r) for r in connection.execute(text("SELECT field_id, other_field_id FROM check_flags"))]
+    return [fields, records, reviews, checks]
+
+
+def test_a_database_of_the_schema_before_is_made_lean_with_its_reviews_and_back(
+    db_url: str, pdf_extraction
+) -> None:
+    record, evidence = pdf_extraction
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic(connection), BEFORE)
+        _old_rows(connection, record, evidence)
+    with engine.connect() as connection:
+        before = _snapshot(connection)
+    engine.dispose()
+    store = Store.open(db_url)  # upgraded to the head
+    with store.sessions() as session:
+        for extraction in session.scalars(select(ExtractionRow).order_by(ExtractionRow.id)):
+            assert json.dumps(extraction.full_record()) == json.dumps(record)
+            assert extraction.record["fields"] is None
+            old = [r for r in before[0] if r[1] == extraction.id]
+            assert [(r.key, r.flags, r.source_text, r.label, r.location) for r in extraction.fields] == [
+                (key, flags, source, label, where) for _, _, key, _, _, flags, source, label, where in old
+            ]
+        assert [(r.id, r.field_id, r.carried_from) for r in session.scalars(select(ReviewRow))] == before[2]
+        assert session.scalar(select(CheckFlagRow.field_id)) == before[3][0][0]
+    with store.engine.begin() as connection:
+        command.downgrade(_alembic(connection), BEFORE)
+    with store.engine.connect() as connection:
+        after = _snapshot(connection)
+    store.close()
+    assert after == before
