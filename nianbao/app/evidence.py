@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +26,7 @@ from nianbao.extraction.readers import is_pdf, read
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES, image_dpi
 from nianbao.extraction.readers.scan import capped_dpi
 from nianbao.store import FieldRow
+from nianbao.store.tables import LOCATION
 
 log = logging.getLogger("nianbao.app")
 POINTS_PER_INCH = 72
@@ -34,8 +34,6 @@ OUTLINE = (220, 30, 30)
 OUTLINE_WIDTH = 2
 HEADER_EPS_PT = 1.0  # a table whose top is this close to its first value row has no header on the page
 HEADER_PAD_PT = 4.0  # page kept above the header's top: its rule
-# A field's location: "<block> row R col C" for table cells, "<block> col C" for a line of text.
-LOCATION = re.compile(r"^(?P<block>.+?)(?: row (?P<row>\d+))? col (?P<col>\d+)$")
 
 
 class EvidenceMissing(LookupError):
