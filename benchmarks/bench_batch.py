@@ -1,14 +1,16 @@
 """Batch throughput against extraction alone: ``python benchmarks/bench_batch.py -n 100``.
 
-Measured in one run on the same synthesized files (text forms by default): extraction alone in one fresh
-process, then ``run_batch`` with the local engine and 1 and 2 worker processes into a fresh SQLite file and
-a fresh database on PostgreSQL (the tests' throwaway server, ``tests/pg_server.py``), and the Dask engine
-(a LocalCluster of 2 workers) into SQLite. Every rate includes process start-up, imports and model loading:
-the extract-only process pays them once, as each batch worker does. A batch's rate is that of its summary
-(the cross-year check after the extraction is not counted); its ratio is to N workers x the extract-only
-rate (issue 21: >= 0.8). Database bytes per report: the SQLite file after the run and after VACUUM; on
-PostgreSQL the growth of ``pg_database_size`` over the run. Peak RSS: the largest resident set of any
-worker (of the extract-only process on its row).
+Measured in one run on the same synthesized files (text forms by default): extraction alone, then
+``run_batch`` with the local engine and 1 and 2 worker processes into a fresh SQLite file and a fresh
+database on PostgreSQL (the tests' throwaway server, ``tests/pg_server.py``), and the Dask engine (a
+LocalCluster of 2 workers) into SQLite. Every row runs in a fresh process, timed from starting it to its
+last record stored, so each pays what a command pays: the process start, its imports, the model's loading,
+and for a batch its workers' (fork server) start; the cross-year check a batch runs after extracting is not
+counted. Rows are measured in ``--rounds`` interleaved rounds and each shows its median, so a noisy
+neighbour on a shared machine skews one round, not a row. A batch's ratio is to N workers x the
+extract-only rate (issue 21: >= 0.8). Database bytes per report: the SQLite file after the run and after
+VACUUM; on PostgreSQL the growth of ``pg_database_size`` over the run. Peak RSS: the largest resident set
+of any worker (of the extract-only process on its row).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
+from statistics import median
+from typing import TypeVar
 
 import sqlalchemy
 
@@ -43,6 +47,7 @@ BATCH_RUNS = (
     ("local", 2, "postgresql"),
     ("dask", 2, "sqlite"),
 )
+T = TypeVar("T")
 RATIO_TARGET = 0.8  # batch with N workers >= this x N x the extract-only rate
 BYTES_TARGET = 20_000  # per report in SQLite
 MEMORY_TARGET_MB = 500
@@ -79,40 +84,54 @@ def extract_all(paths: list[str]) -> tuple[float, float]:
     return loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_extract_only(files: list[Path]) -> tuple[Row, float]:
-    """The extract-only row, timed from starting its process to its last record; and the model's load time."""
+def in_fresh_process(work: Callable[..., T], *args: object) -> tuple[float, T]:
+    """``work(*args)`` in a process started for it: the seconds from its start to the return, and the
+    result."""
     started = time.perf_counter()
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as process:
-        loaded, peak_mb = process.submit(extract_all, [str(path) for path in files]).result()
-    return Row("extract only", 1, len(files), time.perf_counter() - started, peak_mb), loaded
+        result = process.submit(work, *args).result()
+        return time.perf_counter() - started, result
 
 
-def batch(files: list[Path], url: str, engine: str, workers: int) -> Summary:
+def measure_extract_only(files: list[Path]) -> tuple[Row, float]:
+    """The extract-only row; and the model's load time."""
+    seconds, (loaded, peak_mb) = in_fresh_process(extract_all, [str(path) for path in files])
+    return Row("extract only", 1, len(files), seconds, peak_mb), loaded
+
+
+def batch(files: list[Path], url: str, engine: str, workers: int) -> tuple[Summary, float]:
+    """In a batch's process: the run's summary, and the seconds it spent after extracting (the cross-year
+    check), which the row does not count."""
     with Store.open(url) as store, open(os.devnull, "w") as quiet:
-        return run_batch(files, store, BatchSettings(engine=engine, workers=workers), progress_stream=quiet)
+        started = time.perf_counter()
+        settings = BatchSettings(engine=engine, workers=workers)
+        summary = run_batch(files, store, settings, progress_stream=quiet)
+        return summary, time.perf_counter() - started - summary.seconds
 
 
-def batch_row(name: str, workers: int, summary: Summary, **sizes: float) -> Row:
-    reports = summary.extracted
+def measure_batch(name: str, files: list[Path], url: str, engine: str, workers: int, **sizes: float) -> Row:
+    seconds, (summary, after_extracting) = in_fresh_process(batch, files, url, engine, workers)
     return Row(
-        name, workers, reports, summary.seconds, summary.peak_worker_rss_mb, summary.counts["failed"], **sizes
+        name,
+        workers,
+        summary.extracted,
+        seconds - after_extracting,
+        summary.peak_worker_rss_mb,
+        summary.counts["failed"],
+        **sizes,
     )
 
 
 def measure_sqlite(files: list[Path], scratch: Path, engine: str, workers: int) -> Row:
     path = scratch / f"{engine}-{workers}.db"
-    summary = batch(files, f"sqlite:///{path}", engine, workers)
+    path.unlink(missing_ok=True)
+    row = measure_batch(f"{engine} -> sqlite", files, f"sqlite:///{path}", engine, workers)
     after = sqlite_bytes(path)
     with closing(sqlite3.connect(path)) as connection:  # closed: its write-ahead log folded back in
         connection.execute("VACUUM")
-    reports = max(summary.extracted, 1)
-    return batch_row(
-        f"{engine} -> sqlite",
-        workers,
-        summary,
-        bytes_per_report=after / reports,
-        vacuumed_bytes_per_report=sqlite_bytes(path) / reports,
-    )
+    reports = max(row.reports, 1)
+    vacuumed = sqlite_bytes(path) / reports
+    return replace(row, bytes_per_report=after / reports, vacuumed_bytes_per_report=vacuumed)
 
 
 def sqlite_bytes(path: Path) -> int:
@@ -123,11 +142,8 @@ def sqlite_bytes(path: Path) -> int:
 def measure_postgres(files: list[Path], server_url: str, engine: str, workers: int) -> Row:
     url = fresh_database(server_url, prefix="bench")
     before = postgres_bytes(url)
-    summary = batch(files, url, engine, workers)
-    grown = postgres_bytes(url) - before
-    return batch_row(
-        f"{engine} -> postgresql", workers, summary, bytes_per_report=grown / max(summary.extracted, 1)
-    )
+    row = measure_batch(f"{engine} -> postgresql", files, url, engine, workers)
+    return replace(row, bytes_per_report=(postgres_bytes(url) - before) / max(row.reports, 1))
 
 
 def postgres_bytes(url: str) -> int:
@@ -169,6 +185,23 @@ def print_table(rows: list[Row], extract_rate: float) -> None:
     )
 
 
+def median_row(measured: list[Row]) -> Row:
+    """The round of median time (of the lower two when even), so its sizes and memory go with it."""
+    return sorted(measured, key=lambda row: row.seconds)[(len(measured) - 1) // 2]
+
+
+def measure_round(files: list[Path], scratch: Path, server_url: str | None) -> tuple[list[Row], float]:
+    """Every row once, in BATCH_RUNS order after the extract-only one; and the model's load time."""
+    extract_only, loaded = measure_extract_only(files)
+    rows = [extract_only]
+    for engine, workers, database in BATCH_RUNS:
+        if database == "sqlite":
+            rows.append(measure_sqlite(files, scratch, engine, workers))
+        elif server_url is not None:
+            rows.append(measure_postgres(files, server_url, engine, workers))
+    return rows, loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -176,23 +209,20 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=100, help="documents per form")
     parser.add_argument("--forms", default="md,html,txt", help="synthesized forms, comma-separated")
     parser.add_argument("--seed", type=int, default=808)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each row its median")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL rows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, postgres_server(not args.no_postgres) as server_url:
         scratch = Path(tmp)
         files = write_corpus(scratch / "corpus", args.n, args.forms.split(","), args.seed)
-        extract_only, loaded = measure_extract_only(files)
-        rows = [extract_only]
-        for engine, workers, database in BATCH_RUNS:
-            if database == "sqlite":
-                rows.append(measure_sqlite(files, scratch, engine, workers))
-            elif server_url is not None:
-                rows.append(measure_postgres(files, server_url, engine, workers))
+        rounds = [measure_round(files, scratch, server_url) for _ in range(args.rounds)]
+    rows = [median_row(list(measured)) for measured in zip(*(rows for rows, _ in rounds), strict=True)]
     print(
-        f"{len(files)} reports ({args.n} per form: {args.forms}); extract only: {extract_only.seconds:.1f} s "
-        f"in one process, of which {loaded:.1f} s loading the model"
+        f"{len(files)} reports ({args.n} per form: {args.forms}), median of {args.rounds} rounds; extract "
+        f"only: {rows[0].seconds:.1f} s in one process, of which {median(load for _, load in rounds):.1f} s "
+        "loading the model"
     )
-    print_table(rows, extract_only.rate)
+    print_table(rows, rows[0].rate)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 from functools import cache
 from importlib import resources
@@ -12,6 +13,7 @@ import joblib
 import sklearn
 from sklearn.base import BaseEstimator
 
+from nianbao.errors import ErrorCode, UserError
 from nianbao.models.calibration import FEATURES, ConfidenceCalibrator, ReviewPolicy
 from nianbao.models.field_mapper import FieldMapper
 
@@ -30,9 +32,14 @@ def save_model(model: BaseEstimator, path: Path, card: dict) -> None:
 
 
 def _load(path: Path) -> tuple[BaseEstimator, dict]:
-    """A saved model and its card; warns when another scikit-learn made it."""
-    bundle = joblib.load(path)
-    card = bundle["card"]
+    """A saved model and its card; warns when another scikit-learn made it. A file that is missing or holds
+    no saved model is the user's mistake (E_MODEL_UNREADABLE), said once, not a traceback."""
+    try:
+        bundle = joblib.load(path)
+        card = bundle["card"]
+    except (OSError, EOFError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+        said = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+        raise UserError(ErrorCode.E_MODEL_UNREADABLE, path=path, said=said) from exc
     if card.get("sklearn_version") != sklearn.__version__:
         warnings.warn(
             f"{path.name} made with scikit-learn {card.get('sklearn_version')}, "

@@ -19,11 +19,10 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nianbao.errors import CodedError, ErrorCode
-from nianbao.extraction.pipeline import Extractor
-from nianbao.ingest import Redo, Watch, extraction_state, ingest, model_key
-from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
+from nianbao.ingest import Redo, Watch, extraction_state, ingest
 from nianbao.schema import load_schema
 from nianbao.store import Store
 from nianbao.store.crossyear import CheckSummary, check_cross_year
@@ -37,6 +36,9 @@ from nianbao.workers import (
     Outcome,
     extract_file,
 )
+
+if TYPE_CHECKING:  # the models (scikit-learn) are the workers' to import, not a batch's parent's
+    from nianbao.models.calibration import ReviewPolicy
 
 ENGINES = ("local", "dask")
 # Off a terminal (a log, a CI job) progress is a plain line at most this often: a run over an archive takes
@@ -125,6 +127,8 @@ def by_code(codes: Counter[str | None]) -> str:
 
 def fields_to_review(record: dict, policy: ReviewPolicy) -> int:
     """How many of the record's fields ``policy`` sends to a person: low confidence or a doubt flag."""
+    from nianbao.models.calibration import flag_kinds_by_field
+
     return sum(
         policy.needs_review(record["confidence"].get(key, 0.0), kinds)
         for key, kinds in flag_kinds_by_field(record).items()
@@ -191,6 +195,8 @@ def extract_in_order(names: Sequence[str], settings: BatchSettings) -> Iterator[
     extracted in this process, as extract always was (no process to start, the model loaded once). More:
     by the batch's engine, with its per-file timer, memory limit and crash isolation; a file that finished
     early waits for those before it, so the output is the same whatever the workers' speed."""
+    from nianbao.extraction.pipeline import Extractor
+
     extractor = Extractor.load(settings.model)  # here too with workers: a bad model fails once, not per file
     if settings.workers == 1:
         yield from ((name, extractor.extract(name)) for name in names)
@@ -318,12 +324,11 @@ def run_batch(
     whole store; returns what happened. ``batch_job_id``: the REST job this run is, recorded on every file it
     looks at."""
     started = time.perf_counter()
-    key = model_key(settings.model)
     summary = Summary()
     tally = _Tally(store, summary, progress_stream, batch_job_id)
     redo = Redo(reextract=settings.reextract, retry_failed=settings.retry_failed)
     try:
-        ingest(store, paths, key, settings.limits, lambda: make_engine(settings), redo, tally)
+        ingest(store, paths, None, settings.limits, lambda: make_engine(settings), redo, tally)
     finally:
         tally.close()
         store.settle_files()

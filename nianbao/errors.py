@@ -129,6 +129,12 @@ class ErrorCode(StrEnum):
         "give --tracking-uri the store nianbao train used (train --register NAME makes one)",
         REFUSED,
     )
+    E_MODEL_UNREADABLE = (
+        auto(),
+        "{path} cannot be loaded as a model ({said})",
+        "give a .joblib artifact that nianbao train wrote, or leave --model out for the shipped one",
+        REFUSED,
+    )
     E_NO_MODEL = (
         auto(),
         "{ref} is not in the model registry at {uri} ({said})",
@@ -159,6 +165,17 @@ class CodedError(Exception):
 
     def __str__(self) -> str:
         return self.code.message(self.detail)
+
+    def __reduce__(self) -> tuple:
+        """Rebuilt from code and detail as they are, whatever the subclass's ``__init__`` takes: an error
+        raised in a worker process reaches its parent whole."""
+        return _restored, (type(self), self.code, self.detail)
+
+
+def _restored(kind: type[CodedError], code: ErrorCode, detail: str) -> CodedError:
+    error = Exception.__new__(kind)
+    CodedError.__init__(error, code, detail)
+    return error
 
 
 class UserError(CodedError):

@@ -19,38 +19,26 @@ document is stored as soon as the parent is free.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nianbao import __version__
 from nianbao.errors import CodedError
-from nianbao.extraction.pipeline import Extractor
+from nianbao.keys import Key, extraction_key
 from nianbao.schema import load_schema
 from nianbao.store import Extracted, Store
 from nianbao.workers import Engine, Hashed, Limits, Outcome, extract_file, hash_files, hashing_lost
 
-Key = tuple[str, str]  # (pipeline version, model version)
 HASH_CHUNK = 64  # paths a hashing job reads, and a planning transaction adds
 GROUP_MAX = 16  # documents' extractions at most in one commit
 
 
-def model_version(card: dict) -> str:
-    """A short fingerprint of the model card: two artifacts made differently never share it."""
-    digest = hashlib.sha256(json.dumps(card, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{card.get('component', 'field_mapper')}:{digest[:16]}"
-
-
-def extraction_key(card: dict) -> Key:
-    """(pipeline version, model version) under which an extraction by this model is stored."""
-    return __version__, model_version(card)
-
-
 def model_key(model: str | None) -> Key:
-    """The key extractions by ``model`` (the shipped one when None) are stored under; loads the model."""
-    return extraction_key(Extractor.load(model).model_card)
+    """The key extractions by ``model`` (the shipped one when None) are stored under, from the card of the
+    model loaded in this process (a batch's workers say it instead: ``Engine.warm``)."""
+    from nianbao.models import load_field_mapper
+
+    return extraction_key(load_field_mapper(model)[1])
 
 
 def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
@@ -134,7 +122,7 @@ def _form(name: str) -> str | None:
 def ingest(
     store: Store,
     paths: Iterable[Path],
-    key: Key,
+    key: Key | None,
     limits: Limits,
     engine: Callable[[], Engine],
     redo: Redo = Redo(),
@@ -143,8 +131,9 @@ def ingest(
 ) -> list[int | None]:
     """Hash every path (``known``: (SHA-256, size) of paths hashed already) and add its document; extract
     each document not stored under ``key`` (``redo`` says which stored ones again) once, on an engine made
-    when first needed, under ``limits``, and store the extractions, each whole (module docstring). The
-    document of each path in order (None: refused)."""
+    when first needed, under ``limits``, and store the extractions, each whole (module docstring). ``key``
+    None: the key of the model the workers load, which they say once they have loaded it (before any
+    hashing). The document of each path in order (None: refused)."""
     watch = watch or Watch()
     names = [str(path) for path in paths]
     documents: list[int | None] = []
@@ -158,6 +147,8 @@ def ingest(
         return made[0]
 
     try:
+        if key is None:
+            key = runner().warm(limits)
         for chunk in _hashed(runner, names, known or {}):
             hashed = [(h[0], name, h[1], _form(name)) for name, h in chunk if not isinstance(h, CodedError)]
             added = store.add_documents(hashed) if hashed else []
@@ -174,8 +165,6 @@ def ingest(
                 if document in seen or not redo.wanted(earlier[document], key):
                     watch.skipped(name, duplicate=document in seen)
                 else:
-                    if not todo:  # the first document to extract: the workers load the model meanwhile
-                        runner().warm(limits)
                     todo[name] = document
                 seen.add(document)
             watch.flush()

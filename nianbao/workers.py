@@ -1,6 +1,13 @@
 """Where a file is extracted: worker processes under a per-file time limit and an address-space limit, on
 this machine (``LocalEngine``) or a Dask cluster (``DaskEngine``).
 
+Why local workers are forked from a fork server that imported the pipeline (``PRELOADED``): importing it
+takes seconds, which each freshly spawned worker paid again, on the critical path of every batch and of
+every upload; forked from a process that did it once, a worker (a new pool's, or the fresh worker that
+replaces a dead one) starts in milliseconds with only its model to load. The fork server is a clean,
+single-threaded process of its own, never the batch's or the web server's, whose threads and connections a
+fork would copy mid-use.
+
 Why workers only read (hash) and extract: the process that started them alone writes the database
 (``ingest``), so a worker that hangs, dies of its memory limit or is killed takes one file with it, never a
 transaction; and the reading of every file, its hashing too, runs as parallel as its extraction.
@@ -20,13 +27,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context, parent_process
+from multiprocessing.connection import wait as wait_for_sentinels
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.extraction.record import FieldEvidence
+from nianbao.keys import Key, extraction_key
 
 if TYPE_CHECKING:
     from nianbao.extraction.pipeline import Extractor
@@ -37,6 +47,9 @@ GIB = 1024**3
 # loaded and 1.6 GB at its peak on a scan.
 MEMORY_LIMIT_GIB = 4.0
 TIMEOUT_S = 300.0  # per file: a scan of a few pages takes well under a minute
+# What the fork server imports before it forks a worker: the main module (so a worker need not run it
+# again, as a spawned one does), this module and the pipeline.
+PRELOADED = ["__main__", __name__, "nianbao.extraction.pipeline"]
 T = TypeVar("T")
 Lost = Callable[[tuple, BaseException], T]  # what a job whose worker failed outside its own guard gave
 
@@ -96,11 +109,11 @@ def limit_address_space(gib: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def warm(model: str | None, memory_limit_gib: float = MEMORY_LIMIT_GIB) -> None:
-    """A worker's first job once extraction is planned: the pipeline imported and the model loaded (within
-    the worker's address-space limit) while the parent still plans, not when the first file arrives."""
+def warm(model: str | None, memory_limit_gib: float = MEMORY_LIMIT_GIB) -> Key:
+    """A worker's first job: the model loaded (within the worker's address-space limit) before any file
+    arrives; the key its extractions are stored under, said by the one process that holds the model."""
     limit_address_space(memory_limit_gib)
-    _extractor(model)
+    return extraction_key(_extractor(model).model_card)
 
 
 def extract_file(
@@ -186,37 +199,46 @@ def extraction_lost(job: tuple, exc: BaseException) -> Outcome:
     return crashed(job[0], exc)
 
 
-def end_with_parent(parent: int, every_s: float = 1.0) -> None:
-    """A worker's initializer: the worker ends once the process that started it is gone. Nothing else
-    would tell it (it holds its pool queue's write end too, so it never reads an end of file), and a
-    batch or server killed with ``kill -9`` would leave its workers waiting for ever."""
+def end_with_parent() -> None:
+    """A worker's initializer: the worker ends once the process that started it is gone (the pipe only
+    that process holds the other end of reads its end of file). Nothing else would tell it (it holds its
+    pool queue's write end too, so the queue never ends), and a batch or server killed with ``kill -9``
+    would leave its workers waiting for ever."""
+    sentinel = parent_process().sentinel
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every_s)
+        wait_for_sentinels([sentinel])
         os._exit(1)
 
     threading.Thread(target=watch, name="nianbao-parent-watch", daemon=True).start()
 
 
 # ---------------------------------------------------------------- engines
+def fork_server() -> BaseContext:
+    """The context local workers are started from: this process's fork server (one a process, its
+    PRELOADED list heeded when it starts), started now if it is not running. It imports on its own while
+    the caller goes on (opening its database, say); a worker asked for meanwhile waits for it."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    forkserver.ensure_running()
+    return context
+
+
 class LocalEngine:
-    """Worker processes on this machine, started fresh (spawn) so each holds only what extraction needs."""
+    """Worker processes on this machine, forked from the fork server (module docstring)."""
 
     def __init__(self, workers: int) -> None:
         self.workers, self.window = workers, 2 * workers
         self.pool = self._new_pool()
 
-    def warm(self, limits: Limits) -> None:
-        """Have each worker load the model now (``warm``); nobody waits for it."""
-        for _ in range(self.workers):
-            self.pool.submit(warm, limits.model, limits.memory_limit_gib)
+    def warm(self, limits: Limits) -> Key:
+        """Have each worker load the model now (``warm``); the key, from the first that has."""
+        loading = [self.pool.submit(warm, limits.model, limits.memory_limit_gib) for _ in range(self.workers)]
+        done, _ = wait(loading, return_when=FIRST_COMPLETED)
+        return next(iter(done)).result()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        spawn = get_context("spawn")
-        return ProcessPoolExecutor(
-            self.workers, mp_context=spawn, initializer=end_with_parent, initargs=(os.getpid(),)
-        )
+        return ProcessPoolExecutor(self.workers, mp_context=fork_server(), initializer=end_with_parent)
 
     def run_ready(
         self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost
@@ -282,8 +304,10 @@ class DaskEngine:
                 self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
         self.client = Client(address or self.cluster)
 
-    def warm(self, limits: Limits) -> None:
-        """Nothing: a cluster's workers outlive a batch, their model loaded by its first file."""
+    def warm(self, limits: Limits) -> Key:
+        """The key, from one worker that loads the model now (a cluster's workers outlive a batch; the
+        others load it with their first file)."""
+        return self.client.submit(warm, limits.model, limits.memory_limit_gib, pure=False).result()
 
     def window(self) -> int:
         """Two files per worker thread the cluster has now: one running, one waiting."""

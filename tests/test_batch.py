@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import probes
 import pytest
 from bad_inputs import BAD_INPUTS, blank_pdf
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from nianbao.extraction.pipeline import empty_record
 from nianbao.ingest import extraction_state
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
-from nianbao.workers import DaskEngine, Outcome, extract_file
+from nianbao.workers import DaskEngine, LocalEngine, Outcome, extract_file
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -243,6 +244,17 @@ def test_workers_end_when_their_batch_is_killed() -> None:
     while _running(worker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _running(worker), "the worker outlived its batch"
+
+
+def test_a_local_worker_is_forked_from_a_server_that_imported_the_pipeline_once() -> None:
+    """Not spawned to import it again: a batch's workers, an upload's fresh worker and the one that
+    replaces a dead worker start with the pipeline imported (the model is theirs to load)."""
+    engine = LocalEngine(1)
+    try:
+        assert list(engine.run([("nianbao.extraction.pipeline",)], probes.loaded)) == [True]
+        assert list(engine.run([()], os.getppid)) != [os.getpid()]  # the fork server's child, not ours
+    finally:
+        engine.close()
 
 
 def _fails_on_b(path: str, model: str | None, timeout_s: float) -> Outcome:

@@ -257,3 +257,18 @@ def test_no_workers_is_a_usage_error_for_every_command_that_takes_them(
     assert ended.value.code == REFUSED
     err = capsys.readouterr().err
     assert "--workers: 0 is no number of processes" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["extract", str(SAMPLE)], ["batch", str(SAMPLE)]])
+def test_a_model_that_is_no_file_or_no_model_is_e_model_unreadable(
+    command: list[str], capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    database = ["--db", f"sqlite:///{tmp_path / 'x.db'}"] if command[0] == "batch" else []
+    missing = tmp_path / "missing.joblib"
+    err = refused(capsys, [*command, *database, "--model", str(missing)], "E_MODEL_UNREADABLE")
+    assert str(missing) in err and "no such file" in err
+    assert list(tmp_path.iterdir()) == []  # refused before a database was made
+    garbage = tmp_path / "garbage.joblib"
+    garbage.write_bytes(b"not a model")  # read by the batch's workers, which say so
+    err = refused(capsys, [*command, *database, "--model", str(garbage)], "E_MODEL_UNREADABLE")
+    assert str(garbage) in err and "cannot be loaded as a model" in err

@@ -45,5 +45,7 @@ def test_a_user_error_is_the_cause_filled_in_with_its_fix_and_exit_status() -> N
         "E_DB_URL: 'sqlit:///x.db' is not a database URL — use sqlite:///PATH or postgresql://USER@HOST/DB"
     )
     assert error.status == REFUSED and error.code == "E_DB_URL"
+    copy = pickle.loads(pickle.dumps(error))  # raised in a worker (a model it cannot load), said by the CLI
+    assert type(copy) is UserError and (copy.line(), copy.status) == (error.line(), REFUSED)
     with pytest.raises(ValueError):
         UserError(ErrorCode.E_CORRUPT)  # a file's problem, not a mistake the command line ends with

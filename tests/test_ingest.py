@@ -7,9 +7,10 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from nianbao.ingest import GROUP_MAX, ingest
+from nianbao.ingest import GROUP_MAX, ingest, model_key
+from nianbao.keys import Key
 from nianbao.store import Store
-from nianbao.workers import Limits, extraction_lost, fingerprint
+from nianbao.workers import Limits, extraction_lost, fingerprint, warm
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 LIMITS = Limits(None, timeout_s=120, memory_limit_gib=0)  # in this process: no address-space limit
@@ -29,8 +30,9 @@ class InlineEngine:
         for ready in self.run_ready(jobs, work, lost):
             yield from ready
 
-    def warm(self, limits: Limits) -> None:
+    def warm(self, limits: Limits) -> Key:
         self.ran.append("warm")
+        return warm(limits.model, limits.memory_limit_gib)
 
     def close(self) -> None:
         pass
@@ -56,7 +58,7 @@ def test_the_workers_hash_duplicates_are_extracted_once_and_a_rerun_extracts_not
     )
     engine = InlineEngine()
     documents = ingest(store, paths, ("p", "m"), LIMITS, lambda: engine)
-    assert engine.ran == ["hash_files", "warm", "extract_file"]
+    assert engine.ran == ["hash_files", "extract_file"]  # the key given: the first file loads the model
     assert documents[-1] is None and documents[-2] == documents[0]
     assert len(set(documents[:-1])) == count
     assert groups == [GROUP_MAX, 3]  # all finished together: stored GROUP_MAX a commit
@@ -79,4 +81,17 @@ def test_a_path_hashed_already_starts_no_worker_when_it_is_stored(tmp_path: Path
     known = {str(report): fingerprint(report)}
     assert ingest(store, [report], ("p", "m"), LIMITS, engine, known=known) == [document]
     assert started == []
+    store.close()
+
+
+def test_without_a_key_the_workers_say_it_once_they_hold_the_model(tmp_path: Path) -> None:
+    report = Path(shutil.copy(sorted(SAMPLES.glob("*.md"))[0], tmp_path / "report.md"))
+    store = Store.open(f"sqlite:///{tmp_path / 'ingest.db'}")
+    engine = InlineEngine()
+    (document,) = ingest(store, [report], None, LIMITS, lambda: engine)
+    assert engine.ran == ["warm", "hash_files", "extract_file"]  # the model loaded before anything else
+    assert store.extractions_of(document) == [(*model_key(None), "done")]
+    again = InlineEngine()
+    assert ingest(store, [report], None, LIMITS, lambda: again) == [document]
+    assert again.ran == ["warm", "hash_files"]  # the same key: found stored, not extracted
     store.close()

@@ -1,6 +1,6 @@
 """The lean field rows (issue 21): several documents stored in one commit, provenance once per label and
 block, the record rebuilt from the field rows, and a database of the schema before (0005) upgraded in place
-with its reviews, and back."""
+with its reviews, and back; keys interned too (0007), once per extraction, and compared by their ids."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
+from nianbao.export import dataset_rows
 from nianbao.extraction.pipeline import Extractor
 from nianbao.store import (
     MIGRATIONS,
@@ -28,10 +31,12 @@ from nianbao.store import (
     join_location,
     split_location,
 )
+from nianbao.store.crossyear import KEYS, reports_query
 from nianbao.store.extractions import FIELD_COLUMNS
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 BEFORE = "0005"  # the schema nianbao wrote before the lean rows
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +80,10 @@ def test_documents_finished_together_share_one_commit_and_give_their_records_bac
     assert len(set(saved)) == 3
     assert store.save_extractions([Extracted(documents[0], record, evidence)], "p", "m") == saved[:1]
     with store.sessions() as session:
-        labels = session.scalar(select(func.count()).select_from(TextRow))
-        assert labels == len(
-            {c.label for c in evidence.values()} | {split_location(c.where)[0] for c in evidence.values()}
-        )
+        texts = session.scalar(select(func.count()).select_from(TextRow))
+        cells = evidence.values()
+        labels = {c.label for c in cells} | {split_location(c.where)[0] for c in cells}
+        assert texts == len(labels | set(record["fields"]))  # keys too (issue 21: interned keys)
         for extraction in session.scalars(select(ExtractionRow)):
             assert json.dumps(extraction.full_record()) == json.dumps(record)  # in order, types kept
             assert extraction.record["fields"] is None and extraction.record["confidence"] is None
@@ -106,10 +111,9 @@ def test_a_group_is_stored_whole_or_not_at_all(db_url: str, pdf_extraction) -> N
 def _old_rows(connection, record: dict, evidence: dict) -> None:
     """A document, its extraction and fields as nianbao wrote them at 0005, a review, a carried review and
     a check flag."""
-    now = datetime(2026, 1, 1, tzinfo=UTC)
     connection.execute(
         text("INSERT INTO documents (id, sha256, path, size, created_at) VALUES (1, 'ab', '/a.pdf', 1, :t)"),
-        {"t": now},
+        {"t": NOW},
     )
     for extraction in (1, 2):
         connection.execute(
@@ -117,7 +121,7 @@ def _old_rows(connection, record: dict, evidence: dict) -> None:
                 "INSERT INTO extractions (id, document_id, pipeline_version, model_version, state, record, "
                 "created_at) VALUES (:i, 1, 'p', :m, 'done', :r, :t)"
             ),
-            {"i": extraction, "m": f"m{extraction}", "r": json.dumps(record), "t": now},
+            {"i": extraction, "m": f"m{extraction}", "r": json.dumps(record), "t": NOW},
         )
     rows = []
     for extraction in (1, 2):
@@ -142,22 +146,28 @@ def _old_rows(connection, record: dict, evidence: dict) -> None:
         ),
         rows,
     )
-    first, second = len(record["fields"]) // 2, len(record["fields"]) + len(record["fields"]) // 2
+    _decisions(connection, len(record["fields"]))
+
+
+def _decisions(connection, fields: int) -> None:
+    """A review of the middle field of extraction 1 (of ``fields`` fields each), its decision carried to
+    the same field of extraction 2, and a check flag of that field against the first."""
+    first, second = fields // 2, fields + fields // 2
     review = (
         "INSERT INTO reviews (id, field_id, action, old_value, new_value, reviewer, created_at, carried_from)"
     )
     connection.execute(
-        text(review + " VALUES (1, :f, 'correct', '1', '2', 'ann', :t, NULL)"), {"f": first, "t": now}
+        text(review + " VALUES (1, :f, 'correct', '1', '2', 'ann', :t, NULL)"), {"f": first, "t": NOW}
     )
     connection.execute(
-        text(review + " VALUES (2, :f, 'correct', '1', '2', 'ann', :t, 1)"), {"f": second, "t": now}
+        text(review + " VALUES (2, :f, 'correct', '1', '2', 'ann', :t, 1)"), {"f": second, "t": NOW}
     )
     connection.execute(
         text(
             "INSERT INTO check_flags (field_id, other_field_id, kind, detail, created_at) "
             "VALUES (:f, :o, 'x', 'y', :t)"
         ),
-        {"f": second, "o": first, "t": now},
+        {"f": second, "o": first, "t": NOW},
     )
 
 
@@ -211,3 +221,138 @@ def test_a_database_of_the_schema_before_is_made_lean_with_its_reviews_and_back(
         after = _snapshot(connection)
     store.close()
     assert after == before
+
+
+# field_values at 0006, the revision before interned keys; reviews, check flags and texts unchanged by it
+AT_0006 = {
+    "field_values": "id, extraction_id, key, value, confidence, flags, source_text, label_id, block_id, "
+    "cell_row, cell_col, page, x0, top, x1, bottom",
+    "extractions": "id, document_id, model_version, record",
+    "reviews": "*",
+    "check_flags": "*",
+    "texts": "id, sha256, text",
+}
+EXPORT_META = ("agency", "agency:status", "year", "year:status", "format")  # extractions' columns, not rows'
+
+
+def _at_0006(connection) -> dict[str, list]:
+    return {
+        table: [tuple(r) for r in connection.execute(text(f"SELECT {columns} FROM {table} ORDER BY id"))]
+        for table, columns in AT_0006.items()
+    }
+
+
+def _field_data(store: Store) -> tuple[list, list, list]:
+    """What readers of field rows get, by key: the export's field columns and flags, the cross-year
+    check's rows (``FieldRow.key.in_``), the corrections' fields (``select(ReviewRow, FieldRow.key)``)."""
+    export = [
+        {k: v for k, v in row.items() if k not in EXPORT_META}
+        for row in dataset_rows(store, 0.9, include_all=True)
+    ]
+    with store.sessions() as session:
+        reports = [tuple(r)[7:] for r in session.execute(reports_query().order_by(FieldRow.id))]
+    corrections = [(c["field"], c["value"], c["reviewer"]) for c in store.corrections()]
+    return export, reports, corrections
+
+
+def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
+    db_url: str, tmp_path: Path, pdf_extraction
+) -> None:
+    record, evidence = pdf_extraction
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic(connection), BEFORE)
+        _old_rows(connection, record, evidence)
+        command.upgrade(_alembic(connection), "0006")
+        if connection.dialect.name == "postgresql":  # rows given their ids: the next ones follow
+            for table in ("extractions", "reviews"):
+                connection.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
+    with engine.connect() as connection:
+        before = _at_0006(connection)
+    engine.dispose()
+    # the same data written by nianbao at the head, to compare what the readers get
+    written = Store.open(f"sqlite:///{tmp_path / 'written.db'}")
+    document = written.add_document("ab", "/a.pdf", 1)
+    for model in ("m1", "m2"):
+        written.save_extractions([Extracted(document, record, evidence)], "p", model)
+    with written.engine.begin() as connection:
+        _decisions(connection, len(record["fields"]))
+    store = Store.open(db_url)  # upgraded to the head
+    with store.sessions() as session:
+        rows = session.scalars(select(FieldRow).order_by(FieldRow.id)).all()
+        assert [(r.id, r.extraction_id, r.key) for r in rows] == [f[:3] for f in before["field_values"]]
+        assert [(r.label_id, r.block_id) for r in rows] == [f[7:9] for f in before["field_values"]]
+        assert len({r.key_id for r in rows}) == len(record["fields"])
+        for extraction in session.scalars(select(ExtractionRow).order_by(ExtractionRow.id)):
+            assert json.dumps(extraction.full_record()) == json.dumps(record)
+    with store.engine.connect() as connection:
+        for table in ("reviews", "check_flags"):
+            query = text(f"SELECT * FROM {table} ORDER BY id")
+            assert [tuple(r) for r in connection.execute(query)] == before[table]
+    found = _field_data(store)
+    assert found == _field_data(written)
+    assert len(found[0]) == 1 and len(found[1]) == len(KEYS) and len(found[2]) == 1
+    written.close()
+    with store.engine.begin() as connection:
+        command.downgrade(_alembic(connection), "0006")
+    with store.engine.connect() as connection:
+        after = _at_0006(connection)
+    texts, labels = after.pop("texts"), before.pop("texts")
+    assert texts[: len(labels)] == labels  # the keys' texts stay after them, as texts do
+    assert {t for _, _, t in texts[len(labels) :]} == set(record["fields"])
+    assert after == before
+    store.close()
+    store = Store.open(db_url)  # up again: the keys found in texts, a new extraction gets the review
+    assert _field_data(store) == found
+    store.save_extractions([Extracted(1, record, evidence)], "p", "m3")
+    reviewed = list(record["fields"])[len(record["fields"]) // 2 - 1]  # field ids count from 1
+    with store.sessions() as session:
+        newest = session.scalar(select(ExtractionRow).where(ExtractionRow.model_version == "m3"))
+        carried = [(r.key, [v.carried_from for v in r.reviews]) for r in newest.fields if r.reviews]
+        assert carried == [(reviewed, [1])]
+        assert session.scalar(select(func.count()).select_from(TextRow)) == len(texts)
+    store.close()
+
+
+def test_a_key_is_stored_once_per_extraction(db_url: str, pdf_extraction) -> None:
+    record, evidence = pdf_extraction
+    store = Store.open(db_url)
+    document = store.add_document(content_hash(b"k"), "/k.pdf", 1, "pdf")
+    (extraction,) = store.save_extractions([Extracted(document, record, evidence)], "p", "m")
+    copy = (
+        "INSERT INTO field_values (extraction_id, key_id, value, confidence) "
+        "SELECT extraction_id, :k, value, confidence FROM field_values WHERE id = :i"
+    )
+    with store.sessions() as session:
+        field = session.scalar(select(FieldRow).where(FieldRow.extraction_id == extraction).limit(1))
+        other = session.scalar(select(TextRow.id).where(TextRow.text == field.label))  # not a key
+        field_id, key_id = field.id, field.key_id
+    with store.engine.begin() as connection:
+        connection.execute(text(copy), {"k": other, "i": field_id})  # another key: a row of its own
+    with pytest.raises(IntegrityError), store.engine.begin() as connection:
+        connection.execute(text(copy), {"k": key_id, "i": field_id})
+    store.close()
+
+
+def test_keys_compared_in_sql_are_compared_by_their_text_ids(db_url: str, pdf_extraction) -> None:
+    record, evidence = pdf_extraction
+    store = Store.open(db_url)
+    documents = [store.add_document(content_hash(bytes([n])), f"/c/{n}.pdf", 1, "pdf") for n in range(2)]
+    store.save_extractions([Extracted(d, record, evidence) for d in documents], "p", "m")
+    keys = list(record["fields"])[3:6]
+    with store.sessions() as session:
+        rows = session.scalars(select(FieldRow).order_by(FieldRow.id)).all()
+        for field in (FieldRow, aliased(FieldRow)):
+            query = select(field.id).order_by(field.id)
+            assert "texts.text" not in str(query.where(field.key.in_(keys)))  # no text looked up per row
+            assert session.scalars(query.where(field.key.in_(keys))).all() == [
+                r.id for r in rows if r.key in keys
+            ]
+            assert session.scalars(query.where(field.key == keys[0])).all() == [
+                r.id for r in rows if r.key == keys[0]
+            ]
+            assert session.scalars(query.where(field.key.in_({"no.such.key": 1}))).all() == []
+            assert session.scalars(query.where(field.key != keys[0])).all() == [
+                r.id for r in rows if r.key != keys[0]
+            ]
+    store.close()

@@ -26,7 +26,7 @@ from nianbao.extraction.readers import is_pdf, read
 from nianbao.extraction.readers.image import IMAGE_SUFFIXES, image_dpi
 from nianbao.extraction.readers.scan import capped_dpi
 from nianbao.store import FieldRow
-from nianbao.store.tables import LOCATION
+from nianbao.store.locations import LOCATION
 
 log = logging.getLogger("nianbao.app")
 POINTS_PER_INCH = 72

@@ -5,8 +5,8 @@ took the server with it. Here a worker process of the batch's local engine extra
 batch's per-file time limit (E_TIMEOUT) and its address-space limit, and a worker that dies (of that limit
 or anything else) fails only its upload (E_CRASH). One upload is extracted at a time, each by a fresh
 worker that ends with it: what one upload made a worker grow to is given back, never kept by the server (a
-worker costs a few seconds to start and load the model). The file is kept under the data directory by its
-content hash, so a client's file name never becomes a path.
+worker forked from the engine's fork server costs only the loading of its model). The file is kept under
+the data directory by its content hash, so a client's file name never becomes a path.
 """
 
 from __future__ import annotations

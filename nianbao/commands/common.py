@@ -57,7 +57,11 @@ def iter_documents(paths: list[str]) -> Iterator[Path]:
 
 def chosen_model(args: argparse.Namespace) -> str | None:
     """The field mapper artifact --model names: a path as given, a models:/ URI fetched from the
-    --tracking-uri store (training/model_ref.py, the one place that tells them apart)."""
+    --tracking-uri store (training/model_ref.py, the one place that tells them apart). A path that is no
+    file is refused here, before any database or output is made; one that is no model, where it is loaded."""
     from nianbao.training.model_ref import field_mapper_path
 
-    return field_mapper_path(args.model, args.tracking_uri)
+    path = field_mapper_path(args.model, args.tracking_uri)
+    if path is not None and not Path(path).is_file():
+        raise UserError(ErrorCode.E_MODEL_UNREADABLE, path=path, said="no such file")
+    return path

@@ -59,7 +59,7 @@ class Store:
 
     engine: Engine
     sessions: sessionmaker[Session]
-    texts: dict[str, int] = field(default_factory=dict)  # TextRow ids of labels and blocks seen committed
+    texts: dict[str, int] = field(default_factory=dict)  # TextRow ids of keys, labels, blocks committed
 
     @classmethod
     def open(cls, url: str = DEFAULT_URL, create: bool = True) -> Store:

@@ -8,7 +8,6 @@ agree on that, so it is said once, on the row. The schema itself is made by the 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -19,7 +18,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    ScalarSelect,
     Select,
     String,
     Text,
@@ -31,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import (
+    ColumnProperty,
     DeclarativeBase,
     Mapped,
     aliased,
@@ -39,6 +38,10 @@ from sqlalchemy.orm import (
     relationship,
     selectinload,
 )
+from sqlalchemy.sql import operators
+
+from nianbao.store.hashing import content_hash
+from nianbao.store.locations import join_location
 
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
@@ -49,8 +52,6 @@ META_DOUBT_FLAGS = frozenset({"meta_uncertain", "meta_disagrees"})  # record fla
 REVIEW_CONFLICT = "review_conflict"  # check flag: a re-extraction read a reviewed field otherwise
 Value = int | float | None
 MetaValue = str | int | None
-# where a cell was read: a block ("table 2", "line 7", "page 1 table 2"), its row, its column
-LOCATION = re.compile(r"^(?P<block>.+?)(?: row (?P<row>\d+))? col (?P<col>\d+)$")
 
 
 def _now() -> datetime:
@@ -75,37 +76,39 @@ class FlagList(TypeDecorator):
 
 
 class TextRow(Base):
-    """A printed row label or a block's name ("table 5"), once for the whole database: every report of an
-    archive prints the same few hundred labels, so a field names its label and block by number. Found by
-    its SHA-256 (an index on a long label itself would break PostgreSQL's index row limit). Never deleted,
-    so no foreign key points here."""
+    """A field's key, a printed row label or a block's name ("table 5"), once for the whole database: every
+    report of an archive has the same keys and prints the same few hundred labels, so a field names them
+    by number. Found by its SHA-256 (an index on a long label itself would break PostgreSQL's index row
+    limit). Never deleted, so no foreign key points here."""
 
     __tablename__ = "texts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     text: Mapped[str] = mapped_column(Text)
 
-
-def split_location(where: str | None) -> tuple[str | None, int | None, int | None]:
-    """(block, row, column) of a cell's place, as ``join_location`` gives it back exactly; a place of
-    another shape is all block."""
-    found = LOCATION.match(where or "")
-    if found is None:
-        return where, None, None
-    row = None if found["row"] is None else int(found["row"])
-    parts = (found["block"], row, int(found["col"]))
-    return parts if join_location(*parts) == where else (where, None, None)
+    @staticmethod
+    def digest(text: str) -> str:
+        """What a text is found by (``sha256``)."""
+        return content_hash(text.encode())
 
 
-def join_location(block: str | None, row: int | None, col: int | None) -> str | None:
-    """The place ``split_location`` took apart: "table 5 row 4 col 10"."""
-    if block is None or col is None:
-        return block
-    return f"{block}{'' if row is None else f' row {row}'} col {col}"
+class _ByTextId(ColumnProperty.Comparator):
+    """``==`` and ``in_`` of texts compare the row's TextRow id (``<name>_id``) with those of the texts,
+    found once by SHA-256, not the text of each row (a subquery per row of a scan)."""
+
+    def operate(self, op: operators.OperatorType, *other: object, **kwargs: object) -> ColumnElement:
+        wanted = [other[0]] if op is operators.eq else other[0] if op is operators.in_op else None
+        if not isinstance(wanted, list | tuple | set | dict) or not all(isinstance(t, str) for t in wanted):
+            return super().operate(op, *other, **kwargs)
+        column = self.prop.parent.c[f"{self.prop.key}_id"]
+        ids = select(TextRow.id).where(TextRow.sha256.in_([TextRow.digest(t) for t in wanted]))
+        return (self.adapter(column) if self.adapter else column).in_(ids)
 
 
-def _text_of(text_id: Mapped[int | None]) -> ScalarSelect:
-    return select(TextRow.text).where(TextRow.id == text_id).correlate_except(TextRow).scalar_subquery()
+def _text_of(text_id: Mapped[int | None]) -> Mapped:
+    """The text a TextRow id names, read with the row (``_ByTextId`` compares it)."""
+    text = select(TextRow.text).where(TextRow.id == text_id).correlate_except(TextRow).scalar_subquery()
+    return column_property(text, comparator_factory=_ByTextId)
 
 
 class DocumentRow(Base):
@@ -183,11 +186,12 @@ class FieldRow(Base):
     """One canonical field as extracted, with its confidence, flags and where it was read."""
 
     __tablename__ = "field_values"
-    # one index, by extraction: a record's fields are a mapping, so its keys need no unique index (which
-    # held every key a second time)
+    # one index: a key once per extraction, by TextRow id (a few bytes), which finds an extraction's fields
+    __table_args__ = (UniqueConstraint("extraction_id", "key_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"))
+    key_id: Mapped[int] = mapped_column(Integer)  # TextRow: the field's key ("s3.new.total")
+    key: Mapped[str] = _text_of(key_id)
     value: Mapped[Value] = mapped_column(JSON)
     confidence: Mapped[float] = mapped_column(Float)
     flags: Mapped[list] = mapped_column(FlagList, nullable=True)  # the record's flags that name this field
@@ -197,8 +201,8 @@ class FieldRow(Base):
     block_id: Mapped[int | None] = mapped_column(Integer)
     cell_row: Mapped[int | None] = mapped_column(Integer)
     cell_col: Mapped[int | None] = mapped_column(Integer)
-    label: Mapped[str | None] = column_property(_text_of(label_id))
-    block: Mapped[str | None] = column_property(_text_of(block_id))
+    label: Mapped[str | None] = _text_of(label_id)
+    block: Mapped[str | None] = _text_of(block_id)
     page: Mapped[int | None] = mapped_column(Integer)
     x0: Mapped[float | None] = mapped_column(Float)  # cell box in PDF points, top-down
     top: Mapped[float | None] = mapped_column(Float)
@@ -376,10 +380,8 @@ __all__ = [
     "ReviewRow",
     "TextRow",
     "Value",
-    "join_location",
     "newest_extraction_ids",
     "newest_extraction_of",
-    "split_location",
     "standing",
     "with_fields",
 ]
