@@ -45,12 +45,13 @@ def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str
     """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
     if record["error"]:
         return "failed"
-    by_section: dict[str, list] = {}
+    sections, stated = set(), set()  # every section; those with a value
     for key, value in record["fields"].items():
-        by_section.setdefault(schema_sections(key), []).append(value)
-    if any(all(v is None for v in values) for values in by_section.values()):
-        return "partial"
-    return "done"
+        section = schema_sections(key)
+        sections.add(section)
+        if value is not None:
+            stated.add(section)
+    return "partial" if sections - stated else "done"
 
 
 @dataclass(frozen=True)

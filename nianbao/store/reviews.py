@@ -8,7 +8,7 @@ and extractions holds the document until its transaction ends, and the audit tra
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from nianbao.store.tables import (
@@ -84,17 +84,20 @@ def lock_documents(session: Session, document_ids: list[int]) -> None:
         session.execute(query.with_for_update())
 
 
+# built once: a batch asks it for every group it stores
+REVIEWED = (
+    select(ExtractionRow.document_id)
+    .join(FieldRow, FieldRow.extraction_id == ExtractionRow.id)
+    .join(ReviewRow, ReviewRow.field_id == FieldRow.id)
+    .where(ExtractionRow.document_id.in_(bindparam("documents", expanding=True)))
+    .distinct()
+)
+
+
 def reviewed_documents(session: Session, document_ids: list[int]) -> set[int]:
     """Those of the documents someone reviewed a field of (in any extraction): the only ones a new
     extraction carries decisions over to."""
-    query = (
-        select(ExtractionRow.document_id)
-        .join(FieldRow, FieldRow.extraction_id == ExtractionRow.id)
-        .join(ReviewRow, ReviewRow.field_id == FieldRow.id)
-        .where(ExtractionRow.document_id.in_(document_ids))
-        .distinct()
-    )
-    return set(session.scalars(query))
+    return set(session.connection().execute(REVIEWED, {"documents": document_ids}).scalars())
 
 
 def carry_reviews(session: Session, extraction_id: int, document_id: int) -> None:
