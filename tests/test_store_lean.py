@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -108,6 +108,16 @@ def test_a_group_is_stored_whole_or_not_at_all(db_url: str, pdf_extraction) -> N
     store.close()
 
 
+def _old_database(db_url: str, record: dict, evidence: dict, revision: str) -> Engine:
+    """An engine on a database holding ``_old_rows``, its schema upgraded from BEFORE to ``revision``."""
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic(connection), BEFORE)
+        _old_rows(connection, record, evidence)
+        command.upgrade(_alembic(connection), revision)
+    return engine
+
+
 def _old_rows(connection, record: dict, evidence: dict) -> None:
     """A document, its extraction and fields as nianbao wrote them at 0005, a review, a carried review and
     a check flag."""
@@ -197,10 +207,7 @@ def test_a_database_of_the_schema_before_is_made_lean_with_its_reviews_and_back(
     db_url: str, pdf_extraction
 ) -> None:
     record, evidence = pdf_extraction
-    engine = create_engine(db_url)
-    with engine.begin() as connection:
-        command.upgrade(_alembic(connection), BEFORE)
-        _old_rows(connection, record, evidence)
+    engine = _old_database(db_url, record, evidence, BEFORE)
     with engine.connect() as connection:
         before = _snapshot(connection)
     engine.dispose()
@@ -259,11 +266,8 @@ def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
     db_url: str, tmp_path: Path, pdf_extraction
 ) -> None:
     record, evidence = pdf_extraction
-    engine = create_engine(db_url)
+    engine = _old_database(db_url, record, evidence, "0006")
     with engine.begin() as connection:
-        command.upgrade(_alembic(connection), BEFORE)
-        _old_rows(connection, record, evidence)
-        command.upgrade(_alembic(connection), "0006")
         if connection.dialect.name == "postgresql":  # rows given their ids: the next ones follow
             for table in ("extractions", "reviews"):
                 connection.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
