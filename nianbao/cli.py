@@ -16,8 +16,8 @@ from nianbao.commands.database import (
 )
 from nianbao.commands.documents import EXTRACT_FORMATS, extract_command, inspect_command
 from nianbao.commands.modelling import evaluate_command, promote_command, synth_command, train_command
+from nianbao.defaults import DEFAULT_URL as DEFAULT_DB
 from nianbao.errors import UserError
-from nianbao.store import DEFAULT_URL as DEFAULT_DB
 
 
 def processes(text: str) -> int:

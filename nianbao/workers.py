@@ -1,12 +1,7 @@
 """Where a file is extracted: worker processes under a per-file time limit and an address-space limit, on
 this machine (``LocalEngine``) or a Dask cluster (``DaskEngine``).
 
-Why local workers are forked from a fork server that imported the pipeline (``PRELOADED``): importing it
-takes seconds, which each freshly spawned worker paid again, on the critical path of every batch and of
-every upload; forked from a process that did it once, a worker (a new pool's, or the fresh worker that
-replaces a dead one) starts in milliseconds with only its model to load. The fork server is a clean,
-single-threaded process of its own, never the batch's or the web server's, whose threads and connections a
-fork would copy mid-use.
+Local workers are forked from a fork server that imported the pipeline once (``fork_server.py``).
 
 Why workers only read (hash) and extract: the process that started them alone writes the database
 (``ingest``), so a worker that hangs, dies of its memory limit or is killed takes one file with it, never a
@@ -27,15 +22,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
-from multiprocessing import forkserver, get_context, parent_process
+from multiprocessing import parent_process
 from multiprocessing.connection import wait as wait_for_sentinels
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.extraction.record import FieldEvidence
+from nianbao.fork_server import fork_server
 from nianbao.keys import Key, extraction_key
 
 if TYPE_CHECKING:
@@ -47,9 +42,6 @@ GIB = 1024**3
 # loaded and 1.6 GB at its peak on a scan.
 MEMORY_LIMIT_GIB = 4.0
 TIMEOUT_S = 300.0  # per file: a scan of a few pages takes well under a minute
-# What the fork server imports before it forks a worker: the main module (so a worker need not run it
-# again, as a spawned one does), this module and the pipeline.
-PRELOADED = ["__main__", __name__, "nianbao.extraction.pipeline"]
 T = TypeVar("T")
 Lost = Callable[[tuple, BaseException], T]  # what a job whose worker failed outside its own guard gave
 
@@ -214,16 +206,6 @@ def end_with_parent() -> None:
 
 
 # ---------------------------------------------------------------- engines
-def fork_server() -> BaseContext:
-    """The context local workers are started from: this process's fork server (one a process, its
-    PRELOADED list heeded when it starts), started now if it is not running. It imports on its own while
-    the caller goes on (opening its database, say); a worker asked for meanwhile waits for it."""
-    context = get_context("forkserver")
-    context.set_forkserver_preload(PRELOADED)
-    forkserver.ensure_running()
-    return context
-
-
 class LocalEngine:
     """Worker processes on this machine, forked from the fork server (module docstring)."""
 

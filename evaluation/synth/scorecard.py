@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from nianbao.evaluation.synth.corpus import Labelled
-from nianbao.extraction.readers.image import IMAGE_SUFFIXES
+from nianbao.extraction.suffixes import IMAGE_SUFFIXES
 from nianbao.models.calibration import ReviewPolicy, flag_kinds_by_field
 from nianbao.progress import terminal_progress
 from nianbao.schema import load_schema

@@ -11,25 +11,12 @@ from nianbao.extraction.readers.docx import read_docx
 from nianbao.extraction.readers.doubling import undouble
 from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.html import read_html
-from nianbao.extraction.readers.image import IMAGE_SUFFIXES, read_image
+from nianbao.extraction.readers.image import read_image
 from nianbao.extraction.readers.markdown import looks_like_markdown, markdown_blocks
 from nianbao.extraction.readers.pdf import PdfSettings, read_pdf
 from nianbao.extraction.readers.text import text_blocks
+from nianbao.extraction.suffixes import IMAGE_SUFFIXES, SUFFIXES
 
-SUFFIXES = IMAGE_SUFFIXES | {
-    ".pdf",
-    ".md",
-    ".markdown",
-    ".txt",
-    ".text",
-    ".html",
-    ".htm",
-    ".shtml",
-    ".xhtml",
-    ".docx",
-    ".tsv",
-    ".csv",
-}
 # Forms that never hold a report's tables, or need a converter we do not ship.
 _UNSUPPORTED = {
     ".doc": "legacy Word .doc",

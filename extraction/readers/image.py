@@ -13,7 +13,6 @@ from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.document import Document
 from nianbao.extraction.readers.scan import MAX_PIXELS, ScanSettings, read_scan
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 MAX_FRAMES = 300
 
 

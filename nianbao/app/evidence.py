@@ -23,8 +23,9 @@ from PIL import Image, ImageDraw
 
 from nianbao.extraction.document import Document, TableBlock
 from nianbao.extraction.readers import is_pdf, read
-from nianbao.extraction.readers.image import IMAGE_SUFFIXES, image_dpi
+from nianbao.extraction.readers.image import image_dpi
 from nianbao.extraction.readers.scan import capped_dpi
+from nianbao.extraction.suffixes import IMAGE_SUFFIXES
 from nianbao.store import FieldRow
 from nianbao.store.locations import LOCATION
 

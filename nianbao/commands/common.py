@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from nianbao.errors import ErrorCode, UserError
-from nianbao.extraction.readers import SUFFIXES
+from nianbao.extraction.suffixes import SUFFIXES
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -10,6 +10,10 @@ from nianbao.commands.common import chosen_model, opens_store, output_file
 
 @opens_store
 def batch_command(args: argparse.Namespace) -> int:
+    if args.engine == "local":
+        from nianbao.fork_server import fork_server
+
+        fork_server()  # the workers' imports under way while this process imports and opens the database
     from nianbao.batch import BatchSettings, archive_files, run_batch
     from nianbao.store import Store
 
@@ -20,10 +24,6 @@ def batch_command(args: argparse.Namespace) -> int:
         model=chosen_model(args),
         **({} if args.memory_limit is None else {"memory_limit_gib": args.memory_limit}),
     )
-    if settings.engine == "local":
-        from nianbao.workers import fork_server
-
-        fork_server()  # the workers' imports under way while the database opens
     with Store.open(args.db) as store:
         summary = run_batch(archive_files(args.paths), store, settings)
         print("\n".join([summary.line(), *summary.failed_files(store)]))

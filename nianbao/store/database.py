@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from nianbao.defaults import DEFAULT_URL
 from nianbao.errors import ErrorCode, UserError
 
-DEFAULT_URL = "sqlite:///nianbao.db"
 BACKENDS = ("sqlite", "postgresql")  # what the migrations are written and tested for
 CONNECT_TIMEOUT_S = 5  # a PostgreSQL server that does not answer is reported after this, not waited for
 MIGRATIONS = Path(__file__).with_name("migrations")
