@@ -47,6 +47,7 @@ from nianbao.app.document_routes import UPLOAD_PATH
 from nianbao.app.settings import AppSettings, host_name
 from nianbao.app.uploads import UploadKey
 from nianbao.errors import ErrorCode
+from nianbao.fork_server import fork_server
 from nianbao.schema import load_schema
 from nianbao.store import Store, database_cause
 
@@ -101,6 +102,7 @@ def create_app(store: Store, token: str | None, settings: AppSettings | None = N
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs.recover()
+        fork_server()  # its imports done before the first upload or batch job asks for a worker
         yield
 
     # /docs loads Swagger UI from the copy fastapi-offline ships (served under /static-offline-docs), not
