@@ -25,7 +25,7 @@ from functools import cache
 from multiprocessing import parent_process
 from multiprocessing.connection import wait as wait_for_sentinels
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.readers import cannot_read, regular_size
@@ -71,8 +71,8 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- the worker side
-# The pipeline is imported by the first extraction, not with this module: a worker of the hashing pass
-# (``hash_files``) starts in a fraction of the time, and a rerun that extracts nothing never pays for it.
+# The pipeline is imported where a worker uses it, not with this module: the batch's own process imports
+# this module and must stay light (workers are forked from the fork server, which preloaded the pipeline).
 @cache
 def _extractor(model: str | None) -> Extractor:
     from nianbao.extraction.pipeline import Extractor
@@ -206,7 +206,40 @@ def end_with_parent() -> None:
 
 
 # ---------------------------------------------------------------- engines
-class LocalEngine:
+class _Finished(Protocol[T]):
+    """A finished job's future, a local pool's or Dask's."""
+
+    def result(self) -> T: ...
+
+
+def result_or_lost(
+    future: _Finished[T], job: tuple, lost: Lost, broken: Callable[[], None] = lambda: None
+) -> T:
+    """A finished job's result, or what ``lost`` says it gave when its worker failed outside the
+    extractor's own guard (killed, out of memory, KilledWorker); ``broken`` runs first when that failure
+    broke a local pool. The worker lives on otherwise: only this job failed."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        broken()
+        return lost(job, exc)
+    except (Exception, FileTimeout) as exc:
+        return lost(job, exc)
+
+
+class _Engine:
+    """What both engines share: ``run`` over the ``run_ready`` each defines."""
+
+    def run_ready(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost) -> Iterator[list[T]]:
+        raise NotImplementedError
+
+    def run(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost) -> Iterator[T]:
+        """``run_ready``'s results one at a time."""
+        for ready in self.run_ready(jobs, work, lost):
+            yield from ready
+
+
+class LocalEngine(_Engine):
     """Worker processes on this machine, forked from the fork server (module docstring)."""
 
     def __init__(self, workers: int) -> None:
@@ -232,17 +265,7 @@ class LocalEngine:
 
         def finished() -> list[T]:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            ready = []
-            for future in done:
-                job = pending.pop(future)
-                try:
-                    ready.append(future.result())
-                except BrokenProcessPool as exc:
-                    self._restart()
-                    ready.append(lost(job, exc))
-                except (Exception, FileTimeout) as exc:  # the worker lives on; only this job failed
-                    ready.append(lost(job, exc))
-            return ready
+            return [result_or_lost(future, pending.pop(future), lost, self._restart) for future in done]
 
         for job in jobs:
             pending[self.pool.submit(work, *job)] = job
@@ -250,11 +273,6 @@ class LocalEngine:
                 yield finished()
         while pending:
             yield finished()
-
-    def run(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost) -> Iterator[T]:
-        """``run_ready``'s results one at a time."""
-        for ready in self.run_ready(jobs, work, lost):
-            yield from ready
 
     def _restart(self) -> None:
         if self.pool._broken:
@@ -271,7 +289,7 @@ class LocalEngine:
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
-class DaskEngine:
+class DaskEngine(_Engine):
     """The same work on a Dask distributed cluster: the scheduler at ``address``, else a LocalCluster of
     ``workers`` processes. How many files are in flight follows the cluster's threads, not ``workers``:
     a remote cluster is sized by the workers started on it, and they may join during a run."""
@@ -306,14 +324,7 @@ class DaskEngine:
         flow, job_of = as_completed(), {}
 
         def finished(futures: list) -> list[T]:
-            ready = []
-            for future in futures:
-                job = job_of.pop(future)
-                try:
-                    ready.append(future.result())
-                except Exception as exc:
-                    ready.append(lost(job, exc))
-            return ready
+            return [result_or_lost(future, job_of.pop(future), lost) for future in futures]
 
         for job in jobs:
             future = self.client.submit(work, *job, pure=False)
@@ -323,11 +334,6 @@ class DaskEngine:
                 yield finished(flow.next_batch(block=True))
         while not flow.is_empty():
             yield finished(flow.next_batch(block=True))
-
-    def run(self, jobs: Iterable[tuple], work: Callable[..., T], lost: Lost = extraction_lost) -> Iterator[T]:
-        """``run_ready``'s results one at a time."""
-        for ready in self.run_ready(jobs, work, lost):
-            yield from ready
 
     def close(self) -> None:
         self.client.close()
