@@ -21,7 +21,8 @@ from nianbao.export import field_status
 from nianbao.extraction.pipeline import Extractor
 from nianbao.extraction.validation import validate
 from nianbao.schema import load_schema
-from nianbao.store import DocumentRow, FieldRow, ReviewRow, Store, file_hash
+from nianbao.store import DocumentRow, FieldRow, ReviewRow, Store
+from nianbao.workers import fingerprint
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -56,7 +57,8 @@ def fill_store(store: Store, extractor: Extractor) -> dict[str, int]:
             record["confidence"].update(LOW)
         else:
             record["confidence"][MD_LOW] = 0.4
-        document = store.add_document(file_hash(path), str(path), path.stat().st_size, path.suffix[1:])
+        digest, size = fingerprint(path)
+        document = store.add_document(digest, str(path), size, path.suffix[1:])
         store.save_extraction(document, record, evidence, "p", "m")
         ids[path.suffix] = document
     return ids

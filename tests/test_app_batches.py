@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from nianbao.app import AppSettings, create_app
 from nianbao.evaluation.synth.corpus import gold_path, write_corpus
-from nianbao.store import BatchJobRow, DocumentRow, ExtractionRow, Store, file_hash
+from nianbao.store import BatchJobRow, DocumentRow, ExtractionRow, Store
+from nianbao.workers import fingerprint
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -91,11 +92,11 @@ def test_a_job_extracts_its_files_into_the_store_and_keeps_its_counts(
             agencies = {
                 e.document.sha256: e.record["meta"]["agency"] for e in session.scalars(select(ExtractionRow))
             }
-            secret = file_hash(tmp_path / "outside" / "secret.md")
+            secret = fingerprint(tmp_path / "outside" / "secret.md")[0]
             assert session.scalar(select(DocumentRow).where(DocumentRow.sha256 == secret)) is None
         for report in reports:
             gold = json.loads(gold_path(report).read_text("utf-8"))
-            assert agencies[file_hash(report)] == gold["meta"]["agency"], report.name
+            assert agencies[fingerprint(report)[0]] == gold["meta"]["agency"], report.name
 
         again = client.post("/batches", json={"paths": [str(archive / "reports")]}, headers=AUTH).json()
         rerun = _wait(client, again["id"])

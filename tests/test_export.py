@@ -21,7 +21,8 @@ from nianbao.cli import main
 from nianbao.export import dataset_rows, export
 from nianbao.extraction.pipeline import Extractor
 from nianbao.schema import load_schema
-from nianbao.store import FieldRow, Store, file_hash
+from nianbao.store import FieldRow, Store
+from nianbao.workers import fingerprint
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -43,7 +44,7 @@ def store(tmp_path: Path, extractor: Extractor) -> Store:
         record, evidence = extractor.extract_with_evidence(path)
         if path.suffix == ".md":
             record["confidence"][DOUBTFUL] = 0.2
-        document = opened.add_document(file_hash(path), str(path), path.stat().st_size)
+        document = opened.add_document(fingerprint(path)[0], str(path), path.stat().st_size)
         saved.append(opened.save_extraction(document, record, evidence, "p", "m"))
     with opened.sessions() as session:
         corrected = session.scalar(
@@ -95,7 +96,9 @@ def zeros(tmp_path: Path, extractor: Extractor) -> Zeros:
     record["flags"].append(
         {"field": repaired, "kind": "ocr_repaired", "detail": "OCR read 8; identities give 3"}
     )
-    document = opened.add_document(file_hash(FILLED_BLANKS), str(FILLED_BLANKS), FILLED_BLANKS.stat().st_size)
+    document = opened.add_document(
+        fingerprint(FILLED_BLANKS)[0], str(FILLED_BLANKS), FILLED_BLANKS.stat().st_size
+    )
     opened.save_extraction(document, record, evidence, "p", "m")
     yield Zeros(opened, inferred, printed, repaired)
     opened.close()

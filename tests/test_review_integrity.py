@@ -35,9 +35,9 @@ from nianbao.store import (
     ReviewRow,
     Store,
     content_hash,
-    file_hash,
 )
 from nianbao.training.labelled import CorrectionError, parse_corrections
+from nianbao.workers import fingerprint
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
 
@@ -373,7 +373,7 @@ def test_crops_and_source_rows_are_found_from_another_working_directory(
     for path in (PDF, MARKDOWN):
         relative = path.relative_to(SAMPLES.parent)
         record_, evidence = extractor.extract_with_evidence(relative)
-        document = store.add_document(file_hash(relative), str(relative), path.stat().st_size)
+        document = store.add_document(fingerprint(relative)[0], str(relative), path.stat().st_size)
         store.save_extraction(document, record_, evidence, "p", "m")
         ids[path] = _field_id(store, document, COUNT)
     monkeypatch.chdir(tmp_path)  # the server runs elsewhere

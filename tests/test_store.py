@@ -24,9 +24,9 @@ from nianbao.store import (
     ReviewRow,
     Store,
     content_hash,
-    file_hash,
     flag_fields,
 )
+from nianbao.workers import fingerprint
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -112,7 +112,7 @@ def test_a_document_is_its_content_not_its_path(store: Store) -> None:
 
 def test_an_extraction_keeps_every_field_with_its_provenance(store: Store, pdf_extraction) -> None:
     path, record, evidence = pdf_extraction
-    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
+    document = store.add_document(fingerprint(path)[0], str(path), path.stat().st_size, "pdf")
     saved = store.save_extraction(document, record, evidence, "p1", "m1")
     assert store.save_extraction(document, record, evidence, "p1", "m1") == saved  # keyed, not duplicated
     assert store.extractions_of(document) == [("p1", "m1", "done")]
@@ -138,7 +138,7 @@ def test_a_failed_file_is_stored_with_its_error_code(
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7\n1 0 obj <<")
     record, evidence = extractor.extract_with_evidence(broken)
-    document = store.add_document(file_hash(broken), str(broken), 19)
+    document = store.add_document(fingerprint(broken)[0], str(broken), 19)
     with store.sessions() as session:
         extraction = session.get(ExtractionRow, store.save_extraction(document, record, evidence, "p", "m"))
         assert extraction.state == "failed" and extraction.error_code == "E_CORRUPT"
@@ -152,7 +152,7 @@ def test_a_failed_file_is_stored_with_its_error_code(
 
 def test_reviews_append_and_the_newest_decides_the_value(store: Store, pdf_extraction) -> None:
     path, record, evidence = pdf_extraction
-    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
+    document = store.add_document(fingerprint(path)[0], str(path), path.stat().st_size, "pdf")
     extraction = store.save_extraction(document, record, evidence, "p1", "m1")
     key = next(iter(evidence))
     with store.sessions() as session:
@@ -190,7 +190,7 @@ def test_an_identity_flag_reaches_every_field_it_names(store: Store, pdf_extract
     flag = {"identity": "x:y", "fields": keys, "kind": "source_inconsistent", "detail": "1 = 2"}
     assert flag_fields(flag) == keys
     broken = {**record, "flags": [*record["flags"], flag]}
-    document = store.add_document(file_hash(path), str(path), path.stat().st_size, "pdf")
+    document = store.add_document(fingerprint(path)[0], str(path), path.stat().st_size, "pdf")
     extraction = store.save_extraction(document, broken, evidence, "p1", "m1")
     with store.sessions() as session:
         flagged = {
