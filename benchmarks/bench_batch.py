@@ -7,12 +7,17 @@ commands, the stricter reference); then ``nianbao batch`` with the local engine 
 a fresh SQLite file and a fresh database on PostgreSQL (the tests' throwaway server,
 ``tests/pg_server.py``), and with the Dask engine (a LocalCluster of 2 workers) into SQLite. So every row
 pays what a user waits for: the interpreter's start, imports, the model's loading, a batch's database and
-workers, its closing cross-year check. Rows are measured in ``--rounds`` interleaved rounds and each shows
+workers, its closing cross-year check. Two more figures take the machine and the start apart. The
+ceiling: N pipeline-alone processes side by side, each on its share of the files, timed until the last
+exits (the most N workers could do here with nothing written and nothing shared; on a machine whose
+cores slow each other down, below N x the pipeline alone). The running rate: each row's command also runs
+on one file of each form, and (reports - those) / (seconds - its seconds) is its rate once started, what
+an archive of a million reports sees. Rows are measured in ``--rounds`` interleaved rounds and each shows
 its median, so a noisy neighbour on a shared machine skews one round, not a row. A batch's ratios are to
-N workers x each reference's rate (issue 21: >= 0.8). Database bytes per report: the SQLite file after
-the run and after VACUUM; on PostgreSQL the growth of ``pg_database_size`` over the run. Peak RSS: the
-largest resident set of any worker, as the batch's summary line gives it (of the reference's process on
-its rows).
+N workers x the reference's rate (issue 21: >= 0.8), whole and running, and to the ceiling of N.
+Database bytes per report: the SQLite file after the run and after VACUUM; on PostgreSQL the growth of
+``pg_database_size`` over the run. Peak RSS: the largest resident set of any worker, as the batch's
+summary line gives it (of the reference's processes on their rows).
 """
 
 from __future__ import annotations
@@ -70,23 +75,40 @@ class Row:
     failed: int = 0
     bytes_per_report: float | None = None
     vacuumed_bytes_per_report: float | None = None
+    started: Row | None = None  # the same command on one file of each form: its start
 
     @property
     def rate(self) -> float:
         return self.reports / self.seconds
 
+    @property
+    def running_rate(self) -> float:
+        """Reports a second once started: the start (``started``) taken off both counts."""
+        assert self.started is not None
+        return (self.reports - self.started.reports) / (self.seconds - self.started.seconds)
+
+
+def run_commands(argvs: list[list[str]]) -> tuple[float, list[str], float]:
+    """``ARGVS`` side by side until the last exits: seconds, each one's stdout, and the largest peak
+    resident set of any of them in MB."""
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for argv in argvs
+    ]
+    outs, peak_mb = [], 0.0
+    for argv, process in zip(argvs, processes, strict=True):
+        outs.append(process.stdout.read())
+        _, status, usage = os.wait4(process.pid, 0)
+        peak_mb = max(peak_mb, usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: a file failed, which the row counts
+            raise RuntimeError(f"{' '.join(argv[:2])} ended {os.waitstatus_to_exitcode(status)}")
+    return time.perf_counter() - started, outs, peak_mb
+
 
 def run_command(argv: list[str]) -> tuple[float, str, float]:
     """``ARGV`` to its exit: seconds, stdout, and the process's own peak resident set in MB."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):  # 1: a file failed, which the row counts
-        raise RuntimeError(f"nianbao {' '.join(argv)} ended {process.returncode}")
-    return seconds, out, usage.ru_maxrss / 1024
+    seconds, (out,), peak_mb = run_commands([argv])
+    return seconds, out, peak_mb
 
 
 def measure_extract_only(files: list[Path], scratch: Path) -> Row:
@@ -95,11 +117,13 @@ def measure_extract_only(files: list[Path], scratch: Path) -> Row:
     return Row("nianbao extract", 1, len(files), seconds, peak_mb)
 
 
-def measure_pipeline_alone(files: list[Path]) -> Row:
-    """The pipeline's own loop in a fresh interpreter, as a worker runs it, nothing written: the floor
-    under both commands."""
-    seconds, _, peak_mb = run_command([sys.executable, "-c", PIPELINE_ALONE, *map(str, files)])
-    return Row("pipeline alone", 1, len(files), seconds, peak_mb)
+def measure_pipeline_alone(files: list[Path], processes: int = 1) -> Row:
+    """The pipeline's own loop in fresh interpreters, as a worker runs it, nothing written, ``processes``
+    of them side by side on every ``processes``-th file each: the floor under both commands, and with
+    N processes the ceiling of N workers."""
+    argvs = [[sys.executable, "-c", PIPELINE_ALONE, *map(str, files[i::processes])] for i in range(processes)]
+    seconds, _, peak_mb = run_commands(argvs)
+    return Row("pipeline alone", processes, len(files), seconds, peak_mb)
 
 
 def measure_batch(name: str, files: list[Path], url: str, engine: str, workers: int) -> Row:
@@ -154,20 +178,26 @@ def postgres_server(wanted: bool) -> Iterator[str | None]:
         yield url
 
 
-def print_table(rows: list[Row], extract_rate: float, pipeline_rate: float) -> None:
+def print_table(rows: list[Row]) -> None:
+    """Each row with its ratios: to N x ``nianbao extract`` (the first row), whole and running, and to the
+    pipeline-alone row of as many processes (the ceiling)."""
+    extract = rows[0]
+    ceiling = {row.workers: row for row in rows if row.name == "pipeline alone"}
     print(
-        f"{'run':<20} {'N':>2} {'reports/s':>9} {'/ N x extract':>13} {'/ N x pipeline':>14} "
-        f"{'bytes/report':>12} {'vacuumed':>9} {'peak RSS MB':>11} {'failed':>6}"
+        f"{'run':<20} {'N':>2} {'reports/s':>9} {'running':>7} {'/ N x extract':>13} {'running':>7} "
+        f"{'/ ceiling':>9} {'bytes/report':>12} {'vacuumed':>9} {'peak RSS MB':>11} {'failed':>6}"
     )
     for row in rows:
-        ratios = (row.rate / (row.workers * rate) for rate in (extract_rate, pipeline_rate))
         size, vacuumed = (
             "-" if value is None else f"{value:,.0f}"
             for value in (row.bytes_per_report, row.vacuumed_bytes_per_report)
         )
+        whole = row.rate / (row.workers * extract.rate)
+        running = row.running_rate / (row.workers * extract.running_rate)
         print(
-            f"{row.name:<20} {row.workers:>2} {row.rate:>9.2f} {next(ratios):>13.2f} {next(ratios):>14.2f} "
-            f"{size:>12} {vacuumed:>9} {row.peak_rss_mb:>11.0f} {row.failed:>6}"
+            f"{row.name:<20} {row.workers:>2} {row.rate:>9.2f} {row.running_rate:>7.2f} {whole:>13.2f} "
+            f"{running:>7.2f} {row.rate / ceiling[row.workers].rate:>9.2f} {size:>12} {vacuumed:>9} "
+            f"{row.peak_rss_mb:>11.0f} {row.failed:>6}"
         )
     print(
         f"targets: batch >= {RATIO_TARGET} x N x extract only; <= {BYTES_TARGET:,} bytes per report in "
@@ -181,14 +211,20 @@ def median_row(measured: list[Row]) -> Row:
 
 
 def measure_round(files: list[Path], scratch: Path, server_url: str | None) -> list[Row]:
-    """Every row once: the two references, then BATCH_RUNS in order."""
+    """Every row once: the references (``nianbao extract``, the pipeline alone in 1 and 2 processes),
+    then BATCH_RUNS in order."""
     rows = [measure_extract_only(files, scratch), measure_pipeline_alone(files)]
+    rows.append(measure_pipeline_alone(files, processes=2))
     for engine, workers, database in BATCH_RUNS:
         if database == "sqlite":
             rows.append(measure_sqlite(files, scratch, engine, workers))
         elif server_url is not None:
             rows.append(measure_postgres(files, server_url, engine, workers))
     return rows
+
+
+def first_of_each_form(files: list[Path]) -> list[Path]:
+    return list({path.suffix: path for path in reversed(files)}.values())
 
 
 def main() -> None:
@@ -204,13 +240,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, postgres_server(not args.no_postgres) as server_url:
         scratch = Path(tmp)
         files = write_corpus(scratch / "corpus", args.n, args.forms.split(","), args.seed)
-        rounds = [measure_round(files, scratch, server_url) for _ in range(args.rounds)]
-    rows = [median_row(list(measured)) for measured in zip(*rounds, strict=True)]
+        starters = first_of_each_form(files)
+        rounds, starts = [], []
+        for _ in range(args.rounds):
+            rounds.append(measure_round(files, scratch, server_url))
+            starts.append(measure_round(starters, scratch, server_url))
+    rows = [
+        replace(median_row(list(whole)), started=median_row(list(started)))
+        for whole, started in zip(zip(*rounds, strict=True), zip(*starts, strict=True), strict=True)
+    ]
     print(
         f"{len(files)} reports ({args.n} per form: {args.forms}), median of {args.rounds} rounds; "
-        f"nianbao extract: {rows[0].seconds:.1f} s"
+        f"nianbao extract: {rows[0].seconds:.1f} s, on {len(starters)} reports (its start): "
+        f"{rows[0].started.seconds:.1f} s"
     )
-    print_table(rows, rows[0].rate, rows[1].rate)
+    print_table(rows)
 
 
 if __name__ == "__main__":

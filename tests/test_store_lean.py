@@ -5,6 +5,7 @@ with its reviews, and back; keys interned too (0007), once per extraction, and c
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -360,3 +361,26 @@ def test_keys_compared_in_sql_are_compared_by_their_text_ids(db_url: str, pdf_ex
                 r.id for r in rows if r.key != keys[0]
             ]
     store.close()
+
+
+def test_texts_another_writer_stored_are_shared_not_added_again(db_url: str, pdf_extraction) -> None:
+    record, evidence = pdf_extraction
+    first, second = Store.open(db_url), Store.open(db_url)  # two writers: neither knows the other's texts
+    documents = [first.add_document(content_hash(bytes([n])), f"/t/{n}.pdf", 1, "pdf") for n in range(2)]
+    first.save_extractions([Extracted(documents[0], record, evidence)], "p", "m")
+    with first.sessions() as session:
+        held = session.scalar(select(func.count()).select_from(TextRow))
+    renamed = next(iter(evidence))  # one label the first writer never stored: held texts and a new one
+    changed = {**evidence, renamed: replace(evidence[renamed], label="一个新的标签")}
+    second.save_extractions([Extracted(documents[1], record, changed)], "p", "m")
+    with second.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TextRow)) == held + 1
+        rows = session.scalars(select(FieldRow).order_by(FieldRow.id)).all()
+        by_document = {}
+        for row in rows:
+            by_document.setdefault(row.extraction.document_id, {})[row.key] = row.label
+        expected = {key: cell.label for key, cell in changed.items()}
+        assert {key: label for key, label in by_document[documents[1]].items() if key in expected} == expected
+        assert by_document[documents[0]][renamed] == evidence[renamed].label != "一个新的标签"
+    first.close()
+    second.close()

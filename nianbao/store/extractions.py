@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, delete, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ARRAY, String, Text, bindparam, delete, insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from nianbao.errors import ErrorCode
@@ -95,9 +95,13 @@ def save_extractions(
         # per group. A crash of the server's machine can lose the newest ones, each whole (a rerun
         # extracts them again), as SQLite's synchronous=NORMAL can; reviews keep waiting for the disk.
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    versions = {"pipeline_version": pipeline_version, "model_version": model_version}
-    found = session.connection().execute(STORED, {"documents": documents, **versions})
-    stored = {document: (id_, state) for document, id_, state in found}
+    key = (pipeline_version, model_version)
+    stored: dict[int, tuple[int | None, str]] = {}  # document → its extraction under the key
+    extracted_before: set[int] = set()  # documents with an extraction under any key
+    for document, id_, state, *version in session.connection().execute(STORED, {"documents": documents}):
+        extracted_before.add(document)
+        if tuple(version) == key:
+            stored[document] = (id_, state)
     new: list[tuple[Extracted, str]] = []
     for item, state in zip(items, states, strict=True):
         found = stored.get(item.document_id)
@@ -120,7 +124,10 @@ def save_extractions(
     ]
     if rows:
         insert_field_rows(session, rows)
-    reviewed = reviewed_documents(session, [item.document_id for item, _ in new])
+    # reviews are of the fields of earlier extractions: a document with none has no decisions to carry over
+    reviewed = reviewed_documents(
+        session, [item.document_id for item, _ in new if item.document_id in extracted_before]
+    )
     for (item, _), id_ in zip(new, inserted, strict=True):
         if item.document_id in reviewed:
             carry_reviews(session, id_, item.document_id)
@@ -129,11 +136,13 @@ def save_extractions(
 
 # statements every group runs, built once (building one costs about what the database takes to run it)
 INSERT_EXTRACTION = insert(ExtractionRow).returning(ExtractionRow.id, sort_by_parameter_order=True)
-STORED = select(ExtractionRow.document_id, ExtractionRow.id, ExtractionRow.state).where(
-    ExtractionRow.document_id.in_(bindparam("documents", expanding=True)),
-    ExtractionRow.pipeline_version == bindparam("pipeline_version"),
-    ExtractionRow.model_version == bindparam("model_version"),
-)
+STORED = select(
+    ExtractionRow.document_id,
+    ExtractionRow.id,
+    ExtractionRow.state,
+    ExtractionRow.pipeline_version,
+    ExtractionRow.model_version,
+).where(ExtractionRow.document_id.in_(bindparam("documents", expanding=True)))
 TEXT_IDS = select(TextRow.sha256, TextRow.id).where(TextRow.sha256.in_(bindparam("digests", expanding=True)))
 
 
@@ -222,11 +231,27 @@ def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, 
     by_digest = {TextRow.digest(t): t for t in wanted if t not in ids}
     if not by_digest:
         return ids
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    adding = dialect.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"])
-    session.execute(adding, [{"sha256": d, "text": t} for d, t in by_digest.items()])
-    found = session.connection().execute(TEXT_IDS, {"digests": list(by_digest)})
-    return ids | {by_digest[d]: i for d, i in found}
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = {"digests": list(by_digest), "texts": list(by_digest.values())}
+        found = dict(session.connection().execute(ADDED_OR_HELD, arrays).all())
+    else:
+        rows = [{"sha256": d, "text": t} for d, t in by_digest.items()]
+        session.execute(sqlite.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+        found = {}
+    missing = [d for d in by_digest if d not in found]
+    if missing:  # SQLite's, or on PostgreSQL those another writer committed while the statement ran
+        found |= dict(session.connection().execute(TEXT_IDS, {"digests": missing}).all())
+    return ids | {by_digest[d]: i for d, i in found.items()}
+
+
+# One round trip on PostgreSQL: texts inserted (their ids returned) unless held, and the ids of those held,
+# as (sha256, id), one fixed statement whatever the count. Read in the statement's snapshot, a text
+# another writer commits meanwhile is in neither part (``text_ids`` looks it up after).
+ADDED_OR_HELD = text(
+    "WITH added AS (INSERT INTO texts (sha256, text) SELECT * FROM unnest(:digests, :texts) "
+    "ON CONFLICT (sha256) DO NOTHING RETURNING sha256, id) "
+    "SELECT sha256, id FROM added UNION ALL SELECT sha256, id FROM texts WHERE sha256 = ANY(:digests)"
+).bindparams(bindparam("digests", type_=ARRAY(String)), bindparam("texts", type_=ARRAY(Text)))
 
 
 def value_json(value: object) -> str:

@@ -97,6 +97,8 @@ REVIEWED = (
 def reviewed_documents(session: Session, document_ids: list[int]) -> set[int]:
     """Those of the documents someone reviewed a field of (in any extraction): the only ones a new
     extraction carries decisions over to."""
+    if not document_ids:
+        return set()
     return set(session.connection().execute(REVIEWED, {"documents": document_ids}).scalars())
 
 
