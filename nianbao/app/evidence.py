@@ -27,7 +27,6 @@ from nianbao.extraction.readers.image import image_dpi
 from nianbao.extraction.readers.scan import capped_dpi
 from nianbao.extraction.suffixes import IMAGE_SUFFIXES
 from nianbao.store import FieldRow
-from nianbao.store.locations import LOCATION
 
 log = logging.getLogger("nianbao.app")
 POINTS_PER_INCH = 72
@@ -149,9 +148,8 @@ def page_png(
 
 
 def _block(row: FieldRow) -> str | None:
-    """The table (or line) a field was read from: ``page 2 table 2`` of ``page 2 table 2 row 5 col 7``."""
-    found = LOCATION.match(row.location or "")
-    return found["block"] if found else None
+    """The table (or line) a field's cell was read from: ``page 2 table 2`` of ``… row 5 col 7``."""
+    return row.block if row.cell_col is not None else None
 
 
 @lru_cache(maxsize=16)
@@ -205,16 +203,15 @@ def _document(path: str, mtime: float) -> Document:
 
 def source_rows(path: Path, row: FieldRow, context: int) -> list[SourceRow]:
     """The source rows around a text form's field, the field's own row marked; [] when not found."""
-    found = LOCATION.match(row.location or "")
-    if found is None or not path.is_file():
+    if _block(row) is None or not path.is_file():
         return []
     document = _document(str(path), path.stat().st_mtime)
-    block_at = next((i for i, b in enumerate(document.blocks) if b.where == found["block"]), None)
+    block_at = next((i for i, b in enumerate(document.blocks) if b.where == row.block), None)
     if block_at is None:
         return []
-    block, column = document.blocks[block_at], int(found["col"]) - 1
-    if isinstance(block, TableBlock) and found["row"]:
-        target = int(found["row"]) - 1
+    block, column = document.blocks[block_at], row.cell_col - 1
+    if isinstance(block, TableBlock) and row.cell_row:
+        target = row.cell_row - 1
         rows = block.grid[max(0, target - context) : target + context + 1]
         first = max(0, target - context)
         return [

@@ -30,4 +30,4 @@ def join_location(block: str | None, row: int | None, col: int | None) -> str | 
     return f"{block}{'' if row is None else f' row {row}'} col {col}"
 
 
-__all__ = ["LOCATION", "join_location", "split_location"]
+__all__ = ["join_location", "split_location"]
