@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, func, select, text
+from pg_server import fresh_database
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from nianbao.export import dataset_rows
 from nianbao.extraction.pipeline import Extractor
@@ -384,3 +385,26 @@ def test_texts_another_writer_stored_are_shared_not_added_again(db_url: str, pdf
         assert by_document[documents[0]][renamed] == evidence[renamed].label != "一个新的标签"
     first.close()
     second.close()
+
+
+def test_on_postgresql_an_extraction_commit_alone_does_not_wait_for_the_disk(
+    postgres_url: str, pdf_extraction
+) -> None:
+    record, evidence = pdf_extraction
+    store = Store.open(fresh_database(postgres_url))
+    document = store.add_document(content_hash(b"s"), "/s.pdf", 1, "pdf")
+    seen: list[str] = []
+
+    def setting(session: Session) -> None:
+        seen.append(session.execute(text("SHOW synchronous_commit")).scalar_one())
+
+    event.listen(Session, "before_commit", setting)
+    try:
+        store.save_extractions([Extracted(document, record, evidence)], "p", "m")
+        with store.sessions() as session:  # any other transaction: a review's, a batch's files
+            session.execute(text("SELECT 1"))
+            session.commit()
+    finally:
+        event.remove(Session, "before_commit", setting)
+    assert seen == ["off", "on"]
+    store.close()

@@ -89,12 +89,10 @@ def save_extractions(
     kept (its id given), except that a failed one gives way (it holds no fields)."""
     states = [item.final_state for item in items]  # every one checked before anything is written
     documents = sorted({item.document_id for item in items})
-    lock_documents(session, documents)
-    if session.get_bind().dialect.name == "postgresql":
-        # An extraction's commit returns before the server has flushed it to disk: no wait on a disk
-        # per group. A crash of the server's machine can lose the newest ones, each whole (a rerun
-        # extracts them again), as SQLite's synchronous=NORMAL can; reviews keep waiting for the disk.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
+    # On PostgreSQL an extraction's commit returns before the server has flushed it to disk: no wait on a
+    # disk per group. A crash of the server's machine can lose the newest ones, each whole (a rerun
+    # extracts them again), as SQLite's synchronous=NORMAL can; reviews keep waiting for the disk.
+    lock_documents(session, documents, commit_unflushed=True)
     key = (pipeline_version, model_version)
     stored: dict[int, tuple[int | None, str]] = {}  # document → its extraction under the key
     extracted_before: set[int] = set()  # documents with an extraction under any key
@@ -144,6 +142,7 @@ STORED = select(
     ExtractionRow.model_version,
 ).where(ExtractionRow.document_id.in_(bindparam("documents", expanding=True)))
 TEXT_IDS = select(TextRow.sha256, TextRow.id).where(TextRow.sha256.in_(bindparam("digests", expanding=True)))
+ADD_TEXTS = sqlite.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"])
 
 
 def extraction_ids(
@@ -236,7 +235,7 @@ def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, 
         found = dict(session.connection().execute(ADDED_OR_HELD, arrays).all())
     else:
         rows = [{"sha256": d, "text": t} for d, t in by_digest.items()]
-        session.execute(sqlite.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+        session.connection().execute(ADD_TEXTS, rows)  # Core: no ORM bulk machinery for plain rows
         found = {}
     missing = [d for d in by_digest if d not in found]
     if missing:  # SQLite's, or on PostgreSQL those another writer committed while the statement ran

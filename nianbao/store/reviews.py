@@ -73,15 +73,27 @@ def lock_document(session: Session, document_id: int) -> None:
     lock_documents(session, [document_id])
 
 
-def lock_documents(session: Session, document_ids: list[int]) -> None:
+def lock_documents(session: Session, document_ids: list[int], commit_unflushed: bool = False) -> None:
     """``lock_document`` for several documents at once: PostgreSQL locks their rows in id order (two
     writers never wait for each other crosswise); SQLite, without row locks, takes the database's write
-    lock now (BEGIN IMMEDIATE; nothing may have been written before)."""
+    lock now (BEGIN IMMEDIATE; nothing may have been written before). ``commit_unflushed``: on PostgreSQL
+    the transaction's commit will not wait for the disk (``synchronous_commit`` off for it alone), said in
+    the same round trip as the lock."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
-    else:
-        query = select(DocumentRow.id).where(DocumentRow.id.in_(document_ids)).order_by(DocumentRow.id)
-        session.execute(query.with_for_update())
+        return
+    locking = LOCK_UNFLUSHED if commit_unflushed else LOCK
+    session.connection().execute(locking, {"documents": document_ids})
+
+
+# built once: a batch locks the documents of every group it stores
+LOCK = (
+    select(DocumentRow.id)
+    .where(DocumentRow.id.in_(bindparam("documents", expanding=True)))
+    .order_by(DocumentRow.id)
+    .with_for_update()
+)
+LOCK_UNFLUSHED = LOCK.add_columns(func.set_config("synchronous_commit", "off", True))
 
 
 # built once: a batch asks it for every group it stores
