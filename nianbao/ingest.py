@@ -25,6 +25,7 @@ from pathlib import Path
 
 from nianbao.errors import CodedError
 from nianbao.keys import Key, extraction_key
+from nianbao.runs import extraction_state
 from nianbao.schema import load_schema
 from nianbao.store import Extracted, Store
 from nianbao.workers import Engine, Hashed, Limits, Outcome, extract_file, hash_files, hashing_lost
@@ -39,19 +40,6 @@ def model_key(model: str | None) -> Key:
     from nianbao.models import load_field_mapper
 
     return extraction_key(load_field_mapper(model)[1])
-
-
-def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
-    """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
-    if record["error"]:
-        return "failed"
-    sections, stated = set(), set()  # every section; those with a value
-    for key, value in record["fields"].items():
-        section = schema_sections(key)
-        sections.add(section)
-        if value is not None:
-            stated.add(section)
-    return "partial" if sections - stated else "done"
 
 
 @dataclass(frozen=True)

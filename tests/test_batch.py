@@ -17,9 +17,9 @@ import pytest
 from bad_inputs import BAD_INPUTS, blank_pdf
 from sqlalchemy import func, select
 
-from nianbao.batch import BatchSettings, Summary, archive_files, run_batch
+from nianbao.batch import Summary, run_batch
 from nianbao.extraction.pipeline import empty_record
-from nianbao.ingest import extraction_state
+from nianbao.runs import BatchSettings, archive_files, extraction_state
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
 from nianbao.workers import DaskEngine, LocalEngine, Outcome, extract_file

@@ -17,6 +17,7 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import nianbao.batch
+import nianbao.runs
 from nianbao.cli import main
 from nianbao.commands.documents import BOM
 from nianbao.evaluation.synth.corpus import load_labelled, write_corpus
@@ -63,7 +64,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def extracted(reports: Path) -> tuple[int, str, str]:
     """One ``extract`` to stdout with a progress line due after every file."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nianbao.batch, "PROGRESS_EVERY_S", 0.0)
+        patch.setattr(nianbao.runs, "PROGRESS_EVERY_S", 0.0)
         return run(["extract", str(reports)])
 
 
@@ -98,7 +99,7 @@ def test_off_a_terminal_progress_is_a_plain_line_at_the_set_interval(
     assert [line.split("/")[0] for line in lines] == [str(n) for n in range(1, DOCUMENTS + 1)]
     assert "\r" not in err  # no bar off a terminal
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nianbao.batch, "PROGRESS_EVERY_S", 3600.0)
+        patch.setattr(nianbao.runs, "PROGRESS_EVERY_S", 3600.0)
         _, _, err = run(["extract", str(reports), "-o", str(tmp_path / "records.jsonl")])
     assert len(re.findall(rf"\d+/{DOCUMENTS} files, ", err)) == 1  # only the closing one: the hour is not up
 

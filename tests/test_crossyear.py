@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
 from nianbao.app import AppSettings, create_app, export_corrections
-from nianbao.batch import BatchSettings, run_batch
+from nianbao.batch import run_batch
 from nianbao.cli import main
 from nianbao.export import dataset_rows
+from nianbao.runs import BatchSettings
 from nianbao.schema import load_schema
 from nianbao.store import (
     MIGRATIONS,

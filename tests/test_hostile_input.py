@@ -30,7 +30,7 @@ from hostile_inputs import (
 from scipy.optimize import linear_sum_assignment
 
 from nianbao.app.evidence import _page_image
-from nianbao.batch import BatchSettings, archive_files, run_batch
+from nianbao.batch import run_batch
 from nianbao.errors import CodedError
 from nianbao.extraction import label_assignment
 from nianbao.extraction.pipeline import Extractor
@@ -40,6 +40,7 @@ from nianbao.extraction.readers.encoding import decode
 from nianbao.extraction.readers.pdf import rasterize
 from nianbao.extraction.readers.scan import MAX_PIXELS, ScanSettings, capped_dpi
 from nianbao.models.calibration import DOUBT_FLAGS, FLAG_KINDS, ReviewPolicy
+from nianbao.runs import BatchSettings, archive_files
 from nianbao.schema import load_schema
 from nianbao.store import Store
 

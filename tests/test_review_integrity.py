@@ -21,11 +21,12 @@ from test_crossyear import record
 from test_review_page import running
 
 from nianbao.app import AppSettings, create_app, export_corrections
-from nianbao.batch import BatchSettings, run_batch
+from nianbao.batch import run_batch
 from nianbao.cli import main
 from nianbao.errors import REFUSED
 from nianbao.export import dataset_rows, export
 from nianbao.extraction.pipeline import Extractor
+from nianbao.runs import BatchSettings
 from nianbao.store import (
     REVIEW_CONFLICT,
     DocumentRow,

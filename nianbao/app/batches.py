@@ -26,8 +26,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from nianbao.batch import BatchSettings, archive_files, run_batch
+from nianbao.batch import run_batch
 from nianbao.errors import CodedError, ErrorCode
+from nianbao.runs import BatchSettings, archive_files
 from nianbao.store import BatchJobRow, Store
 
 log = logging.getLogger("nianbao.app.batches")

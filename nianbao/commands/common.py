@@ -50,7 +50,7 @@ def output_file(given: str) -> Path:
 
 def iter_documents(paths: list[str]) -> Iterator[Path]:
     """Files as given; directories walked for report files (gold labels and hidden files skipped)."""
-    from nianbao.batch import archive_files
+    from nianbao.runs import archive_files
 
     return archive_files(paths, SUFFIXES)
 

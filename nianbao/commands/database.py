@@ -14,7 +14,8 @@ def batch_command(args: argparse.Namespace) -> int:
         from nianbao.fork_server import fork_server
 
         fork_server()  # the workers' imports under way while this process imports and opens the database
-    from nianbao.batch import BatchSettings, archive_files, run_batch
+    from nianbao.batch import run_batch
+    from nianbao.runs import BatchSettings, archive_files
     from nianbao.store import Store
 
     alike = ("workers", "engine", "scheduler", "retry_failed", "reextract")  # option = setting name

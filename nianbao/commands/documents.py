@@ -45,8 +45,8 @@ def extract_command(args: argparse.Namespace) -> int:
     records alone."""
     import time
 
-    from nianbao.batch import BatchSettings, ExtractSummary, Progress, extract_in_order
     from nianbao.models import review_policy
+    from nianbao.runs import BatchSettings, ExtractSummary, Progress, extract_in_order
 
     started = time.perf_counter()
     output = output_file(args.output) if args.output else None
