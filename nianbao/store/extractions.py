@@ -143,6 +143,14 @@ STORED = select(
 ).where(ExtractionRow.document_id.in_(bindparam("documents", expanding=True)))
 TEXT_IDS = select(TextRow.sha256, TextRow.id).where(TextRow.sha256.in_(bindparam("digests", expanding=True)))
 ADD_TEXTS = sqlite.insert(TextRow).on_conflict_do_nothing(index_elements=["sha256"])
+# One round trip on PostgreSQL: texts inserted (their ids returned) unless held, and the ids of those held,
+# as (sha256, id), one fixed statement whatever the count. Read in the statement's snapshot, a text
+# another writer commits meanwhile is in neither part (``text_ids`` looks it up after).
+ADDED_OR_HELD = text(
+    "WITH added AS (INSERT INTO texts (sha256, text) SELECT * FROM unnest(:digests, :texts) "
+    "ON CONFLICT (sha256) DO NOTHING RETURNING sha256, id) "
+    "SELECT sha256, id FROM added UNION ALL SELECT sha256, id FROM texts WHERE sha256 = ANY(:digests)"
+).bindparams(bindparam("digests", type_=ARRAY(String)), bindparam("texts", type_=ARRAY(Text)))
 
 
 def extraction_ids(
@@ -241,16 +249,6 @@ def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, 
     if missing:  # SQLite's, or on PostgreSQL those another writer committed while the statement ran
         found |= dict(session.connection().execute(TEXT_IDS, {"digests": missing}).all())
     return ids | {by_digest[d]: i for d, i in found.items()}
-
-
-# One round trip on PostgreSQL: texts inserted (their ids returned) unless held, and the ids of those held,
-# as (sha256, id), one fixed statement whatever the count. Read in the statement's snapshot, a text
-# another writer commits meanwhile is in neither part (``text_ids`` looks it up after).
-ADDED_OR_HELD = text(
-    "WITH added AS (INSERT INTO texts (sha256, text) SELECT * FROM unnest(:digests, :texts) "
-    "ON CONFLICT (sha256) DO NOTHING RETURNING sha256, id) "
-    "SELECT sha256, id FROM added UNION ALL SELECT sha256, id FROM texts WHERE sha256 = ANY(:digests)"
-).bindparams(bindparam("digests", type_=ARRAY(String)), bindparam("texts", type_=ARRAY(Text)))
 
 
 def value_json(value: object) -> str:
