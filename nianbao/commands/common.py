@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,22 +22,36 @@ def opens_store(run: Command) -> Command:
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
-        from alembic.util.exc import CommandError
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-        from nianbao.store import database_cause
-
         try:
             return run(args)
-        except (SQLAlchemyError, CommandError) as exc:
-            try:
-                where = make_url(args.db).render_as_string(hide_password=True)
-            except ArgumentError:
-                where = "the database URL"
-            raise UserError(ErrorCode.E_DB, where=where, said=database_cause(exc)) from exc
+        except Exception as exc:
+            error = _database_error(exc, args.db)
+            if error is None:
+                raise
+            raise error from exc
 
     return guarded
+
+
+def _database_error(exc: Exception, url: str) -> UserError | None:
+    """``exc`` as E_DB when the database or its migrations raised it; None for any other error. SQLAlchemy
+    and Alembic are imported here, not before the command runs (a batch starts its workers' imports first);
+    an error of theirs means the command imported them already."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from alembic.util.exc import CommandError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from nianbao.store import database_cause
+
+    if not isinstance(exc, SQLAlchemyError | CommandError):
+        return None
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        where = "the database URL"
+    return UserError(ErrorCode.E_DB, where=where, said=database_cause(exc))
 
 
 def output_file(given: str) -> Path:
