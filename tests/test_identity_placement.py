@@ -84,3 +84,24 @@ def test_a_value_misread_elsewhere_does_not_stop_a_reading_the_other_identities_
     known["s3.partial.natural_person"] = 1
     reading = place_by_identities([granted], known, SCHEMA.identities["2021"])
     assert reading.columns == [(2, 6)] and reading.broken > 0  # a best guess, not a proof
+
+
+def test_rows_a_reading_moves_together_are_proved_open_by_that_reading(monkeypatch) -> None:
+    # Six rows of 1 under 自然人 or 科研机构, three each: any row swaps with one of the other three. A
+    # reading found for one row's other choice moves two rows at least, so both are open without a solve
+    # of their own: fewer solves than one for the best reading and one a row.
+    import nianbao.extraction.identity_placement as placement
+
+    solves = []
+    counted = placement.milp
+
+    def milp(*args, **kwargs):
+        solves.append(1)
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(placement, "milp", milp)
+    names = ["granted", "partial", "unavailable.not_held", "unavailable.unclear", "not_processed.duplicate"]
+    rows = [LooseRow(_row(name), (1, 1)) for name in [*names, "other.other"]]
+    known = _known([3, 0, 3, 0, 0, 0, 6], {k for r in rows for k in r.keys})
+    assert place_by_identities(rows, known, SCHEMA.identities["2021"]).columns == [None] * 6
+    assert len(solves) < 1 + len(rows)
