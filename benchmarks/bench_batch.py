@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,19 +90,25 @@ class Row:
 
 def run_commands(argvs: list[list[str]]) -> tuple[float, list[str], float]:
     """``ARGVS`` side by side until the last exits: seconds, each one's stdout, and the largest peak
-    resident set of any of them in MB."""
+    resident set of any of them in MB. Their output goes to files, not pipes read one after another, so
+    none waits on a full pipe while another is read."""
     started = time.perf_counter()
-    processes = [
-        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for argv in argvs
-    ]
-    outs, peak_mb = [], 0.0
-    for argv, process in zip(argvs, processes, strict=True):
-        outs.append(process.stdout.read())
-        _, status, usage = os.wait4(process.pid, 0)
-        peak_mb = max(peak_mb, usage.ru_maxrss / 1024)
-        if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: a file failed, which the row counts
-            raise RuntimeError(f"{' '.join(argv[:2])} ended {os.waitstatus_to_exitcode(status)}")
-    return time.perf_counter() - started, outs, peak_mb
+    with ExitStack() as stack:
+        outputs = [stack.enter_context(tempfile.TemporaryFile("w+")) for _ in argvs]
+        processes = [
+            subprocess.Popen(argv, stdout=output, stderr=subprocess.DEVNULL, text=True)
+            for argv, output in zip(argvs, outputs, strict=True)
+        ]
+        peak_mb = 0.0
+        for argv, process in zip(argvs, processes, strict=True):
+            _, status, usage = os.wait4(process.pid, 0)
+            peak_mb = max(peak_mb, usage.ru_maxrss / 1024)
+            if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: a file failed, which the row counts
+                raise RuntimeError(f"{' '.join(argv[:2])} ended {os.waitstatus_to_exitcode(status)}")
+        seconds = time.perf_counter() - started
+        for output in outputs:
+            output.seek(0)
+        return seconds, [output.read() for output in outputs], peak_mb
 
 
 def run_command(argv: list[str]) -> tuple[float, str, float]:
