@@ -26,6 +26,8 @@ from nianbao.schema import Identity
 
 Number = int | float
 Solution = tuple[list[int], int]  # the variables chosen (one per loose row), the identities broken
+MILP_OPTIMAL, MILP_INFEASIBLE = 0, 2  # scipy.optimize.milp's statuses
+UNSETTLED = "unsettled"  # a solve that ran out of nodes before it found a reading or proved there is none
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class PlacementLimits:
     max_choices: int = 64  # column choices of one row left after its own identities
     max_variables: int = 1500
     max_broken: int = 4  # identities a reading may leave broken (a row misread elsewhere) and still decide
+    # branch-and-bound nodes one solve may take (the most a synthesized or seed table took: 163): past it a
+    # reading is not proved, so the rows stay open; a count, not a time, so every machine reads alike
+    max_nodes: int = 2000
 
 
 def _choices(row: LooseRow, own: list[Identity]) -> list[tuple[int, ...]]:
@@ -106,9 +111,9 @@ def place_by_identities(
     variables = [(r, c) for r, found in enumerate(choices) for c in found]
     if len(variables) > limits.max_variables:
         return undecided
-    problem = _Problem.build(loose, variables, shared, known, owner)
+    problem = _Problem.build(loose, variables, shared, known, owner, limits.max_nodes)
     found_best = problem.solve()
-    if found_best is None or found_best[1] > limits.max_broken:
+    if not isinstance(found_best, tuple) or found_best[1] > limits.max_broken:
         return undecided
     solution, broken = found_best
     # A row is decided when no reading that breaks as few identities gives it another choice: a row of one
@@ -119,7 +124,9 @@ def place_by_identities(
         if row in open_rows or len(choices[row]) == 1:
             continue
         other = problem.solve(exclude=i, most_broken=broken)
-        if other is not None:
+        if other is UNSETTLED:
+            open_rows.add(row)
+        elif other is not None:
             open_rows |= {variables[j][0] for j in set(other[0]) - set(solution)}
     columns = [None if variables[i][0] in open_rows else variables[i][1] for i in solution]
     return IdentityReading(columns, broken)
@@ -140,6 +147,7 @@ class _Problem:
     matrix: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    max_nodes: int
 
     @classmethod
     def build(
@@ -149,6 +157,7 @@ class _Problem:
         identities: list[Identity],
         known: dict[str, Number | None],
         owner: dict[str, int],
+        max_nodes: int,
     ) -> _Problem:
         """One choice per row; each identity holds (residual 0) unless its break variable is set, which
         lets any residual within reach."""
@@ -173,12 +182,14 @@ class _Problem:
             rows += [np.concatenate([coefficients, -broken]), np.concatenate([coefficients, broken])]
             lower += [-np.inf, -constant - 1e-6]
             upper += [-constant + 1e-6, np.inf]
-        return cls(n, m, np.array(rows), np.array(lower), np.array(upper))
+        return cls(n, m, np.array(rows), np.array(lower), np.array(upper), max_nodes)
 
-    def solve(self, exclude: int | None = None, most_broken: int | None = None) -> Solution | None:
+    def solve(self, exclude: int | None = None, most_broken: int | None = None) -> Solution | str | None:
         """The chosen variables (one per loose row) of a reading that breaks the fewest identities (a value
         misread elsewhere in the table breaks some whatever the loose rows say), and how many it breaks;
-        None when no reading keeps within ``most_broken`` (``exclude``: a variable that may not be chosen)."""
+        None when no reading keeps within ``most_broken`` (``exclude``: a variable that may not be
+        chosen); UNSETTLED when the node budget ran out first (a reading found by then is not proved the
+        best, so it is UNSETTLED too unless ``most_broken`` bounds the question to any reading)."""
         n, m = self.variables, self.breaks
         rows, lower, upper = [self.matrix], [self.lower], [self.upper]
         if exclude is not None:  # another choice for this variable's row
@@ -194,7 +205,10 @@ class _Problem:
             constraints=LinearConstraint(np.vstack(rows), np.concatenate(lower), np.concatenate(upper)),
             integrality=np.ones(n + m),
             bounds=Bounds(0, 1),
+            options={"node_limit": self.max_nodes},
         )
-        if result.x is None:
+        if result.status == MILP_INFEASIBLE:
             return None
+        if result.x is None or (result.status != MILP_OPTIMAL and most_broken is None):
+            return UNSETTLED
         return [i for i in range(n) if result.x[i] > 0.5], round(float(result.x[n:].sum()))

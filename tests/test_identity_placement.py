@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from scipy.optimize import OptimizeResult
+
+import nianbao.extraction.identity_placement as placement
 from nianbao.extraction.identity_placement import LooseRow, place_by_identities
 from nianbao.schema import load_schema
 
@@ -90,8 +93,6 @@ def test_rows_a_reading_moves_together_are_proved_open_by_that_reading(monkeypat
     # Six rows of 1 under 自然人 or 科研机构, three each: any row swaps with one of the other three. A
     # reading found for one row's other choice moves two rows at least, so both are open without a solve
     # of their own: fewer solves than one for the best reading and one a row.
-    import nianbao.extraction.identity_placement as placement
-
     solves = []
     counted = placement.milp
 
@@ -105,3 +106,33 @@ def test_rows_a_reading_moves_together_are_proved_open_by_that_reading(monkeypat
     known = _known([3, 0, 3, 0, 0, 0, 6], {k for r in rows for k in r.keys})
     assert place_by_identities(rows, known, SCHEMA.identities["2021"]).columns == [None] * 6
     assert len(solves) < 1 + len(rows)
+
+
+def _out_of_nodes(monkeypatch, proved: int = 0, keep_found: bool = False) -> None:
+    """The solver as itself for its first ``proved`` solves; after them it runs out of nodes, with nothing
+    found, or (``keep_found``) with the reading it found but did not prove the best."""
+    real, made = placement.milp, []
+
+    def milp(*args, **kwargs):
+        made.append(1)
+        result = real(*args, **kwargs)
+        if len(made) <= proved:
+            return result
+        return OptimizeResult(status=1, x=result.x if keep_found else None, message="node limit reached")
+
+    monkeypatch.setattr(placement, "milp", milp)
+
+
+def test_a_reading_not_proved_the_best_within_the_node_budget_decides_nothing(monkeypatch) -> None:
+    _out_of_nodes(monkeypatch, keep_found=True)
+    granted, partial = LooseRow(_row("granted"), (1, 1)), LooseRow(_row("partial"), (2, 2))
+    known = _known([1, 0, 2, 0, 0, 0, 3], set(granted.keys) | set(partial.keys))
+    assert place_by_identities([granted, partial], known, SCHEMA.identities["2021"]).columns == [None, None]
+
+
+def test_a_row_whose_proof_ran_out_of_nodes_stays_open(monkeypatch) -> None:
+    # The best reading is found (the one the identities leave); proving each row's choice the only one is not.
+    _out_of_nodes(monkeypatch, proved=1)
+    granted, partial = LooseRow(_row("granted"), (1, 1)), LooseRow(_row("partial"), (2, 2))
+    known = _known([1, 0, 2, 0, 0, 0, 3], set(granted.keys) | set(partial.keys))
+    assert place_by_identities([granted, partial], known, SCHEMA.identities["2021"]).columns == [None, None]
