@@ -283,3 +283,34 @@ def test_a_dask_task_that_fails_fails_its_file_only() -> None:
         .startswith("E_CRASH: the worker failed while extracting (MemoryError)")
     )
     assert outcomes["a.md"].record["error"] is None and outcomes["c.md"].record["error"] is None
+
+
+START_ORDER = """
+import sys
+import nianbao.fork_server
+real = nianbao.fork_server.fork_server
+said = []
+def fork_server():
+    said.append("sqlalchemy" in sys.modules)
+    return real()
+nianbao.fork_server.fork_server = fork_server
+from nianbao.cli import main
+sys.argv = ["nianbao", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(said[0], "sklearn" in sys.modules, "nianbao.extraction.pipeline" in sys.modules)
+"""
+
+
+def test_a_batch_starts_its_workers_imports_first_and_never_imports_the_pipeline(tmp_path: Path) -> None:
+    """The fork server (the workers' imports, a batch's start) is started before the batch's process
+    imports SQLAlchemy, and that process imports neither the pipeline nor scikit-learn: the workers hold
+    them."""
+    shutil.copy(SAMPLES / GOOD[0], tmp_path / GOOD[0])
+    argv = ["batch", str(tmp_path / GOOD[0]), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--workers", "1"]
+    ran = subprocess.run(
+        [sys.executable, "-c", START_ORDER, *argv], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert ran.stdout.split()[-3:] == ["False", "False", "False"], ran.stdout + ran.stderr
