@@ -176,7 +176,7 @@ def _extract(
             states = [extraction_state(outcome.record, section_of) for outcome in group]
             store.save_extractions(
                 [
-                    Extracted(todo[outcome.path], outcome.record, outcome.evidence, state)
+                    Extracted(todo[outcome.path], outcome.record, outcome.fields, state)
                     for outcome, state in zip(group, states, strict=True)
                 ],
                 *key,

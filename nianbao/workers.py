@@ -5,7 +5,8 @@ Local workers are forked from a fork server that imported the pipeline once (``f
 
 Why workers only read (hash) and extract: the process that started them alone writes the database
 (``ingest``), so a worker that hangs, dies of its memory limit or is killed takes one file with it, never a
-transaction; and the reading of every file, its hashing too, runs as parallel as its extraction.
+transaction; and the reading of every file, its hashing too, runs as parallel as its extraction, as does
+the shaping of its fields into the rows the store writes (the one writing process only inserts them).
 A hang is stopped by the per-file timer (E_TIMEOUT); a dead worker fails the files it had in flight
 (E_CRASH) and the engine carries on with fresh ones.
 """
@@ -29,9 +30,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.readers import cannot_read, regular_size
-from nianbao.extraction.record import FieldEvidence
 from nianbao.fork_server import fork_server
 from nianbao.keys import Key, extraction_key
+from nianbao.stored_fields import StoredField, stored_fields
 
 if TYPE_CHECKING:
     from nianbao.extraction.pipeline import Extractor
@@ -61,11 +62,12 @@ class Limits:
 
 @dataclass
 class Outcome:
-    """What a worker returns for one file."""
+    """What a worker returns for one file: its record, and its fields shaped as the store writes them (with
+    the cells they were read from), so the batch's one writing process need not."""
 
     path: str
     record: dict
-    evidence: dict[str, FieldEvidence]
+    fields: list[StoredField]
     seconds: float
     peak_rss_mb: float
 
@@ -111,8 +113,8 @@ def warm(model: str | None, memory_limit_gib: float = MEMORY_LIMIT_GIB) -> Key:
 def extract_file(
     path: str, model: str | None, timeout_s: float, memory_limit_gib: float = MEMORY_LIMIT_GIB
 ) -> Outcome:
-    """One file in a worker process, within the worker's address-space limit: the record, its evidence,
-    and the worker's peak memory so far."""
+    """One file in a worker process, within the worker's address-space limit: the record, its fields as
+    the store writes them (``stored_fields``), and the worker's peak memory so far."""
     import resource
 
     limit_address_space(memory_limit_gib)
@@ -138,8 +140,9 @@ def extract_file(
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    fields = stored_fields(record, evidence)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Outcome(path, record, evidence, time.perf_counter() - started, peak)
+    return Outcome(path, record, fields, time.perf_counter() - started, peak)
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
@@ -183,7 +186,7 @@ def crashed(path: str, exc: BaseException) -> Outcome:
     record["error"] = ErrorCode.E_CRASH.message(
         f"the worker failed while extracting ({exc.__class__.__name__})"
     )
-    return Outcome(path, record, {}, 0.0, 0.0)
+    return Outcome(path, record, [], 0.0, 0.0)
 
 
 def extraction_lost(job: tuple, exc: BaseException) -> Outcome:

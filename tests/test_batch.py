@@ -252,6 +252,7 @@ def test_a_local_worker_is_forked_from_a_server_that_imported_the_pipeline_once(
     engine = LocalEngine(1)
     try:
         assert list(engine.run([("nianbao.extraction.pipeline",)], probes.loaded)) == [True]
+        assert list(engine.run([("sqlalchemy",)], probes.loaded)) == [False]  # a worker never writes
         assert list(engine.run([()], os.getppid)) != [os.getpid()]  # the fork server's child, not ours
     finally:
         engine.close()
@@ -260,7 +261,7 @@ def test_a_local_worker_is_forked_from_a_server_that_imported_the_pipeline_once(
 def _fails_on_b(path: str, model: str | None, timeout_s: float) -> Outcome:
     if path == "b.md":
         raise MemoryError("what a worker killed over its memory limit comes back as")
-    return Outcome(path, empty_record(path), {}, 0.0, 0.0)
+    return Outcome(path, empty_record(path), [], 0.0, 0.0)
 
 
 def test_a_dask_task_that_fails_fails_its_file_only() -> None:

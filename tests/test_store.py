@@ -24,8 +24,8 @@ from nianbao.store import (
     ReviewRow,
     Store,
     content_hash,
-    flag_fields,
 )
+from nianbao.stored_fields import flag_fields
 from nianbao.workers import fingerprint
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

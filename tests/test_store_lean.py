@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from nianbao.export import dataset_rows
 from nianbao.extraction.pipeline import Extractor
+from nianbao.locations import join_location, split_location
 from nianbao.store import (
     MIGRATIONS,
     CheckFlagRow,
@@ -29,12 +30,10 @@ from nianbao.store import (
     Store,
     TextRow,
     content_hash,
-    flag_fields,
-    join_location,
-    split_location,
 )
 from nianbao.store.crossyear import KEYS, reports_query
 from nianbao.store.extractions import FIELD_COLUMNS
+from nianbao.stored_fields import flag_fields, stored_fields
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 BEFORE = "0005"  # the schema nianbao wrote before the lean rows
@@ -76,11 +75,12 @@ def test_documents_finished_together_share_one_commit_and_give_their_records_bac
     db_url: str, pdf_extraction
 ) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     store = Store.open(db_url)
     documents = [store.add_document(content_hash(bytes([n])), f"/a/{n}.pdf", 1, "pdf") for n in range(3)]
-    saved = store.save_extractions([Extracted(d, record, evidence) for d in documents], "p", "m")
+    saved = store.save_extractions([Extracted(d, record, fields) for d in documents], "p", "m")
     assert len(set(saved)) == 3
-    assert store.save_extractions([Extracted(documents[0], record, evidence)], "p", "m") == saved[:1]
+    assert store.save_extractions([Extracted(documents[0], record, fields)], "p", "m") == saved[:1]
     with store.sessions() as session:
         texts = session.scalar(select(func.count()).select_from(TextRow))
         cells = evidence.values()
@@ -100,11 +100,17 @@ def test_documents_finished_together_share_one_commit_and_give_their_records_bac
 
 def test_a_group_is_stored_whole_or_not_at_all(db_url: str, pdf_extraction) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     store = Store.open(db_url)
     document = store.add_document(content_hash(b"x"), "/a/x.pdf", 1, "pdf")
     with pytest.raises(ValueError):  # the second item's state is refused after the first was written
         store.save_extractions(
-            [Extracted(document, record, evidence), Extracted(document, record, {}, "odd")], "p", "m"
+            [
+                Extracted(document, record, fields),
+                Extracted(document, record, stored_fields(record, {}), "odd"),
+            ],
+            "p",
+            "m",
         )
     assert store.extractions_of(document) == []
     store.close()
@@ -268,6 +274,7 @@ def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
     db_url: str, tmp_path: Path, pdf_extraction
 ) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     engine = _old_database(db_url, record, evidence, "0006")
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # rows given their ids: the next ones follow
@@ -280,7 +287,7 @@ def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
     written = Store.open(f"sqlite:///{tmp_path / 'written.db'}")
     document = written.add_document("ab", "/a.pdf", 1)
     for model in ("m1", "m2"):
-        written.save_extractions([Extracted(document, record, evidence)], "p", model)
+        written.save_extractions([Extracted(document, record, fields)], "p", model)
     with written.engine.begin() as connection:
         _decisions(connection, len(record["fields"]))
     store = Store.open(db_url)  # upgraded to the head
@@ -310,7 +317,7 @@ def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
     store.close()
     store = Store.open(db_url)  # up again: the keys found in texts, a new extraction gets the review
     assert _field_data(store) == found
-    store.save_extractions([Extracted(1, record, evidence)], "p", "m3")
+    store.save_extractions([Extracted(1, record, fields)], "p", "m3")
     reviewed = list(record["fields"])[len(record["fields"]) // 2 - 1]  # field ids count from 1
     with store.sessions() as session:
         newest = session.scalar(select(ExtractionRow).where(ExtractionRow.model_version == "m3"))
@@ -322,9 +329,10 @@ def test_a_database_at_0006_gets_its_keys_interned_with_its_reviews_and_back(
 
 def test_a_key_is_stored_once_per_extraction(db_url: str, pdf_extraction) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     store = Store.open(db_url)
     document = store.add_document(content_hash(b"k"), "/k.pdf", 1, "pdf")
-    (extraction,) = store.save_extractions([Extracted(document, record, evidence)], "p", "m")
+    (extraction,) = store.save_extractions([Extracted(document, record, fields)], "p", "m")
     copy = (
         "INSERT INTO field_values (extraction_id, key_id, value, confidence) "
         "SELECT extraction_id, :k, value, confidence FROM field_values WHERE id = :i"
@@ -342,9 +350,10 @@ def test_a_key_is_stored_once_per_extraction(db_url: str, pdf_extraction) -> Non
 
 def test_keys_compared_in_sql_are_compared_by_their_text_ids(db_url: str, pdf_extraction) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     store = Store.open(db_url)
     documents = [store.add_document(content_hash(bytes([n])), f"/c/{n}.pdf", 1, "pdf") for n in range(2)]
-    store.save_extractions([Extracted(d, record, evidence) for d in documents], "p", "m")
+    store.save_extractions([Extracted(d, record, fields) for d in documents], "p", "m")
     keys = list(record["fields"])[3:6]
     with store.sessions() as session:
         rows = session.scalars(select(FieldRow).order_by(FieldRow.id)).all()
@@ -366,14 +375,15 @@ def test_keys_compared_in_sql_are_compared_by_their_text_ids(db_url: str, pdf_ex
 
 def test_texts_another_writer_stored_are_shared_not_added_again(db_url: str, pdf_extraction) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     first, second = Store.open(db_url), Store.open(db_url)  # two writers: neither knows the other's texts
     documents = [first.add_document(content_hash(bytes([n])), f"/t/{n}.pdf", 1, "pdf") for n in range(2)]
-    first.save_extractions([Extracted(documents[0], record, evidence)], "p", "m")
+    first.save_extractions([Extracted(documents[0], record, fields)], "p", "m")
     with first.sessions() as session:
         held = session.scalar(select(func.count()).select_from(TextRow))
     renamed = next(iter(evidence))  # one label the first writer never stored: held texts and a new one
     changed = {**evidence, renamed: replace(evidence[renamed], label="一个新的标签")}
-    second.save_extractions([Extracted(documents[1], record, changed)], "p", "m")
+    second.save_extractions([Extracted(documents[1], record, stored_fields(record, changed))], "p", "m")
     with second.sessions() as session:
         assert session.scalar(select(func.count()).select_from(TextRow)) == held + 1
         rows = session.scalars(select(FieldRow).order_by(FieldRow.id)).all()
@@ -391,6 +401,7 @@ def test_on_postgresql_an_extraction_commit_alone_does_not_wait_for_the_disk(
     postgres_url: str, pdf_extraction
 ) -> None:
     record, evidence = pdf_extraction
+    fields = stored_fields(record, evidence)
     store = Store.open(fresh_database(postgres_url))
     document = store.add_document(content_hash(b"s"), "/s.pdf", 1, "pdf")
     seen: list[str] = []
@@ -400,7 +411,7 @@ def test_on_postgresql_an_extraction_commit_alone_does_not_wait_for_the_disk(
 
     event.listen(Session, "before_commit", setting)
     try:
-        store.save_extractions([Extracted(document, record, evidence)], "p", "m")
+        store.save_extractions([Extracted(document, record, fields)], "p", "m")
         with store.sessions() as session:  # any other transaction: a review's, a batch's files
             session.execute(text("SELECT 1"))
             session.commit()

@@ -30,14 +30,14 @@ column integers; the extraction's record leaves out the fields and confidences i
 The rooms: ``tables.py`` the rows and shared queries, ``store.py`` the ``Store`` that writes them,
 ``extractions.py`` how extractions become rows (in bulk), ``reviews.py`` the locking, carry-over and
 labels of review decisions, ``database.py`` the URL, engine and migrations, ``hashing.py`` content
-hashes, ``locations.py`` a cell's place taken apart, ``crossyear.py`` the check across years.
+hashes, ``crossyear.py`` the check across years. A record's fields are shaped into rows before they reach
+the store (``nianbao/stored_fields.py``, in the worker that extracted them).
 """
 
-from nianbao.store import database, extractions, hashing, locations, reviews, store, tables
+from nianbao.store import database, extractions, hashing, reviews, store, tables
 from nianbao.store.database import *  # noqa: F403
 from nianbao.store.extractions import *  # noqa: F403
 from nianbao.store.hashing import *  # noqa: F403
-from nianbao.store.locations import *  # noqa: F403
 from nianbao.store.reviews import *  # noqa: F403
 from nianbao.store.store import *  # noqa: F403
 from nianbao.store.tables import *  # noqa: F403
@@ -46,7 +46,6 @@ __all__ = [
     *database.__all__,
     *extractions.__all__,
     *hashing.__all__,
-    *locations.__all__,
     *reviews.__all__,
     *store.__all__,
     *tables.__all__,

@@ -7,7 +7,6 @@ driver's traceback after an empty database file was created.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -16,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from nianbao.defaults import DEFAULT_URL
 from nianbao.errors import ErrorCode, UserError
+from nianbao.stored_fields import compact_json
 
 BACKENDS = ("sqlite", "postgresql")  # what the migrations are written and tested for
 CONNECT_TIMEOUT_S = 5  # a PostgreSQL server that does not answer is reported after this, not waited for
@@ -63,16 +63,6 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-# one encoder for every value: ``json.dumps`` with options builds a new one per call, and a bulk run
-# encodes each of a report's ~200 fields
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def compact_json(value: object) -> str:
-    """JSON as the database keeps it: no spaces, Chinese as itself (a third of ``\\uXXXX``'s bytes)."""
-    return _COMPACT.encode(value)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -126,7 +116,6 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "DEFAULT_URL",
     "MIGRATIONS",
-    "compact_json",
     "database_cause",
     "database_url",
     "open_engine",

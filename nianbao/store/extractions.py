@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, String, Text, bindparam, delete, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from nianbao.errors import ErrorCode
-from nianbao.store.database import compact_json
-from nianbao.store.locations import split_location
 from nianbao.store.reviews import carry_reviews, lock_documents, reviewed_documents
 from nianbao.store.tables import (
     META_DOUBT_FLAGS,
@@ -28,19 +25,18 @@ from nianbao.store.tables import (
     ExtractionRow,
     TextRow,
 )
-
-if TYPE_CHECKING:
-    from nianbao.extraction.record import FieldEvidence
+from nianbao.stored_fields import StoredField
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """One document's extraction, to be stored: its record, the cells its fields were read from, and its
-    state (done, partial or failed; from the record's error when None)."""
+    """One document's extraction, to be stored: its record, its fields shaped as rows (``stored_fields``,
+    with the cells they were read from), and its state (done, partial or failed; from the record's error
+    when None)."""
 
     document_id: int
     record: dict
-    evidence: dict[str, FieldEvidence] = field(default_factory=dict)
+    fields: Sequence[StoredField] = ()
     state: str | None = None
 
     @property
@@ -59,11 +55,6 @@ def meta_doubts(record: dict) -> list[dict] | None:
         if f.get("kind") in META_DOUBT_FLAGS and f.get("field") in ("meta.agency", "meta.year")
     ]
     return found or None
-
-
-def flag_fields(flag: dict) -> list[str]:
-    """The fields a record flag is about: its own field, or every field of a broken identity."""
-    return [flag["field"]] if "field" in flag else list(flag.get("fields", []))
 
 
 def stored_record(record: dict) -> dict:
@@ -111,14 +102,13 @@ def save_extractions(
         new.append((item, state))
     inserted = extraction_ids(session, new, pipeline_version, model_version)
     stored |= {item.document_id: (id_, state) for (item, state), id_ in zip(new, inserted, strict=True)}
-    cells = [_cells(item.evidence) for item, _ in new]
-    keys = {key for item, _ in new for key in item.record["fields"]}
-    labels = {t for found in cells for cell in found.values() for t in cell[:2]}
-    texts = text_ids(session, keys | labels, known_texts)
+    # a StoredField names three texts, its key (0), label (5) and block (6): its row holds their ids
+    named = {t for item, _ in new for f in item.fields for t in (f[0], f[5], f[6])}
+    texts = text_ids(session, named, known_texts)
     rows = [
-        r
-        for (item, _), id_, found in zip(new, inserted, cells, strict=True)
-        for r in field_rows(id_, item.record, found, texts)
+        (id_, texts[f[0]], *f[1:5], texts.get(f[5]), texts.get(f[6]), *f[7:])
+        for (item, _), id_ in zip(new, inserted, strict=True)
+        for f in item.fields
     ]
     if rows:
         insert_field_rows(session, rows)
@@ -179,7 +169,7 @@ def extraction_ids(
     return list(session.connection().execute(INSERT_EXTRACTION, rows).scalars())
 
 
-# field_values' columns as ``field_rows`` gives them (all but the id)
+# field_values' columns as ``save_extractions`` gives them (all but the id): a StoredField's, ids for texts
 FIELD_COLUMNS = (
     "extraction_id",
     "key_id",
@@ -201,7 +191,7 @@ JSON_COLUMNS = frozenset({"value", "flags"})
 
 
 def insert_field_rows(session: Session, rows: list[tuple]) -> None:
-    """``rows`` (``field_rows``) in one executemany of the driver's own: nothing done per row by
+    """``rows`` (FIELD_COLUMNS) in one executemany of the driver's own: nothing done per row by
     SQLAlchemy, which spent more time on a report's 200 rows than the database did. On PostgreSQL (psycopg)
     a COPY: the server parses and plans no INSERT per row (its time per report fell by about a third)."""
     connection = session.connection()
@@ -219,14 +209,6 @@ def insert_field_rows(session: Session, rows: list[tuple]) -> None:
     json_mark = mark if dialect.name == "sqlite" else f"{mark}::json"
     marks = ", ".join(json_mark if name in JSON_COLUMNS else mark for name in FIELD_COLUMNS)
     connection.exec_driver_sql(f"INSERT INTO field_values ({names}) VALUES ({marks})", rows)
-
-
-Cell = tuple[str | None, str | None, int | None, int | None, "FieldEvidence"]  # label, block, row, col, cell
-
-
-def _cells(evidence: dict[str, FieldEvidence]) -> dict[str, Cell]:
-    """Each field's cell with its label and its place taken apart (``split_location``)."""
-    return {key: (cell.label, *split_location(cell.where), cell) for key, cell in evidence.items()}
 
 
 def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, int]) -> dict[str, int]:
@@ -251,44 +233,4 @@ def text_ids(session: Session, texts: Iterable[str | None], known: Mapping[str, 
     return ids | {by_digest[d]: i for d, i in found.items()}
 
 
-def value_json(value: object) -> str:
-    """``compact_json`` of a field's value, a count or a blank without the encoder: ~200 a report."""
-    if value is None:
-        return "null"
-    return str(value) if type(value) is int else compact_json(value)
-
-
-def field_rows(
-    extraction_id: int, record: dict, cells: dict[str, Cell], texts: Mapping[str, int]
-) -> list[tuple]:
-    """The field_values rows of a record (FIELD_COLUMNS), in its fields' order (ids ascending with it),
-    keys, labels and blocks as their ``texts`` ids, JSON as text the way the columns' types write it (no
-    flags: NULL)."""
-    flags_of: dict[str, list[dict]] = {}
-    for flag in record["flags"]:
-        for key in flag_fields(flag):
-            flags_of.setdefault(key, []).append(flag)
-    rows = []
-    for key, value in record["fields"].items():
-        label, block, cell_row, cell_col, cell = cells.get(key, (None, None, None, None, None))
-        box = cell.box if cell else None
-        flags = flags_of.get(key)
-        rows.append(
-            (
-                extraction_id,
-                texts[key],
-                value_json(value),
-                record["confidence"].get(key, 0.0),
-                compact_json(flags) if flags else None,
-                cell.raw if cell else None,
-                texts.get(label),
-                texts.get(block),
-                cell_row,
-                cell_col,
-                *((box.page, box.x0, box.top, box.x1, box.bottom) if box else (None,) * 5),
-            )
-        )
-    return rows
-
-
-__all__ = ["Extracted", "flag_fields", "meta_doubts", "stored_record"]
+__all__ = ["Extracted", "meta_doubts", "stored_record"]

@@ -46,6 +46,7 @@ from nianbao.store.tables import (
     newest_extraction_of,
     standing,
 )
+from nianbao.stored_fields import stored_fields
 
 if TYPE_CHECKING:
     from nianbao.extraction.record import FieldEvidence
@@ -122,7 +123,7 @@ class Store:
         """A record and its fields, in one transaction, the document's reviews carried over to them. Saving
         the same key again returns the first id, except that a failed extraction gives way to a new attempt
         (it holds no fields to keep)."""
-        item = Extracted(document_id, record, evidence, state)
+        item = Extracted(document_id, record, stored_fields(record, evidence), state)
         return self.save_extractions([item], pipeline_version, model_version)[0]
 
     def save_extractions(

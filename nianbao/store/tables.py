@@ -40,8 +40,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql import operators
 
+from nianbao.locations import join_location
 from nianbao.store.hashing import content_hash
-from nianbao.store.locations import join_location
 
 STATES = ("done", "partial", "failed")  # of an extraction
 FILE_STATES = ("pending", *STATES)
