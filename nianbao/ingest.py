@@ -25,8 +25,6 @@ from pathlib import Path
 
 from nianbao.errors import CodedError
 from nianbao.keys import Key, extraction_key
-from nianbao.runs import extraction_state
-from nianbao.schema import load_schema
 from nianbao.store import Extracted, Store
 from nianbao.workers import Engine, Hashed, Limits, Outcome, extract_file, hash_files, hashing_lost
 
@@ -170,17 +168,12 @@ def _extract(
     store: Store, runner: Engine, todo: dict[str, int], key: Key, limits: Limits, watch: Watch
 ) -> None:
     """Extract the planned documents on ``runner`` and store what finished together in group commits."""
-    section_of = load_schema().section_of
     for ready in runner.run_ready((limits.job(name) for name in todo), extract_file):
         for group in _batched(ready, GROUP_MAX):
-            states = [extraction_state(outcome.record, section_of) for outcome in group]
             store.save_extractions(
-                [
-                    Extracted(todo[outcome.path], outcome.record, outcome.fields, state)
-                    for outcome, state in zip(group, states, strict=True)
-                ],
+                [Extracted(todo[o.path], o.record, o.fields, o.state) for o in group],
                 *key,
             )
-            for outcome, state in zip(group, states, strict=True):
-                watch.stored(todo[outcome.path], outcome, state)
+            for outcome in group:
+                watch.stored(todo[outcome.path], outcome, outcome.state)
             watch.flush()

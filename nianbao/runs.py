@@ -12,13 +12,14 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nianbao.errors import ErrorCode
 from nianbao.schema import load_schema
+from nianbao.stored_fields import extraction_state
 from nianbao.workers import (
     MEMORY_LIMIT_GIB,
     TIMEOUT_S,
@@ -62,19 +63,6 @@ class BatchSettings:
     def limits(self) -> Limits:
         """What each file is extracted with: the same limits wherever it is extracted."""
         return Limits(self.model, self.timeout_s, self.memory_limit_gib)
-
-
-def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
-    """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
-    if record["error"]:
-        return "failed"
-    sections, stated = set(), set()  # every section; those with a value
-    for key, value in record["fields"].items():
-        section = schema_sections(key)
-        sections.add(section)
-        if value is not None:
-            stated.add(section)
-    return "partial" if sections - stated else "done"
 
 
 def by_code(codes: Counter[str | None]) -> str:

@@ -1,4 +1,5 @@
-"""A record's fields in the shape the store writes them, one tuple a field, made where the record is made.
+"""A record's fields in the shape the store writes them, one tuple a field, and its state (done, partial,
+failed), made where the record is made.
 
 Why not in the store: a batch's workers make them, in parallel, and the batch's one writing process only
 turns keys, labels and blocks into ``texts`` ids and inserts; the writer's CPU a report is what limits a
@@ -10,6 +11,7 @@ that must not import it (``fork_server.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nianbao.locations import split_location
@@ -91,4 +93,17 @@ def stored_fields(record: dict, evidence: dict[str, FieldEvidence]) -> list[Stor
     return fields
 
 
-__all__ = ["StoredField", "compact_json", "flag_fields", "stored_fields", "value_json"]
+def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str:
+    """done, failed (an error), or partial: a whole section came out empty (a table missing or cut off)."""
+    if record["error"]:
+        return "failed"
+    sections, stated = set(), set()  # every section; those with a value
+    for key, value in record["fields"].items():
+        section = schema_sections(key)
+        sections.add(section)
+        if value is not None:
+            stated.add(section)
+    return "partial" if sections - stated else "done"
+
+
+__all__ = ["StoredField", "compact_json", "extraction_state", "flag_fields", "stored_fields", "value_json"]

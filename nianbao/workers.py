@@ -32,7 +32,8 @@ from nianbao.errors import CodedError, ErrorCode
 from nianbao.extraction.readers import cannot_read, regular_size
 from nianbao.fork_server import fork_server
 from nianbao.keys import Key, extraction_key
-from nianbao.stored_fields import StoredField, stored_fields
+from nianbao.schema import load_schema
+from nianbao.stored_fields import StoredField, extraction_state, stored_fields
 
 if TYPE_CHECKING:
     from nianbao.extraction.pipeline import Extractor
@@ -68,6 +69,7 @@ class Outcome:
     path: str
     record: dict
     fields: list[StoredField]
+    state: str  # done, partial or failed (``extraction_state``)
     seconds: float
     peak_rss_mb: float
 
@@ -140,9 +142,9 @@ def extract_file(
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    fields = stored_fields(record, evidence)
+    fields, state = stored_fields(record, evidence), extraction_state(record, load_schema().section_of)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Outcome(path, record, fields, time.perf_counter() - started, peak)
+    return Outcome(path, record, fields, state, time.perf_counter() - started, peak)
 
 
 def fingerprint(path: Path) -> tuple[str, int]:
@@ -186,7 +188,7 @@ def crashed(path: str, exc: BaseException) -> Outcome:
     record["error"] = ErrorCode.E_CRASH.message(
         f"the worker failed while extracting ({exc.__class__.__name__})"
     )
-    return Outcome(path, record, [], 0.0, 0.0)
+    return Outcome(path, record, [], "failed", 0.0, 0.0)
 
 
 def extraction_lost(job: tuple, exc: BaseException) -> Outcome:

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 
 from nianbao.batch import Summary, run_batch
 from nianbao.extraction.pipeline import empty_record
-from nianbao.runs import BatchSettings, archive_files, extraction_state
+from nianbao.runs import BatchSettings, archive_files
 from nianbao.schema import load_schema
 from nianbao.store import ExtractionRow, Store
+from nianbao.stored_fields import extraction_state
 from nianbao.workers import DaskEngine, LocalEngine, Outcome, extract_file
 
 pytestmark = pytest.mark.slow  # OCR, training, a browser, a server or workers: -m 'not slow' skips it
@@ -261,7 +262,7 @@ def test_a_local_worker_is_forked_from_a_server_that_imported_the_pipeline_once(
 def _fails_on_b(path: str, model: str | None, timeout_s: float) -> Outcome:
     if path == "b.md":
         raise MemoryError("what a worker killed over its memory limit comes back as")
-    return Outcome(path, empty_record(path), [], 0.0, 0.0)
+    return Outcome(path, empty_record(path), [], "failed", 0.0, 0.0)
 
 
 def test_a_dask_task_that_fails_fails_its_file_only() -> None:
