@@ -27,7 +27,9 @@ from nianbao.schema import Identity
 Number = int | float
 Solution = tuple[list[int], int]  # the variables chosen (one per loose row), the identities broken
 MILP_OPTIMAL, MILP_INFEASIBLE = 0, 2  # scipy.optimize.milp's statuses
-UNSETTLED = "unsettled"  # a solve that ran out of nodes before it found a reading or proved there is none
+# a solve that ran out of nodes first: it found no reading and proved none impossible, or found one it did not
+# prove the best
+UNSETTLED = "unsettled"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ failed), made where the record is made.
 Why not in the store: a batch's workers make them, in parallel, and the batch's one writing process only
 turns keys, labels and blocks into ``texts`` ids and inserts; the writer's CPU a report is what limits a
 batch of many workers (a dict of ~200 evidence objects also costs more to send between processes than
-~200 tuples of strings and numbers). Why no SQLAlchemy here: the workers are forked from a fork server
-that must not import it (``fork_server.py``).
+~200 tuples of strings and numbers). Why no SQLAlchemy here: the workers import this module, and a worker
+never writes the database (it would only slow every worker's start; tests/test_batch.py asks one).
 """
 
 from __future__ import annotations

@@ -39,14 +39,18 @@ def _database_error(exc: Exception, url: str) -> UserError | None:
     an error of theirs means the command imported them already."""
     if "sqlalchemy" not in sys.modules:
         return None
-    from alembic.util.exc import CommandError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    database_errors: tuple[type[Exception], ...] = (SQLAlchemyError,)
+    if "alembic" in sys.modules:  # imported with the store, which migrates: its errors are the migrations'
+        from alembic.util.exc import CommandError
+
+        database_errors += (CommandError,)
+    if not isinstance(exc, database_errors):
+        return None
     from nianbao.store import database_cause
 
-    if not isinstance(exc, SQLAlchemyError | CommandError):
-        return None
     try:
         where = make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -1,7 +1,7 @@
 """How extractions become rows: several documents' in one transaction, each document's fields in one
 multi-row insert.
 
-Why rows as plain dictionaries, not ORM objects: a report has about 200 fields, and the ORM's unit of
+Why rows as plain tuples, not ORM objects: a report has about 200 fields, and the ORM's unit of
 work spent most of a bulk run's time tracking objects nobody reads back. Why the stored record leaves its
 ``fields`` and ``confidence`` null: the field rows hold both, and ``ExtractionRow.full_record`` puts them
 back (a record whose confidences the rows could not give back exactly keeps its own).
@@ -36,7 +36,7 @@ class Extracted:
 
     document_id: int
     record: dict
-    fields: Sequence[StoredField] = ()
+    fields: Sequence[StoredField]
     state: str | None = None
 
     @property
