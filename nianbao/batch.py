@@ -106,13 +106,13 @@ class _Tally(Watch):
     def planned(self, count: int) -> None:
         self.progress = Progress(count, self.stream)
 
-    def stored(self, document: int, outcome: Outcome, state: str) -> None:
+    def stored(self, document: int, outcome: Outcome) -> None:
         self.settled.append(document)
-        self.summary.counts[state] += 1
+        self.summary.counts[outcome.state] += 1
         if outcome.record["error"]:
             self.summary.errors[outcome.path] = outcome.record["error"]
         self.summary.peak_worker_rss_mb = max(self.summary.peak_worker_rss_mb, outcome.peak_rss_mb)
-        self.progress.step(state == "failed")
+        self.progress.step(outcome.state == "failed")
 
     def flush(self) -> None:
         """The files table as far as the batch got: its paths' rows, and the stored documents' paths

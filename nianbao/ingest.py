@@ -72,8 +72,8 @@ class Watch:
     def planned(self, count: int) -> None:
         """Every path is hashed: ``count`` documents are to be extracted."""
 
-    def stored(self, document: int, outcome: Outcome, state: str) -> None:
-        """One document's extraction is stored (state: done, partial or failed)."""
+    def stored(self, document: int, outcome: Outcome) -> None:
+        """One document's extraction is stored (its state, ``outcome.state``: done, partial or failed)."""
 
     def flush(self) -> None:
         """A chunk of paths is planned, or a group of extractions stored: a subclass writes what it heard
@@ -175,5 +175,5 @@ def _extract(
                 *key,
             )
             for outcome in group:
-                watch.stored(todo[outcome.path], outcome, outcome.state)
+                watch.stored(todo[outcome.path], outcome)
             watch.flush()
