@@ -39,6 +39,7 @@ StoredField = tuple[
 ]
 
 NO_CELL = (None,) * 10  # a field read from no cell: raw text to bottom
+KEY, LABEL, BLOCK = 0, 5, 6  # where a StoredField holds the texts the store keeps by id
 
 # one encoder for every value: ``json.dumps`` with options builds a new one per call, and a bulk run
 # encodes each of a report's ~200 fields
@@ -106,4 +107,14 @@ def extraction_state(record: dict, schema_sections: Callable[[str], str]) -> str
     return "partial" if sections - stated else "done"
 
 
-__all__ = ["StoredField", "compact_json", "extraction_state", "flag_fields", "stored_fields", "value_json"]
+__all__ = [
+    "BLOCK",
+    "KEY",
+    "LABEL",
+    "StoredField",
+    "compact_json",
+    "extraction_state",
+    "flag_fields",
+    "stored_fields",
+    "value_json",
+]

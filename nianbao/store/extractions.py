@@ -25,7 +25,7 @@ from nianbao.store.tables import (
     ExtractionRow,
     TextRow,
 )
-from nianbao.stored_fields import StoredField
+from nianbao.stored_fields import BLOCK, KEY, LABEL, StoredField
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,11 @@ def save_extractions(
         new.append((item, state))
     inserted = extraction_ids(session, new, pipeline_version, model_version)
     stored |= {item.document_id: (id_, state) for (item, state), id_ in zip(new, inserted, strict=True)}
-    # a StoredField names three texts, its key (0), label (5) and block (6): its row holds their ids
-    named = {t for item, _ in new for f in item.fields for t in (f[0], f[5], f[6])}
+    # a StoredField names three texts, its key, label and block: its row holds their ids
+    named = {t for item, _ in new for f in item.fields for t in (f[KEY], f[LABEL], f[BLOCK])}
     texts = text_ids(session, named, known_texts)
     rows = [
-        (id_, texts[f[0]], *f[1:5], texts.get(f[5]), texts.get(f[6]), *f[7:])
+        (id_, texts[f[KEY]], *f[KEY + 1 : LABEL], texts.get(f[LABEL]), texts.get(f[BLOCK]), *f[BLOCK + 1 :])
         for (item, _), id_ in zip(new, inserted, strict=True)
         for f in item.fields
     ]
